@@ -1,0 +1,135 @@
+/**
+ * Journey spans: every hop a request takes (HTTP in/out, RPC send/receive, DB transaction,
+ * notification, agent action) records one span. Spans are grouped by the journey id
+ * (the global request id, or the request id when there is none) and nested by `parentId`.
+ *
+ * The current span travels in AsyncLocalStorage inside a process and in the RPC context
+ * (`journey_parent`) and the `traceparent` HTTP header across processes.
+ * @module
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { trace, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { currentContext, type RequestContext } from '../context.js';
+
+export type SpanKind = 'http.in' | 'http.out' | 'rpc.send' | 'rpc.receive' | 'db.transaction' | 'notification' | 'agent' | 'internal';
+
+export interface Span {
+  id: string;
+  parentId: string | null;
+  journeyId: string;
+  requestId: string | null;
+  kind: SpanKind;
+  name: string;
+  service: string;
+  host: string | null;
+  /** epoch milliseconds (fractional) */
+  start: number;
+  durationMs: number;
+  status: 'ok' | 'error';
+  error?: string;
+  attributes: Record<string, unknown>;
+}
+
+export interface SpanInit {
+  kind: SpanKind;
+  name: string;
+  service: string;
+  host?: string | null;
+  attributes?: Record<string, unknown>;
+  /** Explicit parent (e.g. taken from an incoming RPC message); defaults to the span in progress. */
+  parentId?: string | null;
+  /** Explicit context; defaults to the context in progress. */
+  ctx?: RequestContext;
+}
+
+/** Where finished spans go (the state directory in all-in-one mode, memory in tests). */
+export interface SpanSink {
+  write(span: Span): void;
+}
+
+const sinks = new Set<SpanSink>();
+export function addSpanSink(sink: SpanSink): () => void {
+  sinks.add(sink);
+  return () => sinks.delete(sink);
+}
+
+const spanStore = new AsyncLocalStorage<string>();
+const tracer: Tracer = trace.getTracer('stratus');
+
+export function currentSpanId(): string | null {
+  return spanStore.getStore() ?? null;
+}
+
+export function newSpanId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** Runs `fn` as a span; children started inside it nest under it. */
+export async function withSpan<T>(init: SpanInit, fn: (span: Span) => Promise<T>): Promise<T> {
+  const ctx = init.ctx ?? currentContext();
+  const span: Span = {
+    id: newSpanId(),
+    parentId: init.parentId !== undefined ? init.parentId : currentSpanId(),
+    journeyId: ctx?.journeyId ?? 'none',
+    requestId: ctx?.requestId ?? null,
+    kind: init.kind,
+    name: init.name,
+    service: init.service,
+    host: init.host ?? null,
+    start: performance.timeOrigin + performance.now(),
+    durationMs: 0,
+    status: 'ok',
+    attributes: { ...(init.attributes ?? {}) },
+  };
+  const otel = tracer.startSpan(`${init.kind} ${init.name}`, { attributes: { 'stratus.service': init.service } });
+  const t0 = performance.now();
+  try {
+    return await spanStore.run(span.id, () => fn(span));
+  } catch (e) {
+    span.status = 'error';
+    span.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    otel.setStatus({ code: SpanStatusCode.ERROR, message: span.error });
+    throw e;
+  } finally {
+    span.durationMs = performance.now() - t0;
+    otel.end();
+    emit(span);
+  }
+}
+
+/** Records a span that has no body to wrap (an event at a point in time, or measured elsewhere). */
+export function recordSpan(init: SpanInit & { start?: number; durationMs?: number; status?: 'ok' | 'error' }): Span {
+  const ctx = init.ctx ?? currentContext();
+  const span: Span = {
+    id: newSpanId(),
+    parentId: init.parentId !== undefined ? init.parentId : currentSpanId(),
+    journeyId: ctx?.journeyId ?? 'none',
+    requestId: ctx?.requestId ?? null,
+    kind: init.kind,
+    name: init.name,
+    service: init.service,
+    host: init.host ?? null,
+    start: init.start ?? performance.timeOrigin + performance.now(),
+    durationMs: init.durationMs ?? 0,
+    status: init.status ?? 'ok',
+    attributes: { ...(init.attributes ?? {}) },
+  };
+  emit(span);
+  return span;
+}
+
+/** Runs `fn` with `spanId` as the parent of spans it starts (used when a span arrives over the wire). */
+export function runUnderSpan<T>(spanId: string | null, fn: () => T): T {
+  return spanId ? spanStore.run(spanId, fn) : fn();
+}
+
+function emit(span: Span): void {
+  for (const s of sinks) {
+    try {
+      s.write(span);
+    } catch {
+      // A broken sink must never break the request it observes.
+    }
+  }
+}
