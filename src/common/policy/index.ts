@@ -1,0 +1,2 @@
+export { Enforcer, credentialsFromContext, PolicyNotRegistered, type RuleDefault, type Credentials } from './enforcer.js';
+export { parseRule, PolicySyntaxError, type Check } from './parser.js';
