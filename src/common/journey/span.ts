@@ -99,10 +99,12 @@ export async function withSpan<T>(init: SpanInit, fn: (span: Span) => Promise<T>
 }
 
 /** Records a span that has no body to wrap (an event at a point in time, or measured elsewhere). */
-export function recordSpan(init: SpanInit & { start?: number; durationMs?: number; status?: 'ok' | 'error' }): Span {
+export function recordSpan(
+  init: SpanInit & { id?: string; start?: number; durationMs?: number; status?: 'ok' | 'error'; error?: string },
+): Span {
   const ctx = init.ctx ?? currentContext();
   const span: Span = {
-    id: newSpanId(),
+    id: init.id ?? newSpanId(),
     parentId: init.parentId !== undefined ? init.parentId : currentSpanId(),
     journeyId: ctx?.journeyId ?? 'none',
     requestId: ctx?.requestId ?? null,
@@ -115,6 +117,7 @@ export function recordSpan(init: SpanInit & { start?: number; durationMs?: numbe
     status: init.status ?? 'ok',
     attributes: { ...(init.attributes ?? {}) },
   };
+  if (init.error !== undefined) span.error = init.error;
   emit(span);
   return span;
 }

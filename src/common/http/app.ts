@@ -1,0 +1,354 @@
+/**
+ * The REST app factory every service uses: request ids and the global request id,
+ * keystonemiddleware-style token checks, microversion negotiation, the service's own fault
+ * format for every error (including no route, wrong method and malformed JSON), and one
+ * `http.in` journey span per request. Handlers run inside the request's context.
+ * @module
+ */
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RouteOptions,
+} from 'fastify';
+import { RequestContext, isValidRequestId, newRequestId, runWithContext } from '../context.js';
+import { ApiError, isApiError } from '../errors.js';
+import { getLogger } from '../log.js';
+import { newSpanId, recordSpan, runUnderSpan } from '../journey/span.js';
+import type { TokenValidator, ValidatedToken } from './auth-types.js';
+import { formatFault, frameworkMessages, type FaultStyle, type FrameworkMessages } from './faults.js';
+import { APIVersion, negotiateVersion, versionResponseHeaders, type MicroversionSpec } from './microversion.js';
+import { JOURNEY_PARENT_HEADER, parseTraceparent } from './trace-header.js';
+
+export type { FaultStyle } from './faults.js';
+export type { MicroversionSpec } from './microversion.js';
+export { APIVersion } from './microversion.js';
+
+export interface AppOptions {
+  /** Service name for logs and spans, e.g. 'nova-api'. */
+  service: string;
+  host?: string;
+  faults: FaultStyle;
+  microversion?: MicroversionSpec;
+  /** When given, every route needs a valid X-Auth-Token unless its config says `public: true`. */
+  validator?: TokenValidator;
+  /** Keystone's public URL, for `WWW-Authenticate: Keystone uri="..."`. */
+  authUrl?: string;
+  /** Response headers carrying the request id; default ['x-openstack-request-id']. */
+  requestIdHeaders?: string[];
+  bodyLimit?: number;
+}
+
+/** Where this request's http.in span sits in the journey. */
+export interface HttpSpanState {
+  id: string;
+  parentId: string | null;
+  /** epoch ms */
+  start: number;
+  t0: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: RequestContext;
+    microversion: APIVersion | null;
+    httpSpan: HttpSpanState;
+  }
+  interface FastifyContextConfig {
+    public?: boolean;
+  }
+}
+
+export const OPENSTACK_REQUEST_ID_HEADER = 'x-openstack-request-id';
+export const COMPUTE_REQUEST_ID_HEADER = 'x-compute-request-id';
+export const AUTH_TOKEN_HEADER = 'x-auth-token';
+export const SERVICE_TOKEN_HEADER = 'x-service-token';
+
+export function createApp(opts: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  const log = getLogger(opts.service, opts.host);
+  const messages = frameworkMessages(opts.faults);
+  const idHeaders = (opts.requestIdHeaders ?? [OPENSTACK_REQUEST_ID_HEADER]).map((h) => h.toLowerCase());
+  const routes = new RouteTable();
+
+  app.decorateRequest('ctx', null as unknown as RequestContext);
+  app.decorateRequest('microversion', null);
+  app.decorateRequest('httpSpan', null as unknown as HttpSpanState);
+
+  installBodyParsers(app, messages);
+
+  // Every handler runs inside its request's context and under its http.in span, so logs,
+  // spans and outgoing calls made from it find both without threading them through.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    routes.add(route.method, route.url);
+    const handler = route.handler;
+    route.handler = function wrappedHandler(this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
+      return runWithContext(req.ctx, () => runUnderSpan(req.httpSpan.id, () => handler.call(this, req, reply)));
+    };
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const incoming = header(req, OPENSTACK_REQUEST_ID_HEADER);
+    req.ctx = new RequestContext({
+      requestId: newRequestId(),
+      globalRequestId: isValidRequestId(incoming) ? incoming : null,
+      remoteAddress: req.ip,
+    });
+    const t0 = performance.now();
+    req.httpSpan = {
+      id: newSpanId(),
+      parentId: parseTraceparent(req.headers[JOURNEY_PARENT_HEADER]),
+      start: performance.timeOrigin + t0,
+      t0,
+    };
+    for (const h of idHeaders) reply.header(h, req.ctx.requestId);
+
+    if (opts.validator && !req.routeOptions.config?.public) {
+      await authenticate(req, opts.validator);
+    }
+
+    if (opts.microversion) {
+      const { version, error } = negotiateVersion(opts.microversion, req.headers);
+      req.microversion = version;
+      if (opts.faults !== 'placement' || !error) {
+        reply.headers(versionResponseHeaders(opts.microversion, version));
+      }
+      if (error) throw error;
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const span = req.httpSpan;
+    if (!span || !req.ctx) return;
+    const durationMs = performance.now() - span.t0;
+    const route = req.routeOptions.url ?? null;
+    recordSpan({
+      id: span.id,
+      parentId: span.parentId,
+      ctx: req.ctx,
+      kind: 'http.in',
+      name: `${req.method} ${route ?? pathOf(req.url)}`,
+      service: opts.service,
+      host: opts.host ?? null,
+      start: span.start,
+      durationMs,
+      status: reply.statusCode >= 500 ? 'error' : 'ok',
+      attributes: {
+        method: req.method,
+        url: req.url,
+        route,
+        status: reply.statusCode,
+        ...(req.microversion ? { microversion: req.microversion.toString() } : {}),
+      },
+    });
+    runWithContext(req.ctx, () =>
+      log.info(
+        { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(durationMs * 100) / 100 },
+        `${req.ip} "${req.method} ${req.url}" status: ${reply.statusCode}` +
+          `${req.microversion ? ` microversion: ${req.microversion}` : ''} time: ${(durationMs / 1000).toFixed(4)}`,
+      ),
+    );
+  });
+
+  app.setNotFoundHandler(async (req) => {
+    const allowed = routes.methodsFor(pathOf(req.url));
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
+      throw new ApiError(405, messages.badMethod, { headers: { Allow: allowed.join(', ') } });
+    }
+    throw new ApiError(404, messages.notFound);
+  });
+
+  app.setErrorHandler(async (err: FastifyError | Error, req, reply) => {
+    const e = toApiError(err, messages);
+    if (e.status >= 500 && !isApiError(err)) {
+      runWithContext(req.ctx ?? new RequestContext(), () => log.error({ err }, `Unexpected error: ${err.message}`));
+    }
+    if (e.status === 401 && opts.authUrl && !reply.hasHeader('www-authenticate')) {
+      reply.header('WWW-Authenticate', `Keystone uri="${opts.authUrl}"`);
+    }
+    const requestId = req.ctx?.requestId;
+    const placementCode =
+      opts.faults === 'placement' && req.microversion?.atLeast('1.23') ? (e.errorCode ?? 'placement.undefined_code') : undefined;
+    const fault = formatFault(opts.faults, {
+      status: e.status,
+      message: e.message,
+      ...(e.type !== undefined && e.type !== 'ApiError' ? { type: e.type } : {}),
+      ...(e.detail !== undefined ? { detail: e.detail } : {}),
+      ...(e.title !== undefined ? { title: e.title } : {}),
+      ...(placementCode !== undefined ? { errorCode: placementCode } : {}),
+      ...(requestId ? { requestId } : {}),
+      ...(typeof req.headers.accept === 'string' ? { accept: req.headers.accept } : {}),
+      ...(e.headers['Retry-After'] ? { extra: { retryAfter: e.headers['Retry-After'] } } : {}),
+    });
+    reply.code(e.status).headers(e.headers).type(fault.contentType);
+    return fault.body;
+  });
+
+  return app;
+}
+
+/** keystonemiddleware's job on our side: token -> RequestContext, or 401. */
+async function authenticate(req: FastifyRequest, validator: TokenValidator): Promise<void> {
+  const token = header(req, AUTH_TOKEN_HEADER);
+  if (!token) throw new ApiError(401, 'The request you have made requires authentication.', { type: 'Unauthorized' });
+  const data = await validateOr401(validator, token);
+  fillContext(req.ctx, data, token);
+  const serviceToken = header(req, SERVICE_TOKEN_HEADER);
+  if (serviceToken) {
+    const svc = await validateOr401(validator, serviceToken);
+    req.ctx.serviceUserId = svc.userId;
+    req.ctx.serviceRoles = [...svc.roles];
+  }
+}
+
+async function validateOr401(validator: TokenValidator, token: string): Promise<ValidatedToken> {
+  try {
+    return await validator.validate(token);
+  } catch (e) {
+    if (isApiError(e)) {
+      if (e.status === 401 || e.status === 404) {
+        throw new ApiError(401, 'The request you have made requires authentication.', { type: 'Unauthorized' });
+      }
+      throw e;
+    }
+    // keystonemiddleware answers 503 when it cannot reach Keystone.
+    throw new ApiError(503, 'The Keystone service is temporarily unavailable.', { type: 'ServiceUnavailable' });
+  }
+}
+
+function fillContext(ctx: RequestContext, t: ValidatedToken, token: string): void {
+  ctx.userId = t.userId;
+  ctx.userName = t.userName;
+  ctx.userDomainId = t.userDomainId;
+  ctx.projectId = t.projectId ?? null;
+  ctx.projectName = t.projectName ?? null;
+  ctx.projectDomainId = t.projectDomainId ?? null;
+  ctx.domainId = t.domainId ?? null;
+  ctx.systemScope = t.system ?? null;
+  ctx.roles = [...t.roles];
+  ctx.isAdmin = t.roles.includes('admin');
+  ctx.authToken = token;
+  ctx.serviceCatalog = t.catalog ?? [];
+}
+
+/** JSON bodies: empty means no body (Nova allows it), bad JSON is the service's 400. */
+function installBodyParsers(app: FastifyInstance, messages: FrameworkMessages): void {
+  const parseJson = (body: string): unknown => {
+    if (body.trim() === '') return undefined;
+    try {
+      return JSON.parse(body);
+    } catch {
+      throw new ApiError(400, messages.malformedBody, { type: 'MalformedRequestBody' });
+    }
+  };
+  const jsonParser = (_req: FastifyRequest, body: string | Buffer, done: ParserDone): void => {
+    try {
+      done(null, parseJson(body.toString()));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  };
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonParser);
+  app.addContentTypeParser(/^application\/[\w.+-]*\+json$/, { parseAs: 'string' }, jsonParser);
+  // A body without Content-Type is read as JSON (Keystone and Nova do); other types are 415
+  // unless a service registers a parser for them (Glance's octet-stream uploads).
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req: FastifyRequest, body: string | Buffer, done: ParserDone) => {
+    const ct = req.headers['content-type'];
+    if (ct === undefined || ct.trim() === '') {
+      try {
+        done(null, parseJson(body.toString()));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+      return;
+    }
+    done(new ApiError(415, messages.unsupportedMediaType, { type: 'InvalidContentType' }), undefined);
+  });
+}
+
+type ParserDone = (err: Error | null, body?: unknown) => void;
+
+function toApiError(err: FastifyError | Error, messages: FrameworkMessages): ApiError {
+  if (isApiError(err)) return err;
+  const fe = err as FastifyError;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, messages.tooLarge);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, messages.unsupportedMediaType);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, messages.malformedBody);
+  }
+  if (fe.validation) return new ApiError(400, fe.message);
+  const sc = fe.statusCode;
+  if (typeof sc === 'number' && sc >= 400 && sc < 500) return new ApiError(sc, fe.message);
+  // Never a stack trace in a body.
+  return new ApiError(500, messages.internal);
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** Registered route patterns, to tell "no such resource" (404) from "wrong method" (405). */
+class RouteTable {
+  private readonly entries: Array<{ re: RegExp; methods: Set<string> }> = [];
+
+  add(method: string | string[], url: string): void {
+    const methods = Array.isArray(method) ? method : [method];
+    const re = patternToRegExp(url);
+    const existing = this.entries.find((e) => e.re.source === re.source);
+    if (existing) for (const m of methods) existing.methods.add(m);
+    else this.entries.push({ re, methods: new Set(methods) });
+  }
+
+  methodsFor(path: string): string[] {
+    const out = new Set<string>();
+    const trimmed = path.length > 1 ? path.replace(/\/+$/, '') : path;
+    for (const e of this.entries) if (e.re.test(trimmed)) for (const m of e.methods) out.add(m);
+    return [...out].sort();
+  }
+}
+
+function patternToRegExp(url: string): RegExp {
+  const trimmed = url.length > 1 ? url.replace(/\/+$/, '') : url;
+  const src = trimmed
+    .split('/')
+    .map((seg) => {
+      if (seg === '*') return '.*';
+      // ':id' and 'prefix:id' style params match one segment.
+      return seg.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+').replace(/\\\*$|\*$/, '.*');
+    })
+    .join('/');
+  return new RegExp(`^${src}$`);
+}
+
+export interface ListenOptions {
+  host?: string;
+  port?: number;
+}
+
+/** Starts the app; resolves to its base URL (`http://127.0.0.1:<port>`). */
+export async function listen(app: FastifyInstance, lo: ListenOptions = {}): Promise<string> {
+  const host = lo.host ?? '127.0.0.1';
+  await app.listen({ host, port: lo.port ?? 0 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : lo.port ?? 0;
+  const h = host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
