@@ -1,0 +1,176 @@
+/**
+ * RPC client (oslo `RPCClient`): call, cast and fanout cast to a target, with `prepare()`,
+ * version caps and `canSendVersion`.
+ * @module
+ */
+import type { RequestContext } from '../context.js';
+import { withSpan } from '../journey/span.js';
+import { encodeMessage, packContext, uuidHex, type WireMessage } from './envelope.js';
+import { InvalidTarget, MessagingTimeout, RpcVersionCapError, deserializeRemoteException } from './exceptions.js';
+import { ReplyWaiter } from './reply.js';
+import { noopSerializer, type Serializer } from './serializer.js';
+import { DEFAULT_EXCHANGE, checkVersion, fanoutExchange, routingKey, versionIsCompatible, type Target } from './target.js';
+import type { MessageBus } from './transport.js';
+
+/** oslo's `rpc_response_timeout` default. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+export interface RpcClientOptions {
+  versionCap?: string;
+  timeoutMs?: number;
+  serializer?: Serializer;
+  /** oslo `call_monitor_timeout`: the server heartbeats, and the call fails after this long without one. */
+  callMonitorTimeoutMs?: number;
+  /** Service and host recorded on journey spans (the sender). */
+  service?: string;
+  host?: string;
+}
+
+export interface PrepareOptions {
+  server?: string;
+  fanout?: boolean;
+  version?: string;
+  timeoutMs?: number;
+  topic?: string;
+  namespace?: string | null;
+  exchange?: string;
+  callMonitorTimeoutMs?: number;
+  versionCap?: string;
+}
+
+export class RpcClient {
+  readonly target: Target;
+  private readonly opts: RpcClientOptions;
+
+  constructor(
+    private readonly bus: MessageBus,
+    target: Target,
+    opts: RpcClientOptions = {},
+  ) {
+    if (target.version !== undefined) checkVersion(target.version);
+    this.target = { ...target };
+    this.opts = { ...opts };
+  }
+
+  /** A client with some target fields and options overridden (oslo `prepare`). */
+  prepare(o: PrepareOptions): RpcClient {
+    const t: Target = { ...this.target };
+    if (o.server !== undefined) t.server = o.server;
+    if (o.fanout !== undefined) t.fanout = o.fanout;
+    if (o.version !== undefined) t.version = o.version;
+    if (o.topic !== undefined) t.topic = o.topic;
+    if (o.namespace !== undefined) t.namespace = o.namespace;
+    if (o.exchange !== undefined) t.exchange = o.exchange;
+    const opts: RpcClientOptions = { ...this.opts };
+    if (o.timeoutMs !== undefined) opts.timeoutMs = o.timeoutMs;
+    if (o.callMonitorTimeoutMs !== undefined) opts.callMonitorTimeoutMs = o.callMonitorTimeoutMs;
+    if (o.versionCap !== undefined) opts.versionCap = o.versionCap;
+    return new RpcClient(this.bus, t, opts);
+  }
+
+  /** Whether `v` (default: the target's version) is within the version cap. */
+  canSendVersion(v?: string): boolean {
+    return versionIsCompatible(this.opts.versionCap, v ?? this.target.version);
+  }
+
+  private get exchange(): string {
+    return this.target.exchange ?? DEFAULT_EXCHANGE;
+  }
+
+  private get serializer(): Serializer {
+    return this.opts.serializer ?? noopSerializer;
+  }
+
+  private makeMessage(ctx: RequestContext, method: string, args: Record<string, unknown> | undefined): WireMessage {
+    const version = this.target.version;
+    if (version !== undefined && !versionIsCompatible(this.opts.versionCap, version)) {
+      throw new RpcVersionCapError(
+        `Requested message version, ${version} is incompatible.  It needs to be equal in major version and less than or equal in minor version as the specified version cap ${this.opts.versionCap}.`,
+      );
+    }
+    const serialized: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(args ?? {})) serialized[k] = this.serializer.serializeEntity(ctx, v);
+    const msg: WireMessage = { method, args: serialized };
+    if (this.target.namespace != null) msg['namespace'] = this.target.namespace;
+    if (version !== undefined) msg['version'] = version;
+    return msg;
+  }
+
+  private spanInit(ctx: RequestContext, method: string, type: 'call' | 'cast' | 'fanout') {
+    const fanout = type === 'fanout';
+    return {
+      kind: 'rpc.send' as const,
+      name: method,
+      service: this.opts.service ?? 'rpc',
+      host: this.opts.host ?? null,
+      ctx,
+      attributes: {
+        exchange: fanout ? fanoutExchange(this.target.topic) : this.exchange,
+        routing_key: fanout ? this.target.topic : routingKey(this.target),
+        method,
+        version: this.target.version ?? null,
+        namespace: this.target.namespace ?? null,
+        type,
+      },
+    };
+  }
+
+  /** Sends and returns immediately; with `fanout` every server of the topic gets it. */
+  async cast(ctx: RequestContext, method: string, args?: Record<string, unknown>): Promise<void> {
+    const msg = this.makeMessage(ctx, method, args);
+    const type = this.target.fanout ? 'fanout' : 'cast';
+    await withSpan(this.spanInit(ctx, method, type), async (span) => {
+      msg['_unique_id'] = uuidHex();
+      packContext(msg, ctx, span.id);
+      const body = encodeMessage(msg);
+      if (this.target.fanout) await this.bus.publishFanout(this.target.topic, body);
+      else await this.bus.publishTopic(this.exchange, routingKey(this.target), body);
+    });
+  }
+
+  /** Sends and waits for the reply; rejects with the remote error or `MessagingTimeout`. */
+  async call<T = unknown>(ctx: RequestContext, method: string, args?: Record<string, unknown>): Promise<T> {
+    if (this.target.fanout) throw new InvalidTarget('A call cannot be used with fanout');
+    const msg = this.makeMessage(ctx, method, args);
+    const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const monitorMs = this.opts.callMonitorTimeoutMs;
+    const waiter = await ReplyWaiter.for(this.bus);
+    const result = await withSpan(this.spanInit(ctx, method, 'call'), async (span) => {
+      const msgId = uuidHex();
+      msg['_msg_id'] = msgId;
+      msg['_reply_q'] = waiter.queue;
+      msg['_timeout'] = monitorMs !== undefined ? Math.max(1, Math.round(monitorMs / 1000)) : null;
+      msg['_unique_id'] = uuidHex();
+      packContext(msg, ctx, span.id);
+      const body = encodeMessage(msg);
+      const rk = routingKey(this.target);
+      return await new Promise<unknown>((resolve, reject) => {
+        let monitor: NodeJS.Timeout | undefined;
+        let partial: unknown = null;
+        const timedOut = (): void => finish(new MessagingTimeout(`Timed out waiting for a reply to message ID ${msgId}`));
+        const overall = setTimeout(timedOut, timeoutMs);
+        if (monitorMs !== undefined) monitor = setTimeout(timedOut, monitorMs);
+        const finish = (err: Error | null, value?: unknown): void => {
+          clearTimeout(overall);
+          if (monitor) clearTimeout(monitor);
+          waiter.unlisten(msgId);
+          if (err) reject(err);
+          else resolve(value);
+        };
+        waiter.listen(msgId, {
+          onReply: (reply) => {
+            if (reply['failure']) return finish(deserializeRemoteException(reply['failure']));
+            const r = reply['result'] ?? null;
+            if (r !== null) partial = r;
+            if (reply['ending']) return finish(null, partial);
+            // A call-monitor heartbeat (no result, not ending) renews the monitor timer.
+            if (r === null && monitor) monitor.refresh();
+          },
+          onClose: (err) => finish(err),
+        });
+        this.bus.publishTopic(this.exchange, rk, body, { expirationMs: timeoutMs }).catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
+      });
+    });
+    return this.serializer.deserializeEntity(ctx, result) as T;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Server-side dispatch (oslo `RPCDispatcher`): pick the endpoint whose namespace matches and
+ * whose version is compatible, then call `method(ctx, args)`.
+ * @module
+ */
+import type { RequestContext } from '../context.js';
+import { NoSuchMethod, UnsupportedVersion } from './exceptions.js';
+import { noopSerializer, type Serializer } from './serializer.js';
+import { versionIsCompatible } from './target.js';
+
+/** An endpoint is any object; `target` declares the namespace and version it implements. */
+export interface RpcEndpoint {
+  target?: { namespace?: string | null; version: string };
+}
+
+type Method = (ctx: RequestContext, args: Record<string, unknown>) => unknown;
+
+// Names every object has; never callable over RPC.
+const RESERVED = new Set(['constructor', 'target', ...Object.getOwnPropertyNames(Object.prototype)]);
+
+/** The method `name` of an endpoint, if it may be called remotely (not private, not built in). */
+function findMethod(endpoint: object, name: string): Method | undefined {
+  if (name.startsWith('_') || RESERVED.has(name)) return undefined;
+  const fn = (endpoint as Record<string, unknown>)[name];
+  return typeof fn === 'function' ? (fn as Method) : undefined;
+}
+
+export interface IncomingCall {
+  method: string;
+  args: Record<string, unknown>;
+  namespace: string | null;
+  version: string;
+}
+
+export class RpcDispatcher {
+  constructor(
+    private readonly endpoints: object[],
+    private readonly serializer: Serializer = noopSerializer,
+  ) {}
+
+  /** Runs the call; throws NoSuchMethod / UnsupportedVersion as oslo does. */
+  async dispatch(ctx: RequestContext, call: IncomingCall): Promise<unknown> {
+    let foundCompatible = false;
+    for (const ep of this.endpoints) {
+      const target = (ep as RpcEndpoint).target;
+      const ns = target?.namespace ?? null;
+      if (ns !== call.namespace) continue;
+      if (!versionIsCompatible(target?.version ?? '1.0', call.version)) continue;
+      const fn = findMethod(ep, call.method);
+      if (fn) {
+        const args: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(call.args)) args[k] = this.serializer.deserializeEntity(ctx, v);
+        const result = await fn.call(ep, ctx, args);
+        return this.serializer.serializeEntity(ctx, result === undefined ? null : result);
+      }
+      foundCompatible = true;
+    }
+    if (foundCompatible) throw new NoSuchMethod(`Endpoint does not support RPC method ${call.method}`);
+    throw new UnsupportedVersion(`Endpoint does not support RPC version ${call.version}. Attempted method: ${call.method}`);
+  }
+}
