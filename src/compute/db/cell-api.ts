@@ -1,0 +1,357 @@
+/**
+ * Queries on a cell database (nova/db/main/api.py): instances with their side tables,
+ * compare-and-swap updates on task_state, actions, faults, BDMs, tags, services and compute
+ * nodes. Only nova-api and the conductors call this; nova-compute goes through the conductor.
+ * @module
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../../common/db/connection.js';
+import { instanceNotFound, unexpectedTaskState } from '../exception.js';
+import { BOOL_COLUMNS, INSTANCE_COLUMN_FIELDS } from '../objects/fields.js';
+import { nowIso } from './schema-helpers.js';
+
+export type Row = Record<string, any>;
+
+const COLUMNS = Object.keys(INSTANCE_COLUMN_FIELDS).filter((c) => c !== 'deleted');
+
+/** Row values from field values (booleans to 0/1, only known columns). */
+export function instanceColumns(values: Row): Row {
+  const out: Row = {};
+  for (const k of COLUMNS) {
+    if (!(k in values) || k === 'id') continue;
+    const v = values[k];
+    out[k] = BOOL_COLUMNS.has(k) && v !== null && v !== undefined ? (v ? 1 : 0) : v;
+  }
+  return out;
+}
+
+/** A DB row back into field values. */
+export function instanceFromRow(row: Row): Row {
+  const out: Row = {};
+  for (const k of Object.keys(INSTANCE_COLUMN_FIELDS)) {
+    if (!(k in row)) continue;
+    const v = row[k];
+    out[k] = BOOL_COLUMNS.has(k) ? (k === 'deleted' ? Boolean(v) : v === null ? (k === 'locked' ? false : null) : Boolean(v)) : v;
+  }
+  return out;
+}
+
+export interface InstanceExtras {
+  flavor?: Row | null;
+  network_info?: unknown[];
+  metadata?: Record<string, string>;
+  system_metadata?: Record<string, string>;
+  tags?: string[];
+  keypairs?: unknown;
+}
+
+export async function instanceCreate(cell: Database, values: Row, extras: InstanceExtras): Promise<Row> {
+  const now = nowIso();
+  return cell.transaction(async (trx) => {
+    const cols = { ...instanceColumns(values), created_at: values['created_at'] ?? now, updated_at: null, deleted: 0 };
+    await trx.insertInto('instances').values(cols).execute();
+    const row = await trx.selectFrom('instances').selectAll().where('uuid', '=', values['uuid']).executeTakeFirstOrThrow();
+    const uuid = values['uuid'] as string;
+    await trx.insertInto('instance_extra').values({
+      instance_uuid: uuid, created_at: now, deleted: 0,
+      flavor: JSON.stringify({ cur: extras.flavor ?? null, old: null, new: null }),
+      keypairs: extras.keypairs ? JSON.stringify(extras.keypairs) : null,
+    }).execute();
+    await trx.insertInto('instance_info_caches').values({ instance_uuid: uuid, network_info: JSON.stringify(extras.network_info ?? []), created_at: now, deleted: 0 }).execute();
+    await writeKv(trx, 'instance_metadata', uuid, extras.metadata ?? {}, now);
+    await writeKv(trx, 'instance_system_metadata', uuid, extras.system_metadata ?? {}, now);
+    for (const tag of extras.tags ?? []) await trx.insertInto('tags').values({ resource_id: uuid, tag }).execute();
+    return row;
+  });
+}
+
+async function writeKv(trx: Kysely<any>, table: string, uuid: string, kv: Record<string, string>, now: string): Promise<void> {
+  await trx.deleteFrom(table).where('instance_uuid', '=', uuid).execute();
+  const rows = Object.entries(kv).map(([key, value]) => ({ instance_uuid: uuid, key, value: String(value), created_at: now, deleted: 0 }));
+  if (rows.length) await trx.insertInto(table).values(rows).execute();
+}
+
+export interface InstanceFull {
+  row: Row;
+  flavor: Row | null;
+  network_info: unknown[];
+  metadata: Record<string, string>;
+  system_metadata: Record<string, string>;
+  tags: string[];
+  fault: Row | null;
+}
+
+/** Loads the side tables of a set of instance rows in one query each (list views stay O(1) queries). */
+export async function loadExtras(db: Kysely<any>, rows: Row[]): Promise<InstanceFull[]> {
+  if (rows.length === 0) return [];
+  const uuids = rows.map((r) => r['uuid'] as string);
+  const [extra, caches, meta, sysmeta, tags, faults] = await Promise.all([
+    db.selectFrom('instance_extra').select(['instance_uuid', 'flavor']).where('instance_uuid', 'in', uuids).execute(),
+    db.selectFrom('instance_info_caches').select(['instance_uuid', 'network_info']).where('instance_uuid', 'in', uuids).execute(),
+    db.selectFrom('instance_metadata').select(['instance_uuid', 'key', 'value']).where('instance_uuid', 'in', uuids).where('deleted', '=', 0).execute(),
+    db.selectFrom('instance_system_metadata').select(['instance_uuid', 'key', 'value']).where('instance_uuid', 'in', uuids).where('deleted', '=', 0).execute(),
+    db.selectFrom('tags').select(['resource_id', 'tag']).where('resource_id', 'in', uuids).execute(),
+    db.selectFrom('instance_faults').selectAll().where('instance_uuid', 'in', uuids).orderBy('id', 'desc').execute(),
+  ]);
+  const by = <T extends Row>(list: T[], key: string) => {
+    const m = new Map<string, T[]>();
+    for (const r of list) {
+      const k = r[key] as string;
+      if (!m.has(k)) m.set(k, []);
+      m.get(k)!.push(r);
+    }
+    return m;
+  };
+  const ex = by(extra, 'instance_uuid'), ca = by(caches, 'instance_uuid'), me = by(meta, 'instance_uuid');
+  const sm = by(sysmeta, 'instance_uuid'), tg = by(tags, 'resource_id'), fa = by(faults, 'instance_uuid');
+  return rows.map((row) => {
+    const u = row['uuid'] as string;
+    const flavorJson = ex.get(u)?.[0]?.['flavor'];
+    const nw = ca.get(u)?.[0]?.['network_info'];
+    return {
+      row,
+      flavor: flavorJson ? (JSON.parse(flavorJson).cur ?? null) : null,
+      network_info: nw ? JSON.parse(nw) : [],
+      metadata: Object.fromEntries((me.get(u) ?? []).map((r) => [r['key'], r['value']])),
+      system_metadata: Object.fromEntries((sm.get(u) ?? []).map((r) => [r['key'], r['value']])),
+      tags: (tg.get(u) ?? []).map((r) => r['tag'] as string).sort(),
+      fault: fa.get(u)?.[0] ?? null,
+    };
+  });
+}
+
+export async function instanceGetByUuid(cell: Database, uuid: string, readDeleted: 'no' | 'yes' | 'only' = 'no'): Promise<InstanceFull> {
+  let q = cell.db.selectFrom('instances').selectAll().where('uuid', '=', uuid);
+  if (readDeleted === 'no') q = q.where('deleted', '=', 0);
+  if (readDeleted === 'only') q = q.where('deleted', '!=', 0);
+  const row = await q.executeTakeFirst();
+  if (!row) throw instanceNotFound(uuid);
+  return (await loadExtras(cell.db, [row]))[0]!;
+}
+
+export interface UpdateExpectations {
+  /** undefined: no check. null or a list: the current task_state must be one of these. */
+  expected_task_state?: string | null | (string | null)[];
+  expected_vm_state?: string | null | (string | null)[];
+}
+
+/**
+ * Compare-and-swap update (nova `_instance_update`): the row is updated only if its task_state
+ * (and vm_state) still match what the caller saw; otherwise UnexpectedTaskStateError.
+ */
+export async function instanceUpdate(cell: Database, uuid: string, values: Row, extras: InstanceExtras, exp: UpdateExpectations = {}): Promise<Row> {
+  return cell.transaction(async (trx) => {
+    const cols = instanceColumns(values);
+    cols['updated_at'] = nowIso();
+    let q = trx.updateTable('instances').set(cols).where('uuid', '=', uuid).where('deleted', '=', 0);
+    const applyExpected = (col: string, e: string | null | (string | null)[] | undefined) => {
+      if (e === undefined) return;
+      const list = Array.isArray(e) ? e : [e];
+      const vals = list.filter((x): x is string => x !== null);
+      const wantNull = list.some((x) => x === null);
+      q = q.where((eb) => {
+        const ors = [];
+        if (vals.length) ors.push(eb(col, 'in', vals));
+        if (wantNull) ors.push(eb(col, 'is', null));
+        return ors.length ? eb.or(ors) : eb.val(false);
+      });
+    };
+    applyExpected('task_state', exp.expected_task_state);
+    applyExpected('vm_state', exp.expected_vm_state);
+    const res = await q.executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) {
+      const cur = await trx.selectFrom('instances').select(['task_state', 'vm_state']).where('uuid', '=', uuid).where('deleted', '=', 0).executeTakeFirst();
+      if (!cur) throw instanceNotFound(uuid);
+      throw unexpectedTaskState(uuid, exp.expected_task_state, cur['task_state'], cur['task_state'] === 'deleting');
+    }
+    const now = nowIso();
+    if (extras.flavor !== undefined) {
+      await trx.updateTable('instance_extra').set({ flavor: JSON.stringify({ cur: extras.flavor, old: null, new: null }), updated_at: now }).where('instance_uuid', '=', uuid).execute();
+    }
+    if (extras.network_info !== undefined) {
+      await trx.updateTable('instance_info_caches').set({ network_info: JSON.stringify(extras.network_info), updated_at: now }).where('instance_uuid', '=', uuid).execute();
+    }
+    if (extras.metadata !== undefined) await writeKv(trx, 'instance_metadata', uuid, extras.metadata, now);
+    if (extras.system_metadata !== undefined) await writeKv(trx, 'instance_system_metadata', uuid, extras.system_metadata, now);
+    if (extras.tags !== undefined) {
+      await trx.deleteFrom('tags').where('resource_id', '=', uuid).execute();
+      for (const tag of extras.tags) await trx.insertInto('tags').values({ resource_id: uuid, tag }).execute();
+    }
+    return trx.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirstOrThrow();
+  });
+}
+
+/** Soft delete (nova `instance_destroy`): `deleted = id` on the instance and its side rows. */
+export async function instanceDestroy(cell: Database, uuid: string): Promise<Row> {
+  return cell.transaction(async (trx) => {
+    const row = await trx.selectFrom('instances').selectAll().where('uuid', '=', uuid).where('deleted', '=', 0).executeTakeFirst();
+    if (!row) throw instanceNotFound(uuid);
+    const now = nowIso();
+    await trx.updateTable('instances').set({ deleted: row['id'], deleted_at: now, updated_at: now }).where('id', '=', row['id']).execute();
+    for (const t of ['instance_extra', 'instance_info_caches', 'instance_metadata', 'instance_system_metadata', 'block_device_mapping']) {
+      await trx.updateTable(t).set({ deleted: 1, deleted_at: now }).where('instance_uuid', '=', uuid).execute();
+    }
+    await trx.deleteFrom('tags').where('resource_id', '=', uuid).execute();
+    return { ...row, deleted: row['id'], deleted_at: now };
+  });
+}
+
+export interface InstanceFilters {
+  project_id?: string;
+  host?: string;
+  deleted?: boolean;
+  vm_state?: string[];
+  task_state?: (string | null)[];
+  uuids?: string[];
+  image_ref?: string;
+  instance_type_ids?: number[];
+  changes_since?: string;
+  changes_before?: string;
+  name?: string;
+  reservation_id?: string;
+  tags?: string[];
+  tags_any?: string[];
+  not_tags?: string[];
+  not_tags_any?: string[];
+  locked?: boolean;
+  availability_zone?: string;
+  node?: string;
+}
+
+export interface ListOptions {
+  limit?: number;
+  /** Sort keys and directions (default created_at desc, id desc). */
+  sort?: { key: string; dir: 'asc' | 'desc' }[];
+  /** The row after which to start (its sort-key values), for marker paging within a cell. */
+  markerRow?: Row | null;
+}
+
+const SORTABLE = new Set(['created_at', 'updated_at', 'display_name', 'uuid', 'id', 'vm_state', 'task_state', 'power_state',
+  'host', 'node', 'project_id', 'user_id', 'launched_at', 'terminated_at', 'availability_zone', 'key_name', 'hostname',
+  'image_ref', 'instance_type_id', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'launch_index', 'locked', 'deleted_at']);
+export function isSortable(k: string): boolean {
+  return SORTABLE.has(k);
+}
+
+/** `instance_get_all_by_filters_sort` for one cell. */
+export async function instanceList(cell: Database, f: InstanceFilters, o: ListOptions = {}): Promise<InstanceFull[]> {
+  let q = cell.db.selectFrom('instances').selectAll();
+  if (f.deleted === true) q = q.where('deleted', '!=', 0);
+  else if (f.deleted === false || f.deleted === undefined) {
+    if (!f.changes_since) q = q.where('deleted', '=', 0);
+  }
+  if (f.project_id) q = q.where('project_id', '=', f.project_id);
+  if (f.host) q = q.where('host', '=', f.host);
+  if (f.node) q = q.where('node', '=', f.node);
+  if (f.vm_state) q = q.where('vm_state', 'in', f.vm_state.length ? f.vm_state : ['\u0000']);
+  if (f.task_state) {
+    const ts = f.task_state;
+    q = q.where((eb) => {
+      const ors = [];
+      const vals = ts.filter((x): x is string => x !== null);
+      if (vals.length) ors.push(eb('task_state', 'in', vals));
+      if (ts.includes(null)) ors.push(eb('task_state', 'is', null));
+      return ors.length ? eb.or(ors) : eb.val(false);
+    });
+  }
+  if (f.uuids) q = q.where('uuid', 'in', f.uuids.length ? f.uuids : ['\u0000']);
+  if (f.image_ref) q = q.where('image_ref', '=', f.image_ref);
+  if (f.instance_type_ids) q = q.where('instance_type_id', 'in', f.instance_type_ids.length ? f.instance_type_ids : [-1]);
+  if (f.changes_since) q = q.where((eb) => eb.or([eb('updated_at', '>=', f.changes_since!), eb.and([eb('updated_at', 'is', null), eb('created_at', '>=', f.changes_since!)])]));
+  if (f.changes_before) q = q.where((eb) => eb.or([eb('updated_at', '<=', f.changes_before!), eb.and([eb('updated_at', 'is', null), eb('created_at', '<=', f.changes_before!)])]));
+  if (f.reservation_id) q = q.where('reservation_id', '=', f.reservation_id);
+  if (f.locked !== undefined) q = q.where('locked', '=', f.locked ? 1 : 0);
+  if (f.availability_zone) q = q.where('availability_zone', '=', f.availability_zone);
+  for (const tag of f.tags ?? []) q = q.where('uuid', 'in', cell.db.selectFrom('tags').select('resource_id').where('tag', '=', tag));
+  if (f.tags_any?.length) q = q.where('uuid', 'in', cell.db.selectFrom('tags').select('resource_id').where('tag', 'in', f.tags_any));
+  if (f.not_tags?.length) {
+    const n = f.not_tags.length;
+    q = q.where('uuid', 'not in', cell.db.selectFrom('tags').select('resource_id').where('tag', 'in', f.not_tags)
+      .groupBy('resource_id').having((eb) => eb.fn.count('tag'), '=', n));
+  }
+  if (f.not_tags_any?.length) q = q.where('uuid', 'not in', cell.db.selectFrom('tags').select('resource_id').where('tag', 'in', f.not_tags_any));
+  const sort = o.sort?.length ? o.sort : [{ key: 'created_at', dir: 'desc' as const }, { key: 'id', dir: 'desc' as const }];
+  if (!sort.some((s) => s.key === 'id')) sort.push({ key: 'id', dir: sort[0]!.dir });
+  if (o.markerRow) {
+    const m = o.markerRow;
+    // Keyset paging: rows strictly after the marker in the sort order.
+    q = q.where((eb) => {
+      const ors = [];
+      for (let i = 0; i < sort.length; i++) {
+        const ands = [];
+        for (let j = 0; j < i; j++) ands.push(eb(sort[j]!.key, m[sort[j]!.key] === null ? 'is' : '=', m[sort[j]!.key]));
+        const s = sort[i]!;
+        const v = m[s.key];
+        if (v === null) {
+          if (s.dir === 'desc') continue;
+          ands.push(eb(s.key, 'is not', null));
+        } else ands.push(s.dir === 'desc' ? eb.or([eb(s.key, '<', v), eb(s.key, 'is', null)]) : eb(s.key, '>', v));
+        ors.push(eb.and(ands));
+      }
+      return ors.length ? eb.or(ors) : eb.val(false);
+    });
+  }
+  for (const s of sort) q = q.orderBy(s.key, s.dir);
+  if (o.limit !== undefined) q = q.limit(o.limit);
+  let rows = await q.execute();
+  if (f.name) {
+    let re: RegExp | null = null;
+    try { re = new RegExp(f.name); } catch { re = null; }
+    rows = rows.filter((r) => (re ? re.test(r['display_name'] ?? '') : (r['display_name'] ?? '').includes(f.name!)));
+  }
+  return loadExtras(cell.db, rows);
+}
+
+export async function instanceRowByUuid(cell: Database, uuid: string): Promise<Row | undefined> {
+  return cell.db.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirst();
+}
+
+// ---- instance actions (nova/db/main/api.py action_start / action_event_start ...) ----
+
+export async function actionStart(cell: Database, v: { action: string; instance_uuid: string; request_id: string; user_id: string | null; project_id: string | null; message?: string | null }): Promise<Row> {
+  const now = nowIso();
+  await cell.db.insertInto('instance_actions').values({ ...v, message: v.message ?? null, start_time: now, created_at: now, deleted: 0 }).execute();
+  return (await actionGetByRequestId(cell, v.instance_uuid, v.request_id))!;
+}
+
+export async function actionGetByRequestId(cell: Database, instanceUuid: string, requestId: string): Promise<Row | undefined> {
+  return cell.db.selectFrom('instance_actions').selectAll().where('instance_uuid', '=', instanceUuid).where('request_id', '=', requestId)
+    .orderBy('id', 'desc').executeTakeFirst();
+}
+
+export async function actionsForInstance(cell: Database, instanceUuid: string): Promise<Row[]> {
+  return cell.db.selectFrom('instance_actions').selectAll().where('instance_uuid', '=', instanceUuid).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+}
+
+export async function actionEvents(cell: Database, actionId: number): Promise<Row[]> {
+  return cell.db.selectFrom('instance_actions_events').selectAll().where('action_id', '=', actionId).orderBy('id', 'asc').execute();
+}
+
+/** Starts an event under the action of (instance, request id); creates the action if missing. */
+export async function actionEventStart(cell: Database, v: { instance_uuid: string; request_id: string; event: string; host?: string | null }): Promise<Row> {
+  const action = await actionGetByRequestId(cell, v.instance_uuid, v.request_id);
+  if (!action) throw new Error(`Action for request_id ${v.request_id} on instance ${v.instance_uuid} not found`);
+  const now = nowIso();
+  await cell.db.insertInto('instance_actions_events').values({ event: v.event, action_id: action['id'], start_time: now, host: v.host ?? null, created_at: now, deleted: 0 }).execute();
+  await cell.db.updateTable('instance_actions').set({ updated_at: now }).where('id', '=', action['id']).execute();
+  return action;
+}
+
+export async function actionEventFinish(cell: Database, v: { instance_uuid: string; request_id: string; event: string; result: 'Success' | 'Error'; traceback?: string | null; details?: string | null }): Promise<void> {
+  const action = await actionGetByRequestId(cell, v.instance_uuid, v.request_id);
+  if (!action) return;
+  const now = nowIso();
+  const ev = await cell.db.selectFrom('instance_actions_events').select('id').where('action_id', '=', action['id']).where('event', '=', v.event)
+    .orderBy('id', 'desc').executeTakeFirst();
+  if (ev) {
+    await cell.db.updateTable('instance_actions_events').set({ finish_time: now, result: v.result, traceback: v.traceback ?? null, details: v.details ?? null, updated_at: now })
+      .where('id', '=', ev['id']).execute();
+  }
+  const upd: Row = { updated_at: now };
+  if (v.result === 'Error') upd['message'] = 'Error';
+  await cell.db.updateTable('instance_actions').set(upd).where('id', '=', action['id']).execute();
+}
+
+export async function faultCreate(cell: Database, v: { instance_uuid: string; code: number; message: string; details: string; host: string | null }): Promise<void> {
+  await cell.db.insertInto('instance_faults').values({ ...v, message: v.message.slice(0, 255), created_at: nowIso(), deleted: 0 }).execute();
+}

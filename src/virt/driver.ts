@@ -1,0 +1,85 @@
+/**
+ * The hypervisor interface (nova/virt/driver.py). Vocabulary: an "instance" is Nova's record;
+ * a "domain" is what the hypervisor runs for it, known by the instance uuid. The compute
+ * manager owns states and records; a driver only makes the hypervisor match them and reports
+ * what it sees (`getInfo`), which is authoritative for power_state.
+ * @module
+ */
+import type { Instance, NetworkInfoVif } from '../compute/objects/instance.js';
+import type { ImageMeta } from '../compute/objects/request-spec.js';
+
+export interface InstanceInfo {
+  /** Nova power_state integer (0 pending, 1 running, 3 paused, 4 shutdown, 6 crashed, 7 suspended). */
+  state: number;
+  internalId: string;
+}
+
+export interface HostResources {
+  vcpus: number;
+  memory_mb: number;
+  local_gb: number;
+  vcpus_used: number;
+  memory_mb_used: number;
+  local_gb_used: number;
+  hypervisor_type: string;
+  hypervisor_version: number;
+  hypervisor_hostname: string;
+  cpu_info: string;
+  disk_available_least: number;
+}
+
+/** Inventory as Placement wants it, per resource class. */
+export interface InventoryRecord {
+  total: number;
+  reserved: number;
+  min_unit: number;
+  max_unit: number;
+  step_size: number;
+  allocation_ratio: number;
+}
+
+/** Waits until the named external events arrived (the `network-vif-plugged` gate of spawn). */
+export type WaitForEvents = <T>(events: [string, string][], run: () => Promise<T>) => Promise<T>;
+
+export interface SpawnArgs {
+  instance: Instance;
+  image: ImageMeta;
+  networkInfo: NetworkInfoVif[];
+  allocations: Record<string, unknown>;
+  adminPassword: string | null;
+  /** Given by the compute manager: the driver plugs VIFs inside it and it returns when they are reported plugged. */
+  waitForEvents: WaitForEvents;
+}
+
+export interface ComputeDriver {
+  readonly capabilities: Record<string, boolean>;
+  /** Called once when nova-compute starts. */
+  initHost(host: string): Promise<void>;
+  /** Node names this driver exposes (one per hypervisor; libvirt has one). */
+  getAvailableNodes(): string[];
+  getAvailableResource(nodename: string): HostResources;
+  getInventory(nodename: string): Record<string, InventoryRecord>;
+  /** Host name Neutron must bind ports to (`binding:host_id`). */
+  networkBindingHostId(instance: Instance): string;
+  listInstanceUuids(): string[];
+  instanceExists(instance: Instance): boolean;
+  getInfo(instance: Instance): InstanceInfo;
+  spawn(args: SpawnArgs): Promise<void>;
+  destroy(instance: Instance, networkInfo: NetworkInfoVif[]): Promise<void>;
+  powerOff(instance: Instance, timeoutSec?: number): Promise<void>;
+  powerOn(instance: Instance, networkInfo: NetworkInfoVif[]): Promise<void>;
+  reboot(instance: Instance, networkInfo: NetworkInfoVif[], type: 'SOFT' | 'HARD'): Promise<void>;
+  pause(instance: Instance): Promise<void>;
+  unpause(instance: Instance): Promise<void>;
+  suspend(instance: Instance): Promise<void>;
+  resume(instance: Instance, networkInfo: NetworkInfoVif[]): Promise<void>;
+  /** Writes the instance's disk as an image; `upload` receives the bytes (Glance PUT /file). */
+  snapshot(instance: Instance, imageId: string, upload: (data: Buffer) => Promise<void>): Promise<void>;
+  rescue(instance: Instance, image: ImageMeta): Promise<void>;
+  unrescue(instance: Instance): Promise<void>;
+}
+
+/** Raised by a driver when the domain it was asked about does not exist. */
+export class InstanceNotFoundInDriver extends Error {
+  override name = 'InstanceNotFound';
+}

@@ -1,0 +1,226 @@
+/**
+ * A fake (in-memory) hypervisor. It keeps its domains in memory, takes time like a real one
+ * (per-operation delays, configurable) and can be told to fail per host or per instance.
+ * Like nova/virt/fake.py it also documents the semantics a real driver must follow:
+ * spawn plugs VIFs and waits for `network-vif-plugged` before the domain runs; power_state
+ * comes from the domain, never from the DB.
+ * @module
+ */
+import type { Instance } from '../compute/objects/instance.js';
+import type { ImageMeta } from '../compute/objects/request-spec.js';
+import { PowerState } from '../compute/states.js';
+import {
+  InstanceNotFoundInDriver,
+  type ComputeDriver, type HostResources, type InstanceInfo, type InventoryRecord, type SpawnArgs,
+} from './driver.js';
+
+export type FakeOperation = 'spawn' | 'destroy' | 'powerOff' | 'powerOn' | 'reboot' | 'pause' | 'unpause' | 'suspend' | 'resume' | 'snapshot' | 'rescue' | 'unrescue';
+
+export interface FakeDriverOptions {
+  host: string;
+  vcpus?: number;
+  memoryMb?: number;
+  localGb?: number;
+  /** Milliseconds each operation takes (default 0). */
+  delays?: Partial<Record<FakeOperation, number>>;
+}
+
+interface Domain {
+  uuid: string;
+  state: number;
+  memoryMb: number;
+  vcpus: number;
+  diskGb: number;
+  vifs: string[];
+  rescued: boolean;
+}
+
+/** A failure to inject: every matching operation throws `error` (the build is then rescheduled). */
+export interface FakeFailure {
+  op: FakeOperation;
+  /** Only for this instance uuid (default: any). */
+  instanceUuid?: string;
+  /** How many times to fail (default: forever). */
+  times?: number;
+  message?: string;
+}
+
+/** Failures injected per host: a test tells host "cmp2" to fail spawns without holding its driver. */
+const hostFailures = new Map<string, FakeFailure[]>();
+export function injectFailure(host: string, f: FakeFailure): void {
+  if (!hostFailures.has(host)) hostFailures.set(host, []);
+  hostFailures.get(host)!.push({ ...f });
+}
+export function clearFailures(host?: string): void {
+  if (host) hostFailures.delete(host);
+  else hostFailures.clear();
+}
+
+/** Delays per host for drivers created elsewhere (e.g. by `stratus up`). */
+const hostDelays = new Map<string, Partial<Record<FakeOperation, number>>>();
+export function setFakeDelays(host: string, delays: Partial<Record<FakeOperation, number>>): void {
+  hostDelays.set(host, { ...(hostDelays.get(host) ?? {}), ...delays });
+}
+
+export class FakeDriver implements ComputeDriver {
+  readonly capabilities = { has_imagecache: false, supports_evacuate: true, supports_attach_interface: true, supports_multiattach: true };
+  readonly host: string;
+  private readonly domains = new Map<string, Domain>();
+  private readonly vcpus: number;
+  private readonly memoryMb: number;
+  private readonly localGb: number;
+  private readonly delays: Partial<Record<FakeOperation, number>>;
+  /** Every call, in order, for tests that check what the manager asked. */
+  readonly calls: { op: string; uuid: string }[] = [];
+
+  constructor(opts: FakeDriverOptions) {
+    this.host = opts.host;
+    // nova's FakeDriver defaults: 1000 vcpus, 800 GiB RAM, 600 TiB disk would hide capacity bugs; keep it sized like a host.
+    this.vcpus = opts.vcpus ?? 16;
+    this.memoryMb = opts.memoryMb ?? 32768;
+    this.localGb = opts.localGb ?? 1024;
+    this.delays = opts.delays ?? {};
+  }
+
+  async initHost(_host: string): Promise<void> {}
+
+  getAvailableNodes(): string[] {
+    return [this.host];
+  }
+
+  getAvailableResource(nodename: string): HostResources {
+    let vcpus = 0, mem = 0, disk = 0;
+    for (const d of this.domains.values()) { vcpus += d.vcpus; mem += d.memoryMb; disk += d.diskGb; }
+    return {
+      vcpus: this.vcpus, memory_mb: this.memoryMb, local_gb: this.localGb, vcpus_used: vcpus, memory_mb_used: mem, local_gb_used: disk,
+      hypervisor_type: 'fake', hypervisor_version: 1000, hypervisor_hostname: nodename,
+      cpu_info: JSON.stringify({ arch: 'x86_64', model: 'fake', vendor: 'stratus', topology: { sockets: 1, cores: this.vcpus, threads: 1 }, features: [] }),
+      disk_available_least: this.localGb - disk,
+    };
+  }
+
+  getInventory(_nodename: string): Record<string, InventoryRecord> {
+    const inv = (total: number, ratio: number, reserved = 0): InventoryRecord => ({ total, reserved, min_unit: 1, max_unit: total, step_size: 1, allocation_ratio: ratio });
+    // nova's initial allocation ratios: 16.0 CPU, 1.5 RAM, 1.0 disk; 512 MB reserved host memory.
+    return { VCPU: inv(this.vcpus, 16.0), MEMORY_MB: inv(this.memoryMb, 1.5, 512), DISK_GB: inv(this.localGb, 1.0) };
+  }
+
+  networkBindingHostId(_instance: Instance): string {
+    return this.host;
+  }
+
+  listInstanceUuids(): string[] {
+    return [...this.domains.keys()];
+  }
+
+  instanceExists(instance: Instance): boolean {
+    return this.domains.has(instance.uuid);
+  }
+
+  getInfo(instance: Instance): InstanceInfo {
+    const d = this.domains.get(instance.uuid);
+    if (!d) throw new InstanceNotFoundInDriver(`Instance ${instance.uuid} could not be found.`);
+    return { state: d.state, internalId: d.uuid };
+  }
+
+  /** Test hook: the hypervisor changed a domain behind Nova's back (guest shut itself down, crashed). */
+  setDomainState(uuid: string, state: number): void {
+    const d = this.domains.get(uuid);
+    if (d) d.state = state;
+  }
+
+  async spawn(a: SpawnArgs): Promise<void> {
+    await this.step('spawn', a.instance.uuid);
+    const inst = a.instance;
+    const d: Domain = {
+      uuid: inst.uuid, state: PowerState.PAUSED, memoryMb: inst.memory_mb, vcpus: inst.vcpus,
+      diskGb: inst.root_gb + (inst.ephemeral_gb ?? 0), vifs: a.networkInfo.map((v) => v.id), rescued: false,
+    };
+    // As libvirt: plug VIFs and start the domain paused, then resume once Neutron says every
+    // port that was not active yet is plugged.
+    const events = a.networkInfo.filter((v) => !v.active).map((v) => ['network-vif-plugged', v.id] as [string, string]);
+    await a.waitForEvents(events, async () => {
+      this.domains.set(inst.uuid, d);
+    });
+    d.state = PowerState.RUNNING;
+  }
+
+  async destroy(instance: Instance): Promise<void> {
+    await this.step('destroy', instance.uuid);
+    this.domains.delete(instance.uuid);
+  }
+
+  async powerOff(instance: Instance): Promise<void> {
+    await this.step('powerOff', instance.uuid);
+    this.domain(instance).state = PowerState.SHUTDOWN;
+  }
+
+  async powerOn(instance: Instance): Promise<void> {
+    await this.step('powerOn', instance.uuid);
+    this.domain(instance).state = PowerState.RUNNING;
+  }
+
+  async reboot(instance: Instance, _nw: unknown, _type: 'SOFT' | 'HARD'): Promise<void> {
+    await this.step('reboot', instance.uuid);
+    this.domain(instance).state = PowerState.RUNNING;
+  }
+
+  async pause(instance: Instance): Promise<void> {
+    await this.step('pause', instance.uuid);
+    this.domain(instance).state = PowerState.PAUSED;
+  }
+
+  async unpause(instance: Instance): Promise<void> {
+    await this.step('unpause', instance.uuid);
+    this.domain(instance).state = PowerState.RUNNING;
+  }
+
+  async suspend(instance: Instance): Promise<void> {
+    await this.step('suspend', instance.uuid);
+    this.domain(instance).state = PowerState.SUSPENDED;
+  }
+
+  async resume(instance: Instance): Promise<void> {
+    await this.step('resume', instance.uuid);
+    this.domain(instance).state = PowerState.RUNNING;
+  }
+
+  async snapshot(instance: Instance, imageId: string, upload: (data: Buffer) => Promise<void>): Promise<void> {
+    await this.step('snapshot', instance.uuid);
+    this.domain(instance);
+    // A small, recognisable qcow2-less "disk": the header names the source so a test can check it.
+    await upload(Buffer.from(`stratus-fake-snapshot instance=${instance.uuid} image=${imageId}\n`));
+  }
+
+  async rescue(instance: Instance, _image: ImageMeta): Promise<void> {
+    await this.step('rescue', instance.uuid);
+    const d = this.domain(instance);
+    d.rescued = true;
+    d.state = PowerState.RUNNING;
+  }
+
+  async unrescue(instance: Instance): Promise<void> {
+    await this.step('unrescue', instance.uuid);
+    const d = this.domain(instance);
+    d.rescued = false;
+    d.state = PowerState.RUNNING;
+  }
+
+  private domain(instance: Instance): Domain {
+    const d = this.domains.get(instance.uuid);
+    if (!d) throw new InstanceNotFoundInDriver(`Instance ${instance.uuid} could not be found.`);
+    return d;
+  }
+
+  private async step(op: FakeOperation, uuid: string): Promise<void> {
+    this.calls.push({ op, uuid });
+    const ms = this.delays[op] ?? hostDelays.get(this.host)?.[op] ?? 0;
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    const list = hostFailures.get(this.host) ?? [];
+    const f = list.find((x) => x.op === op && (!x.instanceUuid || x.instanceUuid === uuid) && (x.times === undefined || x.times > 0));
+    if (f) {
+      if (f.times !== undefined) f.times--;
+      throw new Error(f.message ?? `Fake driver: injected ${op} failure on ${this.host}`);
+    }
+  }
+}
