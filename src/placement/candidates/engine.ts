@@ -1,0 +1,401 @@
+/**
+ * GET /allocation_candidates over a PlacementSnapshot, with placement's semantics
+ * (objects/allocation_candidate.py + research_context.py): per request group find the
+ * providers (or provider combinations within a tree, plus sharing providers) that satisfy it,
+ * then combine the groups per anchor tree, applying group_policy, same_subtree and capacity of
+ * the consolidated request, and stop at `limit`. Provider summaries cover the trees involved.
+ * @module
+ */
+import type { ResourceClassMap } from '../db/resource-classes.js';
+import { SHARING_TRAIT, type PlacementSnapshot, type SnapProvider } from './snapshot.js';
+
+export interface RequestGroup {
+  /** '' for the unsuffixed group. */
+  suffix: string;
+  useSameProvider: boolean;
+  resources: Map<string, number>;
+  /** Each set: any of its traits (AND across sets). */
+  requiredTraits: Set<string>[];
+  forbiddenTraits: Set<string>;
+  /** Each set: any of its aggregates (AND across sets). */
+  memberOf: Set<string>[];
+  forbiddenAggs: Set<string>;
+  inTree?: string;
+}
+
+export interface RequestWideParams {
+  limit?: number;
+  groupPolicy?: 'none' | 'isolate';
+  rootRequired?: Set<string>;
+  rootForbidden?: Set<string>;
+  sameSubtrees: Set<string>[];
+  /** Microversion >= 1.29: several providers of one tree may serve one request. */
+  nestedAware: boolean;
+}
+
+export interface ResourceRequest { rp: SnapProvider; rcId: number; amount: number }
+
+export interface AllocationRequest {
+  anchorRootId: number;
+  useSameProvider: boolean;
+  resources: ResourceRequest[];
+  /** suffix -> provider uuids */
+  mappings: Map<string, Set<string>>;
+}
+
+export interface CandidatesResult {
+  allocationRequests: AllocationRequest[];
+  summaries: SnapProvider[];
+}
+
+const EMPTY: CandidatesResult = { allocationRequests: [], summaries: [] };
+
+/** Capacity check of one provider for one class (placement's `_capacity_check_clause`). */
+export function hasCapacity(p: SnapProvider, rcId: number, amount: number): boolean {
+  const inv = p.inv.get(rcId);
+  if (!inv) return false;
+  const used = p.used.get(rcId) ?? 0;
+  return used + amount <= (inv.total - inv.reserved) * inv.ratio
+    && inv.minUnit <= amount && inv.maxUnit >= amount && amount % inv.stepSize === 0;
+}
+
+class Search {
+  private readonly anchorsCache = new Map<number, Set<number>>();
+  readonly anchorRoots: Set<number> | null;
+
+  constructor(readonly snap: PlacementSnapshot, readonly rcs: ResourceClassMap, readonly wide: RequestWideParams) {
+    this.anchorRoots = null;
+    if (wide.rootRequired?.size || wide.rootForbidden?.size) {
+      const roots = new Set<number>();
+      for (const p of snap.ordered) {
+        if (p.parentId !== null) continue;
+        if (wide.rootRequired && ![...wide.rootRequired].every((t) => p.traits.has(t))) continue;
+        if (wide.rootForbidden && [...wide.rootForbidden].some((t) => p.traits.has(t))) continue;
+        roots.add(p.id);
+      }
+      this.anchorRoots = roots;
+    }
+  }
+
+  inFilteredAnchors(rootId: number): boolean {
+    return this.anchorRoots === null || this.anchorRoots.has(rootId);
+  }
+
+  /** Roots of every tree sharing an aggregate with sharing provider `p`. */
+  anchorsFor(p: SnapProvider): Set<number> {
+    let out = this.anchorsCache.get(p.id);
+    if (!out) {
+      out = new Set();
+      for (const a of p.aggs) for (const q of this.snap.byAgg.get(a) ?? []) out.add(q.rootId);
+      this.anchorsCache.set(p.id, out);
+    }
+    return out;
+  }
+
+  treeRootOf(uuid: string | undefined): number | null | undefined {
+    if (uuid === undefined) return undefined;
+    const p = this.snap.byUuid.get(uuid);
+    return p ? p.rootId : null;
+  }
+}
+
+const traitsOk = (p: SnapProvider, g: RequestGroup) =>
+  g.requiredTraits.every((any) => [...any].some((t) => p.traits.has(t))) && ![...g.forbiddenTraits].some((t) => p.traits.has(t));
+const inAggs = (p: SnapProvider, memberOf: Set<string>[]) => memberOf.every((any) => [...any].some((a) => p.aggs.has(a)));
+const inAnyAgg = (p: SnapProvider, aggs: Set<string>) => [...aggs].some((a) => p.aggs.has(a));
+
+/** Providers that alone satisfy the group (placement's `get_provider_ids_matching`). */
+function singleProviderMatches(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): SnapProvider[] {
+  const filter = (p: SnapProvider) => (treeRoot === undefined || p.rootId === treeRoot) && traitsOk(p, g)
+    && inAggs(p, g.memberOf) && !inAnyAgg(p, g.forbiddenAggs)
+    && rcAmounts.every(([rc, amount]) => hasCapacity(p, rc, amount));
+  if (rcAmounts.length === 0) {
+    // A resourceless group (same_subtree) matches only through trait/aggregate filters.
+    const filtered = g.requiredTraits.length || g.memberOf.length;
+    return filtered ? s.snap.ordered.filter(filter) : [];
+  }
+  // Walk the smallest per-class provider list.
+  let base: SnapProvider[] | undefined;
+  for (const [rc] of rcAmounts) {
+    const list = s.snap.byRc.get(rc) ?? [];
+    if (!base || list.length < base.length) base = list;
+  }
+  return (base ?? []).filter(filter);
+}
+
+function singleProviderRequests(s: Search, g: RequestGroup, matches: SnapProvider[], rcAmounts: Array<[number, number]>): AllocationRequest[] {
+  const out: AllocationRequest[] = [];
+  for (const p of matches) {
+    const make = (anchor: number): AllocationRequest => ({
+      anchorRootId: anchor, useSameProvider: g.useSameProvider,
+      resources: rcAmounts.map(([rcId, amount]) => ({ rp: p, rcId, amount })),
+      mappings: new Map([[g.suffix, new Set([p.uuid])]]),
+    });
+    if (s.inFilteredAnchors(p.rootId)) out.push(make(p.rootId));
+    if (p.traits.has(SHARING_TRAIT)) {
+      for (const anchor of s.anchorsFor(p)) {
+        if (anchor !== p.rootId && s.inFilteredAnchors(anchor)) out.push(make(anchor));
+      }
+    }
+  }
+  return out;
+}
+
+interface Cand { rp: SnapProvider; root: number; rc: number }
+
+/** The unsuffixed group when trees or sharing providers exist (`get_trees_matching_all`). */
+function multiProviderRequests(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): AllocationRequest[] {
+  const snap = s.snap;
+  if (g.requiredTraits.length) {
+    const wanted = new Set(g.requiredTraits.flatMap((x) => [...x]));
+    if (!snap.ordered.some((p) => [...wanted].some((t) => p.traits.has(t)))) return [];
+  }
+  const rpsInAggs = g.memberOf.length ? new Set(snap.ordered.filter((p) => inAggs(p, g.memberOf)).map((p) => p.id)) : null;
+  const badAggRps = g.forbiddenAggs.size ? new Set(snap.ordered.filter((p) => inAnyAgg(p, g.forbiddenAggs)).map((p) => p.id)) : null;
+  let merged: Cand[] | null = null;
+  for (const [rc, amount] of rcAmounts) {
+    const key = new Set<string>();
+    let cands: Cand[] = [];
+    const add = (rp: SnapProvider, root: number) => {
+      const k = `${rp.id}:${root}`;
+      if (!key.has(k)) { key.add(k); cands.push({ rp, root, rc }); }
+    };
+    for (const p of snap.byRc.get(rc) ?? []) {
+      if ((treeRoot === undefined || p.rootId === treeRoot) && hasCapacity(p, rc, amount)) add(p, p.rootId);
+    }
+    if (!cands.length) return [];
+    if (treeRoot === undefined) {
+      for (const sp of snap.sharing) {
+        if (rpsInAggs && !rpsInAggs.has(sp.id)) continue;
+        if (!hasCapacity(sp, rc, amount)) continue;
+        for (const anchor of s.anchorsFor(sp)) add(sp, anchor);
+      }
+    }
+    if (s.anchorRoots) cands = cands.filter((c) => s.anchorRoots!.has(c.root));
+    if (rpsInAggs) cands = cands.filter((c) => rpsInAggs.has(c.rp.id) || rpsInAggs.has(c.root));
+    if (badAggRps) cands = cands.filter((c) => !badAggRps.has(c.rp.id) && !badAggRps.has(c.root));
+    if (!cands.length) return [];
+    if (merged === null) {
+      merged = cands;
+    } else {
+      const prev: Cand[] = merged;
+      const a = new Set<number>(prev.map((c) => c.root));
+      const both = new Set<number>(cands.map((c) => c.root).filter((r) => a.has(r)));
+      merged = [...prev, ...cands].filter((c) => both.has(c.root));
+    }
+    if (!merged.length) return [];
+  }
+  if (merged === null) return [];
+  if ((g.requiredTraits.length || g.forbiddenTraits.size) && snap.sharing.length === 0) {
+    merged = treesWithTraits(snap, merged, g);
+  }
+  // Per tree: one provider per resource class, every combination whose providers together
+  // have the required traits and none has a forbidden one.
+  const byRoot = new Map<number, Map<number, Cand[]>>();
+  for (const c of merged) {
+    let m = byRoot.get(c.root);
+    if (!m) byRoot.set(c.root, (m = new Map()));
+    const l = m.get(c.rc);
+    if (l) l.push(c); else m.set(c.rc, [c]);
+  }
+  const amountOf = new Map(rcAmounts);
+  const out: AllocationRequest[] = [];
+  for (const [root, perRc] of byRoot) {
+    if (perRc.size !== rcAmounts.length) continue;
+    const lists = [...perRc.entries()].sort((x, y) => x[0] - y[0]).map(([, l]) => l);
+    for (const combo of product(lists)) {
+      const traits = new Set<string>();
+      let bad = false;
+      for (const c of combo) {
+        if ([...g.forbiddenTraits].some((t) => c.rp.traits.has(t))) { bad = true; break; }
+        for (const t of c.rp.traits) traits.add(t);
+      }
+      if (bad || !g.requiredTraits.every((any) => [...any].some((t) => traits.has(t)))) continue;
+      out.push({
+        anchorRootId: root, useSameProvider: false,
+        resources: combo.map((c) => ({ rp: c.rp, rcId: c.rc, amount: amountOf.get(c.rc)! })),
+        mappings: new Map([[g.suffix, new Set(combo.map((c) => c.rp.uuid))]]),
+      });
+    }
+  }
+  return out;
+}
+
+/** placement's `_get_trees_with_traits`: drop trees that cannot meet the trait constraints. */
+function treesWithTraits(snap: PlacementSnapshot, cands: Cand[], g: RequestGroup): Cand[] {
+  const rps = new Map<number, SnapProvider>();
+  for (const c of cands) rps.set(c.rp.id, c.rp);
+  const good = [...rps.values()].filter((p) => ![...g.forbiddenTraits].some((t) => p.traits.has(t)));
+  let okRoots: Set<number>;
+  if (!g.requiredTraits.length) {
+    okRoots = new Set(good.map((p) => p.rootId));
+  } else {
+    const traitsByRoot = new Map<number, Set<string>>();
+    for (const p of good) {
+      let t = traitsByRoot.get(p.rootId);
+      if (!t) traitsByRoot.set(p.rootId, (t = new Set()));
+      for (const x of p.traits) t.add(x);
+    }
+    okRoots = new Set([...traitsByRoot].filter(([, t]) => g.requiredTraits.every((any) => [...any].some((x) => t.has(x)))).map(([r]) => r));
+  }
+  void snap;
+  return cands.filter((c) => c.root === c.rp.rootId && okRoots.has(c.root));
+}
+
+function* product<T>(lists: T[][], prefix: T[] = []): Generator<T[]> {
+  if (prefix.length === lists.length) {
+    yield prefix;
+    return;
+  }
+  for (const item of lists[prefix.length]!) yield* product(lists, [...prefix, item]);
+}
+
+function ancestors(snap: PlacementSnapshot, uuid: string): Set<string> {
+  const out = new Set<string>();
+  let p = snap.byUuid.get(uuid);
+  while (p) {
+    out.add(p.uuid);
+    p = p.parentId === null ? undefined : snap.byId.get(p.parentId);
+  }
+  return out;
+}
+
+function satisfiesSameSubtree(s: Search, areqs: AllocationRequest[]): boolean {
+  for (const suffixes of s.wide.sameSubtrees) {
+    const uuids = new Set<string>();
+    for (const a of areqs) for (const suf of suffixes) for (const u of a.mappings.get(suf) ?? []) uuids.add(u);
+    if (uuids.size <= 1) continue;
+    let common: Set<string> | null = null;
+    for (const u of uuids) {
+      const anc = ancestors(s.snap, u);
+      common = common === null ? anc : new Set([...(common as Set<string>)].filter((x) => anc.has(x)));
+    }
+    if (![...(common ?? [])].some((u) => uuids.has(u))) return false;
+  }
+  return true;
+}
+
+function satisfiesGroupPolicy(areqs: AllocationRequest[], policy: string | undefined, numGranular: number): boolean {
+  if (policy !== 'isolate') return true;
+  const used = new Set<string>();
+  for (const a of areqs) if (a.useSameProvider) for (const set of a.mappings.values()) for (const u of set) used.add(u);
+  return used.size === numGranular;
+}
+
+/** Sums the groups' requests per (provider, class) and checks capacity and max_unit. */
+function consolidate(areqs: AllocationRequest[]): AllocationRequest | null {
+  const byKey = new Map<string, ResourceRequest>();
+  const mappings = new Map<string, Set<string>>();
+  for (const a of areqs) {
+    for (const r of a.resources) {
+      const k = `${r.rp.id}:${r.rcId}`;
+      const cur = byKey.get(k);
+      if (cur) cur.amount += r.amount;
+      else byKey.set(k, { ...r });
+    }
+    for (const [suf, set] of a.mappings) {
+      const m = mappings.get(suf) ?? new Set<string>();
+      for (const u of set) m.add(u);
+      mappings.set(suf, m);
+    }
+  }
+  for (const r of byKey.values()) {
+    const inv = r.rp.inv.get(r.rcId)!;
+    const capacity = Math.floor((inv.total - inv.reserved) * inv.ratio);
+    if ((r.rp.used.get(r.rcId) ?? 0) + r.amount > capacity || r.amount > inv.maxUnit) return null;
+  }
+  return { anchorRootId: areqs[0]!.anchorRootId, useSameProvider: false, resources: [...byKey.values()], mappings };
+}
+
+function dedupeKey(a: AllocationRequest): string {
+  const res = a.resources.map((r) => `${r.rp.id}:${r.rcId}:${r.amount}`).sort().join(',');
+  const maps = [...a.mappings].map(([s, set]) => `${s}=${[...set].sort().join('+')}`).sort().join(';');
+  return `${res}|${maps}`;
+}
+
+/** Several providers of the same tree in one request: invisible to clients older than 1.29. */
+function spansOneTreeTwice(a: AllocationRequest): boolean {
+  const roots = new Map<string, number>();
+  for (const r of a.resources) roots.set(r.rp.uuid, r.rp.rootId);
+  return new Set(roots.values()).size !== roots.size;
+}
+
+/**
+ * Finds allocation candidates. Resource class names must exist (the caller checks, to give
+ * its 400); unknown traits are the caller's 400 too.
+ */
+export function findAllocationCandidates(
+  snap: PlacementSnapshot, rcs: ResourceClassMap, groups: RequestGroup[], wide: RequestWideParams,
+): CandidatesResult {
+  const s = new Search(snap, rcs, wide);
+  if (s.anchorRoots && s.anchorRoots.size === 0) return EMPTY;
+  const perGroup = new Map<string, AllocationRequest[]>();
+  for (const g of groups) {
+    const rcAmounts: Array<[number, number]> = [...g.resources].map(([name, amount]) => [rcs.idOf(name), amount]);
+    const treeRoot = s.treeRootOf(g.inTree);
+    if (treeRoot === null) return EMPTY; // in_tree names no provider
+    for (const [rc] of rcAmounts) if (!(snap.byRc.get(rc)?.length)) return EMPTY;
+    if (g.memberOf.length && !snap.ordered.some((p) => inAggs(p, g.memberOf))) return EMPTY;
+    let areqs: AllocationRequest[];
+    if (!g.useSameProvider && (snap.sharing.length > 0 || snap.hasTrees)) {
+      areqs = multiProviderRequests(s, g, rcAmounts, treeRoot);
+    } else {
+      areqs = singleProviderRequests(s, g, singleProviderMatches(s, g, rcAmounts, treeRoot), rcAmounts);
+    }
+    if (!areqs.length) return EMPTY;
+    perGroup.set(g.suffix, areqs);
+  }
+
+  // Group each request group's candidates by anchor tree; only anchors serving every group count.
+  const suffixes = [...perGroup.keys()];
+  const byAnchor = new Map<number, Map<string, AllocationRequest[]>>();
+  for (const [suf, areqs] of perGroup) {
+    for (const a of areqs) {
+      let m = byAnchor.get(a.anchorRootId);
+      if (!m) byAnchor.set(a.anchorRootId, (m = new Map()));
+      const l = m.get(suf);
+      if (l) l.push(a); else m.set(suf, [a]);
+    }
+  }
+  const numGranular = suffixes.filter((x) => x !== '').length;
+  const excludeNested = !wide.nestedAware && snap.hasTrees;
+  const limit = wide.limit;
+  const seen = new Set<string>();
+  const results: AllocationRequest[] = [];
+  outer: for (const perSuffix of byAnchor.values()) {
+    if (perSuffix.size !== suffixes.length) continue;
+    for (const combo of product(suffixes.map((suf) => perSuffix.get(suf)!))) {
+      if (!satisfiesGroupPolicy(combo, wide.groupPolicy, numGranular)) continue;
+      if (!satisfiesSameSubtree(s, combo)) continue;
+      const areq = combo.length === 1 && !wide.sameSubtrees.length ? checkSingle(combo[0]!) : consolidate(combo);
+      if (!areq) continue;
+      if (excludeNested && spansOneTreeTwice(areq)) continue;
+      const key = dedupeKey(areq);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      results.push(areq);
+      if (limit !== undefined && results.length >= limit) break outer;
+    }
+  }
+  if (!results.length) return EMPTY;
+
+  let summaries: SnapProvider[];
+  if (excludeNested) {
+    const ids = new Set(results.flatMap((a) => a.resources.map((r) => r.rp.id)));
+    summaries = snap.ordered.filter((p) => ids.has(p.id));
+  } else {
+    const roots = new Set(results.flatMap((a) => a.resources.map((r) => r.rp.rootId)));
+    summaries = [...roots].sort((a, b) => a - b).flatMap((r) => snap.byRoot.get(r) ?? []);
+  }
+  return { allocationRequests: results, summaries };
+}
+
+/** One group: its request is already one provider's (or one combination's); check capacity only. */
+function checkSingle(a: AllocationRequest): AllocationRequest | null {
+  for (const r of a.resources) {
+    const inv = r.rp.inv.get(r.rcId)!;
+    const capacity = Math.floor((inv.total - inv.reserved) * inv.ratio);
+    if ((r.rp.used.get(r.rcId) ?? 0) + r.amount > capacity || r.amount > inv.maxUnit) return null;
+  }
+  return a;
+}

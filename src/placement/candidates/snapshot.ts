@@ -1,0 +1,162 @@
+/**
+ * An in-memory view of everything allocation candidates look at: providers (tree links),
+ * inventories, usages, traits and aggregates. It is keyed by provider generation: placement bumps
+ * a provider's generation on every change to its inventory, allocations, traits and aggregates,
+ * so a refresh re-reads only providers whose generation (or tree position) moved. A one-row
+ * fingerprint query tells whether anything moved at all, so a quiet cloud costs one tiny query.
+ *
+ * Reads go generation first, details second: a write racing a refresh leaves a newer detail
+ * under an older generation, which the next refresh notices and re-reads. Never the reverse.
+ * @module
+ */
+import { sql } from 'kysely';
+import { chunks, type PlacementDatabase } from '../db/sql.js';
+
+export interface SnapInventory {
+  total: number;
+  reserved: number;
+  minUnit: number;
+  maxUnit: number;
+  stepSize: number;
+  ratio: number;
+}
+
+export interface SnapProvider {
+  readonly id: number;
+  readonly uuid: string;
+  readonly generation: number;
+  readonly parentId: number | null;
+  readonly rootId: number;
+  readonly inv: Map<number, SnapInventory>;
+  readonly used: Map<number, number>;
+  readonly traits: Set<string>;
+  readonly aggs: Set<string>;
+}
+
+/** Placement's trait marking a provider that shares its inventory through aggregates. */
+export const SHARING_TRAIT = 'MISC_SHARES_VIA_AGGREGATE';
+
+export class PlacementSnapshot {
+  readonly byId: Map<number, SnapProvider>;
+  readonly byUuid = new Map<string, SnapProvider>();
+  readonly ordered: SnapProvider[];
+  readonly byRc = new Map<number, SnapProvider[]>();
+  readonly byRoot = new Map<number, SnapProvider[]>();
+  readonly byAgg = new Map<string, SnapProvider[]>();
+  readonly sharing: SnapProvider[] = [];
+  readonly hasTrees: boolean;
+
+  constructor(providers: Map<number, SnapProvider>) {
+    this.byId = providers;
+    this.ordered = [...providers.values()].sort((a, b) => a.id - b.id);
+    let trees = false;
+    for (const p of this.ordered) {
+      this.byUuid.set(p.uuid, p);
+      if (p.parentId !== null) trees = true;
+      for (const rc of p.inv.keys()) push(this.byRc, rc, p);
+      push(this.byRoot, p.rootId, p);
+      for (const a of p.aggs) push(this.byAgg, a, p);
+      if (p.traits.has(SHARING_TRAIT)) this.sharing.push(p);
+    }
+    this.hasTrees = trees;
+  }
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
+interface ProviderRow { id: number; uuid: string; generation: number; parent_provider_id: number | null; root_provider_id: number | null }
+
+export class SnapshotCache {
+  private snapshot: PlacementSnapshot | null = null;
+  private fingerprint = '';
+  private inflight: Promise<PlacementSnapshot> | null = null;
+
+  constructor(private readonly database: PlacementDatabase) {}
+
+  /** The current snapshot, refreshed if any provider changed since the last one. */
+  async get(): Promise<PlacementSnapshot> {
+    if (this.inflight) return this.inflight;
+    this.inflight = this.refresh().finally(() => { this.inflight = null; });
+    return this.inflight;
+  }
+
+  /** Forget everything (tests; after bulk imports). */
+  clear(): void {
+    this.snapshot = null;
+    this.fingerprint = '';
+  }
+
+  private async refresh(): Promise<PlacementSnapshot> {
+    const db = this.database.db;
+    const fp = await db.selectFrom('resource_providers').select([
+      sql<number>`COUNT(*)`.as('n'), sql<number>`SUM(generation)`.as('g'), sql<number>`SUM(id)`.as('i'),
+      sql<number>`MAX(id)`.as('m'), sql<number>`SUM(COALESCE(parent_provider_id, 0))`.as('p'),
+      sql<number>`SUM(COALESCE(root_provider_id, 0))`.as('r'),
+    ]).executeTakeFirstOrThrow();
+    const key = [fp.n, fp.g, fp.i, fp.m, fp.p, fp.r].map((v) => String(v ?? 0)).join('/');
+    if (this.snapshot && key === this.fingerprint) return this.snapshot;
+
+    const rows = (await db.selectFrom('resource_providers')
+      .select(['id', 'uuid', 'generation', 'parent_provider_id', 'root_provider_id']).execute()) as ProviderRow[];
+    const old = this.snapshot?.byId ?? new Map<number, SnapProvider>();
+    const next = new Map<number, SnapProvider>();
+    const stale: ProviderRow[] = [];
+    for (const r of rows) {
+      const cur = old.get(r.id);
+      if (!cur || cur.generation !== r.generation || cur.uuid !== r.uuid) {
+        stale.push(r);
+      } else if (cur.parentId !== r.parent_provider_id || cur.rootId !== (r.root_provider_id ?? r.id)) {
+        next.set(r.id, { ...cur, parentId: r.parent_provider_id, rootId: r.root_provider_id ?? r.id });
+      } else {
+        next.set(r.id, cur);
+      }
+    }
+    if (stale.length) {
+      const loaded = await this.loadDetails(stale, stale.length > rows.length / 4);
+      for (const p of loaded) next.set(p.id, p);
+    }
+    this.snapshot = new PlacementSnapshot(next);
+    this.fingerprint = key;
+    return this.snapshot;
+  }
+
+  private async loadDetails(rows: ProviderRow[], wholeTables: boolean): Promise<SnapProvider[]> {
+    const db = this.database.db;
+    const out = new Map<number, SnapProvider>();
+    for (const r of rows) {
+      out.set(r.id, {
+        id: r.id, uuid: r.uuid, generation: r.generation, parentId: r.parent_provider_id,
+        rootId: r.root_provider_id ?? r.id, inv: new Map(), used: new Map(), traits: new Set(), aggs: new Set(),
+      });
+    }
+    const idLists = wholeTables ? [null] : chunks(rows.map((r) => r.id));
+    for (const ids of idLists) {
+      let invQ = db.selectFrom('inventories').select(['resource_provider_id', 'resource_class_id', 'total', 'reserved',
+        'min_unit', 'max_unit', 'step_size', 'allocation_ratio']);
+      if (ids) invQ = invQ.where('resource_provider_id', 'in', ids);
+      for (const i of await invQ.execute()) {
+        out.get(i.resource_provider_id)?.inv.set(i.resource_class_id, {
+          total: i.total, reserved: i.reserved, minUnit: i.min_unit, maxUnit: i.max_unit, stepSize: i.step_size,
+          ratio: Number(i.allocation_ratio),
+        });
+      }
+      let useQ = db.selectFrom('allocations').select(['resource_provider_id', 'resource_class_id', sql<number>`SUM(used)`.as('used')])
+        .groupBy(['resource_provider_id', 'resource_class_id']);
+      if (ids) useQ = useQ.where('resource_provider_id', 'in', ids);
+      for (const u of await useQ.execute()) out.get(u.resource_provider_id)?.used.set(u.resource_class_id, Number(u.used));
+      let trQ = db.selectFrom('resource_provider_traits as rpt').innerJoin('traits as t', 't.id', 'rpt.trait_id')
+        .select(['rpt.resource_provider_id', 't.name']);
+      if (ids) trQ = trQ.where('rpt.resource_provider_id', 'in', ids);
+      for (const t of await trQ.execute()) out.get(t.resource_provider_id)?.traits.add(t.name);
+      let agQ = db.selectFrom('resource_provider_aggregates as rpa').innerJoin('placement_aggregates as a', 'a.id', 'rpa.aggregate_id')
+        .select(['rpa.resource_provider_id', 'a.uuid']);
+      if (ids) agQ = agQ.where('rpa.resource_provider_id', 'in', ids);
+      for (const a of await agQ.execute()) out.get(a.resource_provider_id)?.aggs.add(a.uuid);
+    }
+    return [...out.values()];
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Small SQL helpers placement's repositories share across SQLite, MariaDB and PostgreSQL.
+ * @module
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, DialectName } from '../../common/db/connection.js';
+import type { PlacementDB } from './schema.js';
+
+export type Db = Kysely<PlacementDB> | Transaction<PlacementDB>;
+export type PlacementDatabase = Database<PlacementDB>;
+
+/** A timestamp value each driver accepts for a DATETIME column (oslo.db stores naive UTC). */
+export function nowValue(dialect: DialectName): string | Date {
+  if (dialect === 'sqlite') return new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+  return new Date();
+}
+
+/** A row's timestamp as a Date (drivers return strings or Dates). */
+export function toDate(v: string | Date | null | undefined): Date | null {
+  if (v == null) return null;
+  if (v instanceof Date) return v;
+  return new Date(v.includes('T') ? v : `${v.replace(' ', 'T')}Z`);
+}
+
+/** True when `e` is a unique-constraint violation, whatever the driver. */
+export function isDuplicateEntry(e: unknown): boolean {
+  const err = e as { code?: string; errno?: number; message?: string };
+  if (!err) return false;
+  return err.code === 'SQLITE_CONSTRAINT_UNIQUE' || err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+    || err.code === 'ER_DUP_ENTRY' || err.errno === 1062 || err.code === '23505';
+}
+
+/** Inserts and returns the new row's id (RETURNING on SQLite/PostgreSQL, insertId on MySQL). */
+export async function insertReturningId<T extends keyof PlacementDB & string>(
+  db: Db, dialect: DialectName, table: T, values: Record<string, unknown>,
+): Promise<number> {
+  if (dialect === 'mysql') {
+    const r = await (db as Kysely<any>).insertInto(table).values(values).executeTakeFirstOrThrow();
+    return Number(r.insertId);
+  }
+  const r = await (db as Kysely<any>).insertInto(table).values(values).returning('id').executeTakeFirstOrThrow();
+  return Number((r as { id: number }).id);
+}
+
+/** Splits a list for IN (...) clauses, keeping every statement under the drivers' parameter limits. */
+export function chunks<T>(items: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
