@@ -50,3 +50,6 @@ export interface Database<DB = any> {
   transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+// The implementation lives in open.ts; re-exported here so the contract module is the one import.
+export { openDatabase, ensureDatabaseExists, dropDatabase, type OpenDatabaseOptions } from './open.js';

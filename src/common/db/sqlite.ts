@@ -1,0 +1,117 @@
+/**
+ * better-sqlite3 behind Kysely's SqliteDialect, with the value conventions of dialect.ts:
+ * booleans are bound as 1/0 and read back as booleans, Dates are bound as naive-UTC text and
+ * datetime columns read back as Dates. Prepared statements are cached per SQL text.
+ * Transactions start with BEGIN IMMEDIATE so two processes sharing a file queue on the write
+ * lock (busy_timeout) instead of failing when a reader upgrades to a writer.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteDialectConfig, type SqliteStatement } from 'kysely';
+import { fromDbDatetime, toDbDatetime } from './dialect.js';
+
+type Convert = (v: unknown) => unknown;
+
+const toBool: Convert = (v) => (v === null || v === undefined ? v : v === 1 || v === 1n || v === '1' || v === 'true' || v === true);
+const toDate: Convert = (v) => (typeof v === 'string' ? (fromDbDatetime(v) ?? v) : v);
+
+function converterFor(declared: string | null): Convert | null {
+  if (!declared) return null;
+  const t = declared.toLowerCase();
+  if (t === 'boolean' || t === 'bool') return toBool;
+  if (t.startsWith('datetime') || t.startsWith('timestamp')) return toDate;
+  return null;
+}
+
+function bindParams(params: readonly unknown[]): unknown[] {
+  return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p instanceof Date ? toDbDatetime(p) : p));
+}
+
+class Statement implements SqliteStatement {
+  constructor(private readonly stmt: BetterSqlite3.Statement) {}
+
+  get reader(): boolean {
+    return this.stmt.reader;
+  }
+
+  private converters(): Array<[string, Convert]> {
+    const out: Array<[string, Convert]> = [];
+    for (const c of this.stmt.columns()) {
+      const conv = converterFor(c.type);
+      if (conv) out.push([c.name, conv]);
+    }
+    return out;
+  }
+
+  private convertRow(row: unknown, convs: Array<[string, Convert]>): unknown {
+    const r = row as Record<string, unknown>;
+    for (const [name, conv] of convs) if (name in r) r[name] = conv(r[name]);
+    return r;
+  }
+
+  all(parameters: readonly unknown[]): unknown[] {
+    const rows = this.stmt.all(bindParams(parameters));
+    const convs = this.converters();
+    return convs.length ? rows.map((r) => this.convertRow(r, convs)) : rows;
+  }
+
+  run(parameters: readonly unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint } {
+    return this.stmt.run(bindParams(parameters));
+  }
+
+  *iterate(parameters: readonly unknown[]): IterableIterator<unknown> {
+    const convs = this.converters();
+    for (const row of this.stmt.iterate(bindParams(parameters))) yield convs.length ? this.convertRow(row, convs) : row;
+  }
+}
+
+const CACHE_SIZE = 256;
+
+/** The SqliteDatabase Kysely talks to: better-sqlite3 with conversions and a statement cache. */
+class StratusSqliteDatabase implements SqliteDatabase {
+  private readonly cache = new Map<string, Statement>();
+  constructor(readonly raw: BetterSqlite3.Database) {}
+
+  prepare(sqlText: string): SqliteStatement {
+    let s = this.cache.get(sqlText);
+    if (!s) {
+      s = new Statement(this.raw.prepare(sqlText));
+      if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(sqlText, s);
+    }
+    return s;
+  }
+
+  close(): void {
+    this.cache.clear();
+    this.raw.close();
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class StratusSqliteDialect extends SqliteDialect {
+  constructor(private readonly cfg: SqliteDialectConfig) {
+    super(cfg);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.cfg);
+  }
+}
+
+/** Opens (creating if needed) a SQLite file, or memory for ':memory:', as a Kysely dialect. */
+export function sqliteDialect(file: string, busyTimeoutMs = 10_000): SqliteDialect {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const raw = new BetterSqlite3(file, { timeout: busyTimeoutMs });
+  if (file !== ':memory:') raw.pragma('journal_mode = WAL');
+  raw.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('synchronous = NORMAL');
+  return new StratusSqliteDialect({ database: new StratusSqliteDatabase(raw) });
+}
