@@ -1,0 +1,98 @@
+/**
+ * Revocation events (Keystone's revoke backend). A token is revoked when an event matches it
+ * and the token was issued at or before the event; Fernet timestamps are whole seconds, so a
+ * token issued in the same second as the event counts as revoked, as in Keystone.
+ * @module
+ */
+import type { Kysely } from 'kysely';
+import type { KeystoneDB } from '../db/schema.js';
+
+export interface RevocationEvent {
+  user_id?: string | null;
+  project_id?: string | null;
+  domain_id?: string | null;
+  role_id?: string | null;
+  audit_id?: string | null;
+  audit_chain_id?: string | null;
+  issued_before: number;
+  expires_at?: number | null;
+  revoked_at: number;
+}
+
+export interface TokenFacts {
+  userId: string;
+  projectId?: string;
+  domainId?: string;
+  auditIds: string[];
+  /** ms */
+  issuedAt: number;
+}
+
+export class RevokeManager {
+  private events: RevocationEvent[] | undefined;
+  /** Bumped on every new event, so caches of validated tokens know to drop. */
+  generation = 0;
+  private listeners: (() => void)[] = [];
+
+  constructor(
+    private readonly db: Kysely<KeystoneDB>,
+    private readonly maxTokenLifeMs: () => number,
+  ) {}
+
+  onRevoke(fn: () => void): void {
+    this.listeners.push(fn);
+  }
+
+  async load(): Promise<RevocationEvent[]> {
+    if (this.events) return this.events;
+    // events older than any possible live token are useless
+    const horizon = Date.now() - this.maxTokenLifeMs() - 60_000;
+    await this.db.deleteFrom('revocation_event').where('revoked_at', '<', horizon).execute();
+    const rows = await this.db.selectFrom('revocation_event').selectAll().execute();
+    this.events = rows.map((r) => ({ ...r, issued_before: Number(r.issued_before), revoked_at: Number(r.revoked_at), expires_at: r.expires_at === null ? null : Number(r.expires_at) }));
+    return this.events;
+  }
+
+  async revoke(e: Omit<RevocationEvent, 'issued_before' | 'revoked_at'> & { issued_before?: number }): Promise<void> {
+    const now = Date.now();
+    const ev: RevocationEvent = { ...e, issued_before: e.issued_before ?? now, revoked_at: now };
+    await this.db
+      .insertInto('revocation_event')
+      .values({
+        user_id: ev.user_id ?? null,
+        project_id: ev.project_id ?? null,
+        domain_id: ev.domain_id ?? null,
+        role_id: ev.role_id ?? null,
+        audit_id: ev.audit_id ?? null,
+        audit_chain_id: ev.audit_chain_id ?? null,
+        issued_before: ev.issued_before,
+        expires_at: ev.expires_at ?? null,
+        revoked_at: ev.revoked_at,
+      })
+      .execute();
+    this.events = undefined;
+    this.generation++;
+    for (const l of this.listeners) l();
+  }
+
+  /** Forget cached events (another process may have written some). */
+  invalidate(): void {
+    this.events = undefined;
+  }
+
+  async isRevoked(t: TokenFacts): Promise<boolean> {
+    const events = await this.load();
+    const issuedSec = Math.floor(t.issuedAt / 1000) * 1000;
+    for (const e of events) {
+      if (issuedSec > e.issued_before) continue;
+      if (e.user_id && e.user_id !== t.userId) continue;
+      if (e.project_id && e.project_id !== t.projectId) continue;
+      if (e.domain_id && e.domain_id !== t.domainId) continue;
+      if (e.audit_id && e.audit_id !== t.auditIds[0]) continue;
+      if (e.audit_chain_id && e.audit_chain_id !== (t.auditIds[1] ?? t.auditIds[0])) continue;
+      if (!e.user_id && !e.project_id && !e.domain_id && !e.audit_id && !e.audit_chain_id) continue;
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Keystone in one object: the database, the Fernet key repository, the managers, the REST app
+ * and the in-process token validator other services use in all-in-one mode.
+ * @module
+ */
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../common/db/connection.js';
+import type { ConfigOpts } from '../common/config/index.js';
+import { createApp } from '../common/http/app.js';
+import type { TokenValidator } from '../common/http/auth-types.js';
+import { Enforcer } from '../common/policy/index.js';
+import type { KeystoneDB } from './db/schema.js';
+import { migrateIdentity } from './db/migrations.js';
+import { resolveIdentityConfig, identityOpts, type IdentityConfig } from './config.js';
+import { KeyRepository } from './token/key-repository.js';
+import { TokenProvider } from './token/provider.js';
+import { ResourceManager } from './core/resource.js';
+import { IdentityManager } from './core/identity.js';
+import { AssignmentManager } from './core/assignment.js';
+import { CatalogManager } from './core/catalog.js';
+import { AppCredManager } from './core/app-creds.js';
+import { RevokeManager } from './core/revoke.js';
+import { AuthManager } from './core/auth.js';
+import { identityPolicies } from './policies.js';
+import { LocalTokenValidator } from './validator.js';
+import { runBootstrap, type BootstrapSpec } from './bootstrap.js';
+import type { ApiDeps } from './api/common.js';
+import { registerDiscovery } from './api/discovery.js';
+import { registerAuth } from './api/auth.js';
+import { registerResource } from './api/resource.js';
+import { registerUsers } from './api/users.js';
+import { registerRoles } from './api/roles.js';
+import { registerCatalog } from './api/catalog.js';
+import { registerAppCreds } from './api/app-creds.js';
+
+export type { BootstrapSpec } from './bootstrap.js';
+
+export interface IdentityService {
+  app: FastifyInstance;
+  /** Local validation (keys + cache), for other services' auth hooks in all-in-one mode. */
+  validator: TokenValidator;
+  bootstrap(spec: BootstrapSpec): Promise<void>;
+  close(): Promise<void>;
+  /** Internals for tests, benches and `stratus manage keystone`. */
+  readonly keys: KeyRepository;
+  readonly tokens: TokenProvider;
+  readonly deps: ApiDeps;
+}
+
+export interface IdentityServiceOptions {
+  database: Database;
+  stateDir: string;
+  /** e.g. http://127.0.0.1:5000 */
+  publicUrl: string;
+  config?: ConfigOpts;
+  /** Direct overrides (tests): token expiry, security compliance, ... */
+  overrides?: Partial<IdentityConfig>;
+}
+
+/** Registers Keystone's option groups on a ConfigOpts (keystone.conf). */
+export function registerIdentityOpts(config: ConfigOpts): void {
+  for (const [group, opts] of Object.entries(identityOpts)) config.register(group, opts);
+}
+
+export async function createIdentityService(opts: IdentityServiceOptions): Promise<IdentityService> {
+  if (opts.config) registerIdentityOpts(opts.config);
+  const conf = resolveIdentityConfig(opts.config, opts.overrides);
+  const publicUrl = opts.publicUrl.replace(/\/+$/, '');
+  await migrateIdentity(opts.database);
+  const db = opts.database.db as Kysely<KeystoneDB>;
+
+  const keys = new KeyRepository(conf.keyRepository ?? path.join(opts.stateDir, 'fernet-keys'), conf.maxActiveKeys);
+  keys.setup();
+
+  const resource = new ResourceManager(db);
+  const identity = new IdentityManager(db, conf);
+  const assignment = new AssignmentManager(db, (u) => identity.groupIdsForUser(u));
+  const catalog = new CatalogManager(db);
+  const appCreds = new AppCredManager(db, () => conf.passwordHashRounds);
+  const revoke = new RevokeManager(db, () => conf.tokenExpiration * 1000);
+  const tokens = new TokenProvider({ keys, resource, identity, assignment, revoke, appCreds, expirationSeconds: () => conf.tokenExpiration });
+  const auth = new AuthManager({ resource, identity, assignment, appCreds, tokens });
+  const enforcer = new Enforcer(identityPolicies);
+  const validator = new LocalTokenValidator(tokens, catalog);
+
+  const deps: ApiDeps = { resource, identity, assignment, catalog, appCreds, revoke, auth, tokens, enforcer, publicUrl, conf };
+  const app = createApp({ service: 'keystone', faults: 'keystone', validator, authUrl: publicUrl });
+  // any write may change what a token validates to (roles, enabled flags): drop the cache
+  app.addHook('onSend', async (req, _reply, payload) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !(req.method === 'POST' && req.url.startsWith('/v3/auth/tokens'))) tokens.invalidate();
+    return payload;
+  });
+  registerDiscovery(app, deps);
+  registerAuth(app, deps);
+  registerResource(app, deps);
+  registerUsers(app, deps);
+  registerRoles(app, deps);
+  registerCatalog(app, deps);
+  registerAppCreds(app, deps);
+
+  return {
+    app,
+    validator,
+    keys,
+    tokens,
+    deps,
+    async bootstrap(spec: BootstrapSpec) {
+      await runBootstrap({ resource, identity, assignment, catalog }, spec, `${publicUrl}/v3`);
+      tokens.invalidate();
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}
