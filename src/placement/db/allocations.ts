@@ -134,7 +134,7 @@ async function checkCapacity(db: Db, allocs: PendingAllocation[], prevUsage: Map
   }
 }
 
-async function attemptSetAllocations(database: PlacementDatabase, db: Db, requests: ConsumerAllocations[]): Promise<void> {
+export async function attemptSetAllocations(database: PlacementDatabase, db: Db, requests: ConsumerAllocations[]): Promise<void> {
   const dialect = database.dialect;
   const rcs = await ResourceClassMap.load(db);
   const consumers = new Map<string, ConsumerRow>();

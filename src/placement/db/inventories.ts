@@ -54,12 +54,17 @@ async function usageByClass(db: Db, rpId: number): Promise<Map<number, number>> 
  * Replaces the provider's whole inventory (PUT .../inventories) in one transaction; 409s for
  * classes in use that would be removed. Returns the new generation.
  */
+const fieldsOf = (i: InventoryFields): InventoryFields => ({
+  total: i.total, reserved: i.reserved, min_unit: i.min_unit, max_unit: i.max_unit, step_size: i.step_size,
+  allocation_ratio: i.allocation_ratio,
+});
+
 export async function setInventories(
   db: Db, dialect: PlacementDatabase['dialect'], rp: ResourceProvider,
   inventories: Map<string, InventoryFields>, rcs: ResourceClassMap,
 ): Promise<number> {
   const want = new Map<number, InventoryFields>();
-  for (const [name, inv] of inventories) want.set(rcs.idOf(name), inv);
+  for (const [name, inv] of inventories) want.set(rcs.idOf(name), fieldsOf(inv));
   const existing = new Set((await db.selectFrom('inventories').select('resource_class_id')
     .where('resource_provider_id', '=', rp.id).execute()).map((r) => r.resource_class_id));
   const toDelete = [...existing].filter((id) => !want.has(id));

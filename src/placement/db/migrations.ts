@@ -3,17 +3,10 @@
  * initial + consumer_types). Runs unchanged on SQLite, MariaDB and PostgreSQL.
  * @module
  */
-import { sql, type Kysely, type Migration, type CreateTableBuilder } from 'kysely';
+import { sql, type Kysely, type CreateTableBuilder } from 'kysely';
+import type { Migration } from '../../common/db/migrate.js';
 
 type DialectName = 'sqlite' | 'mysql' | 'postgres';
-
-/** Works out the dialect from the Kysely adapter, so migrations need no extra argument. */
-function dialectOf(db: Kysely<any>): DialectName {
-  const name = db.getExecutor().adapter.constructor.name.toLowerCase();
-  if (name.includes('mysql')) return 'mysql';
-  if (name.includes('postgres')) return 'postgres';
-  return 'sqlite';
-}
 
 function withId(t: CreateTableBuilder<any, any>, d: DialectName): CreateTableBuilder<any, any> {
   if (d === 'postgres') return t.addColumn('id', 'serial', (c) => c.primaryKey());
@@ -30,8 +23,8 @@ function mysqlOptions(t: CreateTableBuilder<any, any>, d: DialectName): CreateTa
 }
 
 const initial: Migration = {
-  async up(db) {
-    const d = dialectOf(db);
+  name: '001_initial',
+  async up(db: Kysely<any>, d: DialectName) {
     const table = (name: string, build: (t: CreateTableBuilder<any, any>) => CreateTableBuilder<any, any>, id = true) => {
       let t = db.schema.createTable(name);
       t = withTimestamps(t, d);
@@ -121,16 +114,7 @@ const initial: Migration = {
       .columns(['project_id', 'user_id', 'uuid']).execute();
     await db.schema.createIndex('consumers_consumer_type_id_idx').on('consumers').column('consumer_type_id').execute();
   },
-  async down(db) {
-    for (const t of ['consumers', 'consumer_types', 'users', 'projects', 'resource_provider_traits', 'traits',
-      'resource_provider_aggregates', 'placement_aggregates', 'allocations', 'inventories', 'resource_providers',
-      'resource_classes']) {
-      await db.schema.dropTable(t).ifExists().execute();
-    }
-  },
 };
 
-/** Migrations by name, in order (names sort in apply order). */
-export const placementMigrations: Record<string, Migration> = {
-  '0001_initial': initial,
-};
+/** Placement's migrations, in apply order. */
+export const placementMigrations: readonly Migration[] = [initial];

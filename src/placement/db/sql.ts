@@ -10,9 +10,8 @@ export type Db = Kysely<PlacementDB> | Transaction<PlacementDB>;
 export type PlacementDatabase = Database<PlacementDB>;
 
 /** A timestamp value each driver accepts for a DATETIME column (oslo.db stores naive UTC). */
-export function nowValue(dialect: DialectName): string | Date {
-  if (dialect === 'sqlite') return new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
-  return new Date();
+export function nowValue(_dialect: DialectName): Date {
+  return new Date(); // openDatabase stores Dates as naive UTC on every engine
 }
 
 /** A row's timestamp as a Date (drivers return strings or Dates). */

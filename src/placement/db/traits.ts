@@ -50,7 +50,8 @@ export async function listTraits(db: Db, filters: TraitFilters = {}): Promise<Tr
     q = q.where('traits.name', 'in', filters.nameIn);
   }
   if (filters.prefix !== undefined) {
-    q = q.where('traits.name', 'like', `${filters.prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    // No LIKE escaping across engines: over-match on '%'/'_' here, exact prefix check below.
+    q = q.where('traits.name', 'like', `${filters.prefix}%`);
   }
   if (filters.associated === true) {
     q = q.where(({ exists, selectFrom }) => exists(selectFrom('resource_provider_traits as rpt').select('rpt.trait_id')
@@ -59,7 +60,8 @@ export async function listTraits(db: Db, filters: TraitFilters = {}): Promise<Tr
     q = q.where(({ not, exists, selectFrom }) => not(exists(selectFrom('resource_provider_traits as rpt').select('rpt.trait_id')
       .whereRef('rpt.trait_id', '=', 'traits.id'))));
   }
-  return q.orderBy('traits.name').execute();
+  const rows = await q.orderBy('traits.name').execute();
+  return filters.prefix !== undefined ? rows.filter((r) => r.name.startsWith(filters.prefix!)) : rows;
 }
 
 export async function getTrait(db: Db, name: string): Promise<TraitRecord> {
