@@ -80,6 +80,13 @@ export class RevokeManager {
     this.events = undefined;
   }
 
+  /** Latest `issued_before` of the events aimed at a user (ms), or 0. */
+  async latestForUser(userId: string): Promise<number> {
+    let latest = 0;
+    for (const e of await this.load()) if (e.user_id === userId && e.issued_before > latest) latest = e.issued_before;
+    return latest;
+  }
+
   async isRevoked(t: TokenFacts): Promise<boolean> {
     const events = await this.load();
     const issuedSec = Math.floor(t.issuedAt / 1000) * 1000;

@@ -98,6 +98,11 @@ export class TokenProvider {
   }
 
   async issue(req: IssueRequest): Promise<TokenData> {
+    // Fernet timestamps are whole seconds: a token minted in the same second as a revocation
+    // of its user would count as revoked, so wait for the next second first.
+    const latest = await this.d.revoke.latestForUser(req.userId);
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    if (latest >= second) await new Promise((r) => setTimeout(r, latest - second + 1000 - (Date.now() - second) + 5));
     const now = Date.now();
     let expiresAt = req.parent?.expiresAt ?? now + this.d.expirationSeconds() * 1000;
     if (req.appCred?.expiresAt && req.appCred.expiresAt < expiresAt) expiresAt = req.appCred.expiresAt;
