@@ -23,6 +23,24 @@ export function parseTime(s: string): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+/** ISO 8601 to epoch microseconds, keeping up to 6 fraction digits (no zone = UTC). */
+export function parseTimeMicros(s: string): number | undefined {
+  const m = /^(.*T\d\d:\d\d(?::\d\d)?)(?:\.(\d{1,9}))?([zZ]|[+-]\d\d:?\d\d)?$/.exec(s.trim());
+  if (!m) return undefined;
+  const base = Date.parse(`${m[1]}${m[3] ?? 'Z'}`);
+  if (Number.isNaN(base)) return undefined;
+  const frac = (m[2] ?? '').padEnd(6, '0').slice(0, 6);
+  return base * 1000 + Number(frac);
+}
+
+/** Python's naive `datetime.isoformat()`: microseconds only when non-zero, no zone. */
+export function isoFormatMicros(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const micro = us - Math.floor(us / 1_000_000) * 1_000_000;
+  const base = new Date(ms).toISOString().slice(0, 19);
+  return micro ? `${base}.${String(micro).padStart(6, '0')}` : base;
+}
+
 export const bool = (n: unknown): boolean => n === 1 || n === true || n === '1';
 export const num = (n: unknown): number | null => (n === null || n === undefined ? null : Number(n));
 

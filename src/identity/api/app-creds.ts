@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppCred } from '../core/app-creds.js';
 import { authorize, checkBody, listBody, query, selfLink, type ApiDeps } from './common.js';
-import { forbiddenError, parseTime, validationError } from '../util.js';
+import { forbiddenError, parseTimeMicros, validationError } from '../util.js';
 
 const createSchema = {
   type: 'object',
@@ -66,17 +66,17 @@ export function registerAppCreds(app: FastifyInstance, d: ApiDeps): void {
     }
     let expiresAt: number | null = null;
     if (b['expires_at']) {
-      const ms = parseTime(b['expires_at']);
-      if (ms === undefined) throw validationError(`Invalid input for field 'expires_at': '${b['expires_at']}' is not a 'date-time'`);
-      if (ms <= Date.now()) throw validationError('The expiration date of an application credential must be in the future.');
-      expiresAt = ms;
+      const us = parseTimeMicros(b['expires_at']);
+      if (us === undefined) throw validationError(`Invalid input for field 'expires_at': '${b['expires_at']}' is not a 'date-time'`);
+      if (us <= Date.now() * 1000) throw validationError('The expiration date of an application credential must be in the future.');
+      expiresAt = us;
     }
     const a = await d.appCreds.create({
       name: b['name'],
       description: b['description'],
       userId: req.params.user,
       projectId: t.scope.id,
-      expiresAt,
+      expiresAtMicros: expiresAt,
       unrestricted: b['unrestricted'] === true,
       roleIds,
       secret: b['secret'],

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { KeystoneDB } from '../db/schema.js';
 import { hashPassword, verifyPassword } from '../password.js';
-import { conflictError, isDuplicate, isoTime, newId, notFoundError, num, unauthorizedError } from '../util.js';
+import { conflictError, isDuplicate, isoFormatMicros, newId, notFoundError, num, unauthorizedError } from '../util.js';
 
 export interface AppCred {
   id: string;
@@ -48,8 +48,8 @@ export class AppCredManager {
       user_id: r.user_id,
       project_id: r.project_id,
       system: r.system,
-      expires_at: exp === null ? null : isoTime(exp),
-      expires_at_ms: exp,
+      expires_at: exp === null ? null : isoFormatMicros(exp),
+      expires_at_ms: exp === null ? null : Math.floor(exp / 1000),
       unrestricted: r.unrestricted === 1,
       role_ids: roles.map((x) => x.role_id),
     };
@@ -60,7 +60,8 @@ export class AppCredManager {
     description?: string | null;
     userId: string;
     projectId: string;
-    expiresAt?: number | null;
+    /** epoch microseconds (Keystone's DateTimeInt) */
+    expiresAtMicros?: number | null;
     unrestricted?: boolean;
     roleIds: string[];
     secret?: string | null;
@@ -80,7 +81,7 @@ export class AppCredManager {
             user_id: a.userId,
             project_id: a.projectId,
             system: null,
-            expires_at: a.expiresAt ?? null,
+            expires_at: a.expiresAtMicros ?? null,
             unrestricted: a.unrestricted ? 1 : 0,
             created_at: Date.now(),
           })

@@ -82,9 +82,8 @@ export class AuthManager {
       } else if (method === 'token') {
         const id = data?.['id'];
         if (typeof id !== 'string') throw validationError("Invalid input for field 'identity/token/id': 'id' is a required property");
-        parentToken = await this.m.tokens.validate(id).catch(() => {
-          throw unauthorizedError();
-        });
+        // an invalid or revoked token is Keystone's TokenNotFound (404), as clients expect
+        parentToken = await this.m.tokens.validate(id);
         if (parentToken.appCred) throw new ApiError(403, 'Application credential tokens cannot be rescoped.', { title: 'Forbidden' });
         if (userId && userId !== parentToken.userId) throw unauthorizedError();
         userId = parentToken.userId;

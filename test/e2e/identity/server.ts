@@ -21,7 +21,7 @@ export interface RunningKeystone {
   stop(): Promise<void>;
 }
 
-export async function startKeystone(o: { port?: number; stateDir?: string; overrides?: IdentityServiceOptions['overrides'] } = {}): Promise<RunningKeystone> {
+export async function startKeystone(o: { port?: number; stateDir?: string; overrides?: IdentityServiceOptions['overrides']; identityOnly?: boolean } = {}): Promise<RunningKeystone> {
   const ownDir = !o.stateDir;
   const stateDir = o.stateDir ?? mkdtempSync(path.join(tmpdir(), 'stratus-keystone-e2e-'));
   const port = o.port ?? (await freePort());
@@ -37,10 +37,14 @@ export async function startKeystone(o: { port?: number; stateDir?: string; overr
     region: 'RegionOne',
     services: [
       { type: 'identity', name: 'keystone', publicUrl: `${url}/v3` },
-      { type: 'compute', name: 'nova', publicUrl: 'http://127.0.0.1:8774/v2.1' },
-      { type: 'image', name: 'glance', publicUrl: 'http://127.0.0.1:9292' },
-      { type: 'network', name: 'neutron', publicUrl: 'http://127.0.0.1:9696' },
-      { type: 'placement', name: 'placement', publicUrl: 'http://127.0.0.1:8778' },
+      ...(o.identityOnly
+        ? []
+        : [
+            { type: 'compute', name: 'nova', publicUrl: 'http://127.0.0.1:8774/v2.1' },
+            { type: 'image', name: 'glance', publicUrl: 'http://127.0.0.1:9292' },
+            { type: 'network', name: 'neutron', publicUrl: 'http://127.0.0.1:9696' },
+            { type: 'placement', name: 'placement', publicUrl: 'http://127.0.0.1:8778' },
+          ]),
     ],
     serviceUsers: [{ name: 'nova', password: 'nova-pw' }],
   });
@@ -62,8 +66,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const port = Number(process.env['KEYSTONE_PORT'] ?? 0) || undefined;
   const k = await startKeystone({
     port,
+    identityOnly: !!process.env['IDENTITY_ONLY'],
     overrides: process.env['SECURITY_COMPLIANCE']
-      ? { security: { lockoutFailureAttempts: 2, lockoutDuration: 10, uniqueLastPasswordCount: 2, minimumPasswordAge: 0, passwordExpiresDays: null, passwordRegex: null, passwordRegexDescription: null, changePasswordUponFirstUse: false } }
+      ? { security: { lockoutFailureAttempts: 2, lockoutDuration: 5, uniqueLastPasswordCount: 2, minimumPasswordAge: 0, passwordExpiresDays: null, passwordRegex: null, passwordRegexDescription: null, changePasswordUponFirstUse: false } }
       : undefined,
   });
   console.log(`export OS_AUTH_URL=${k.authUrl} OS_USERNAME=admin OS_PASSWORD=${k.adminPassword} OS_PROJECT_NAME=admin OS_USER_DOMAIN_ID=default OS_PROJECT_DOMAIN_ID=default OS_IDENTITY_API_VERSION=3`);

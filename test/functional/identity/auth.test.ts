@@ -83,13 +83,17 @@ describe('password authentication and scopes', () => {
       passwordAuth('demo', DEMO_PASSWORD, { project: { name: 'nope', domain: { id: 'default' } } }),
       passwordAuth('demo', DEMO_PASSWORD, 'admin'), // no role there
       { auth: { identity: { methods: ['password'], password: { user: { name: 'demo', domain: { id: 'nodomain' }, password: DEMO_PASSWORD } } } } },
-      { auth: { identity: { methods: ['token'], token: { id: 'garbage' } } } },
     ];
     for (const body of cases) {
       const r = await h.request('POST', '/v3/auth/tokens', { body });
       assert.equal(r.status, 401, JSON.stringify(body));
       assert.deepEqual(r.body, UNAUTH);
     }
+  });
+  test('the token method with an invalid or revoked token is 404, as in Keystone', async () => {
+    const r = await h.request('POST', '/v3/auth/tokens', { body: { auth: { identity: { methods: ['token'], token: { id: 'garbage' } } } } });
+    assert.equal(r.status, 404);
+    assert.equal(r.body.error.code, 404);
   });
   test('token method re-scopes and keeps the audit chain and expiry', async () => {
     const r1 = await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('admin', ADMIN_PASSWORD) });
