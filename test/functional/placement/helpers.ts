@@ -8,6 +8,10 @@ import type { Database } from '../../../src/common/db/connection.js';
 import type { TokenValidator, ValidatedToken } from '../../../src/common/http/auth-types.js';
 import { ApiError } from '../../../src/common/errors.js';
 import { createPlacementApp } from '../../../src/placement/service.js';
+import { setLogDestination } from '../../../src/common/log.js';
+
+// Request logs would drown the test report.
+setLogDestination('/dev/null');
 
 export const PROJECT = '6a1c2f1e5c3a4b6c9d8e7f6a5b4c3d2e';
 export const USER = '9f8e7d6c5b4a39281706f5e4d3c2b1a0';
