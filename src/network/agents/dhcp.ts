@@ -1,0 +1,136 @@
+/**
+ * The DHCP agent (neutron-dhcp-agent): keeps one DHCP service per network scheduled to it.
+ * For each network it makes sure its DHCP port exists (`create_dhcp_port`, bound to this host),
+ * hands the network to its backend, and tells the server which ports are now served
+ * (`dhcp_ready_on_ports`), which lifts their DHCP provisioning block. Notifications
+ * (`network_create_end`, `port_update_end`, ...) trigger a resync of the network concerned;
+ * a periodic full sync (`get_active_networks_info`) repairs anything missed.
+ * @module
+ */
+import { RequestContext } from '../../common/context.js';
+import { Service } from '../../common/service.js';
+import * as C from '../common/constants.js';
+import { dhcpDeviceId } from '../rpc/server-callbacks.js';
+import { NoopDhcpBackend, type DhcpBackend } from './backend.js';
+import { DEFAULT_REPORT_INTERVAL_MS, SerialRunner, StateReporter, pluginClient, type AgentOptions, type Dict } from './common.js';
+
+export interface DhcpAgentOptions extends AgentOptions {
+  backend?: DhcpBackend;
+}
+
+export class DhcpAgent {
+  readonly backend: DhcpBackend;
+  readonly service: Service;
+  private readonly plugin;
+  private readonly runner: SerialRunner;
+  /** Ports already reported ready, per network. */
+  private readonly ready = new Map<string, Set<string>>();
+  private counts = { networks: 0, subnets: 0, ports: 0 };
+
+  constructor(private readonly o: DhcpAgentOptions) {
+    this.backend = o.backend ?? new NoopDhcpBackend();
+    this.plugin = pluginClient(o.bus, o.host, C.BINARY_DHCP, 'dhcp', '1.8');
+    this.runner = new SerialRunner(() => this.syncState(), (e) => this.service.log.error({ err: e }, 'DHCP sync failed'));
+    const reporter = new StateReporter(o.bus, () => ({
+      binary: C.BINARY_DHCP, host: o.host, topic: C.TOPIC_DHCP_AGENT, agent_type: C.AGENT_TYPE_DHCP,
+      availability_zone: o.availabilityZone ?? 'nova',
+      configurations: { dhcp_driver: this.backend instanceof NoopDhcpBackend ? 'noop' : 'dnsmasq', dhcp_lease_duration: 86400, log_agent_heartbeats: false, ...this.counts },
+      resource_versions: {},
+    }));
+    this.service = new Service({
+      binary: C.BINARY_DHCP, host: o.host, topic: C.TOPIC_DHCP_AGENT, bus: o.bus, exchange: C.EXCHANGE,
+      endpoints: [new DhcpNotifierEndpoint(this)], heartbeat: reporter, reportIntervalMs: o.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
+      periodicTasks: [{ name: 'sync_state', intervalMs: o.resyncIntervalMs ?? 5000, runImmediately: true, run: async () => { await this.runner.trigger(); } }],
+    });
+  }
+
+  /** Converge every network the server says is ours. */
+  private async syncState(): Promise<void> {
+    const ctx = RequestContext.admin();
+    const networks = (await this.plugin.call(ctx, 'get_active_networks_info', { host: this.o.host })) as Dict[];
+    const wanted = new Set(networks.map((n) => n['id']));
+    for (const id of this.backend.networks()) {
+      if (!wanted.has(id)) {
+        await this.backend.disable(id);
+        this.ready.delete(id);
+      }
+    }
+    let subnets = 0;
+    let ports = 0;
+    for (const net of networks) {
+      await this.configure(ctx, net);
+      subnets += net['subnets'].length;
+      ports += net['ports'].length;
+    }
+    this.counts = { networks: networks.length, subnets, ports };
+  }
+
+  private async configure(ctx: RequestContext, net: Dict): Promise<void> {
+    const dhcpSubnets = (net['subnets'] as Dict[]).filter((s) => s['enable_dhcp']);
+    const deviceId = dhcpDeviceId(this.o.host, net['id']);
+    if (!dhcpSubnets.length) {
+      if (this.backend.networks().includes(net['id'])) {
+        await this.plugin.call(ctx, 'release_dhcp_port', { network_id: net['id'], device_id: deviceId, host: this.o.host });
+        await this.backend.disable(net['id']);
+      }
+      return;
+    }
+    let port = (net['ports'] as Dict[]).find((p) => p['device_id'] === deviceId);
+    const covered = new Set((port?.['fixed_ips'] ?? []).map((f: Dict) => f['subnet_id']));
+    const missing = dhcpSubnets.filter((s) => !covered.has(s['id']));
+    if (!port || missing.length || port['binding:host_id'] !== this.o.host) {
+      const fixed = [...(port?.['fixed_ips'] ?? []), ...missing.map((s) => ({ subnet_id: s['id'] }))];
+      port = (await this.plugin.call(ctx, port ? 'update_dhcp_port' : 'create_dhcp_port', {
+        ...(port ? { port_id: port['id'] } : {}),
+        port: { port: { network_id: net['id'], device_id: deviceId, device_owner: C.DEVICE_OWNER_DHCP, fixed_ips: fixed } },
+        host: this.o.host,
+      })) as Dict | undefined;
+    }
+    await this.backend.enable({ ...net, dhcp_port: port ?? null });
+    // ports with an address on a DHCP subnet are now served: lift their DHCP block
+    const served = this.ready.get(net['id']) ?? new Set<string>();
+    const dhcpIds = new Set(dhcpSubnets.map((s) => s['id']));
+    const fresh = (net['ports'] as Dict[]).filter((p) => !served.has(p['id']) && (p['fixed_ips'] as Dict[]).some((f) => dhcpIds.has(f['subnet_id'])))
+      .map((p) => p['id'] as string);
+    if (fresh.length) {
+      await this.plugin.call(ctx, 'dhcp_ready_on_ports', { port_ids: fresh });
+      for (const id of fresh) served.add(id);
+    }
+    this.ready.set(net['id'], served);
+  }
+
+  /** A notification about one network: resync (folded into the next pass when one is running). */
+  async networkChanged(): Promise<void> {
+    await this.runner.trigger();
+  }
+
+  async settle(): Promise<void> {
+    await this.runner.idle();
+  }
+
+  async start(): Promise<void> {
+    await this.service.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.service.stop();
+    await this.runner.idle();
+  }
+}
+
+/** DhcpAgentNotifyAPI's methods (topic dhcp_agent.<host>). */
+class DhcpNotifierEndpoint {
+  readonly target = { version: '1.0', namespace: null };
+  constructor(private readonly agent: DhcpAgent) {}
+  private kick = async (): Promise<void> => { void this.agent.networkChanged(); };
+  network_create_end = this.kick;
+  network_update_end = this.kick;
+  network_delete_end = this.kick;
+  subnet_create_end = this.kick;
+  subnet_update_end = this.kick;
+  subnet_delete_end = this.kick;
+  port_create_end = this.kick;
+  port_update_end = this.kick;
+  port_delete_end = this.kick;
+  agent_updated = this.kick;
+}

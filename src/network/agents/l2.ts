@@ -1,0 +1,164 @@
+/**
+ * The L2 agent (neutron-l2-agent, agent type "Linux bridge agent"): learns the ports bound to
+ * its host from the server's `port_update` fanouts, asks for their details
+ * (`get_devices_details_list_and_failed_devices`, which moves them to BUILD), wires them through
+ * its backend and reports them up (`update_device_list`) so the server can make them ACTIVE;
+ * `port_delete` unwires. A periodic pass retries whatever is not confirmed yet.
+ * @module
+ */
+import { RequestContext } from '../../common/context.js';
+import { Service } from '../../common/service.js';
+import * as C from '../common/constants.js';
+import { NoopL2Backend, type L2Backend } from './backend.js';
+import { DEFAULT_REPORT_INTERVAL_MS, ExtraServers, SerialRunner, StateReporter, pluginClient, type AgentOptions, type Dict } from './common.js';
+
+interface Device {
+  id: string;
+  adminUp: boolean;
+  /** Reported to the server in this state. */
+  reported: 'up' | 'down' | null;
+}
+
+export interface L2AgentOptions extends AgentOptions {
+  backend?: L2Backend;
+  /** Physical networks this host reaches (bridge_mappings). */
+  physicalNetworks?: string[];
+  tunnelTypes?: string[];
+}
+
+export class L2Agent {
+  readonly backend: L2Backend;
+  readonly service: Service;
+  private readonly devices = new Map<string, Device>();
+  private readonly plugin;
+  private readonly sg;
+  private readonly extra: ExtraServers;
+  private readonly runner: SerialRunner;
+  private readonly agentId: string;
+
+  constructor(private readonly o: L2AgentOptions) {
+    this.backend = o.backend ?? new NoopL2Backend();
+    this.agentId = `lb${o.host}`;
+    this.plugin = pluginClient(o.bus, o.host, C.BINARY_L2, null, '1.5');
+    this.sg = pluginClient(o.bus, o.host, C.BINARY_L2, 'securitygroup', '1.2');
+    this.extra = new ExtraServers(o.bus, o.host);
+    this.runner = new SerialRunner(() => this.reconcile(), (e) => this.service.log.error({ err: e }, 'L2 reconcile failed'));
+    const mappings = Object.fromEntries((o.physicalNetworks ?? ['public', 'physnet1']).map((p) => [p, `br-${p}`]));
+    const reporter = new StateReporter(o.bus, () => ({
+      binary: C.BINARY_L2, host: o.host, topic: 'N/A', agent_type: C.AGENT_TYPE_L2,
+      configurations: {
+        bridge_mappings: mappings, interface_mappings: {}, tunnel_types: o.tunnelTypes ?? ['vxlan'], tunneling_ip: '127.0.0.1',
+        devices: this.devices.size, backend: this.backend instanceof NoopL2Backend ? 'noop' : 'linux', l2_population: false,
+      },
+      resource_versions: {},
+    }));
+    this.service = new Service({
+      binary: C.BINARY_L2, host: o.host, bus: o.bus, exchange: C.EXCHANGE, heartbeat: reporter,
+      reportIntervalMs: o.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
+      periodicTasks: [{ name: 'resync', intervalMs: o.resyncIntervalMs ?? 2000, run: async () => { await this.runner.trigger(); } }],
+      onStart: () => this.extra.start(
+        [C.agentTopic('port', 'update'), C.agentTopic('port', 'delete'), C.agentTopic('network', 'update'), C.agentTopic('network', 'delete'), C.agentTopic('security_group', 'update')],
+        [new L2NotifierEndpoint(this)],
+      ),
+      onStop: () => this.extra.stop(),
+    });
+  }
+
+  get host(): string {
+    return this.o.host;
+  }
+
+  /** port_update fanout: take the port if it is bound here, drop it if it moved away. */
+  async onPortUpdate(port: Dict): Promise<void> {
+    const id = port['id'];
+    if (port['binding:host_id'] === this.o.host && port['binding:vif_type'] !== C.VIF_TYPE_BINDING_FAILED && port['binding:vif_type'] !== C.VIF_TYPE_UNBOUND) {
+      const d = this.devices.get(id);
+      const adminUp = port['admin_state_up'] !== false;
+      if (!d) this.devices.set(id, { id, adminUp, reported: null });
+      else if (d.adminUp !== adminUp || port['status'] !== (d.reported === 'up' ? C.PORT_STATUS_ACTIVE : C.PORT_STATUS_DOWN)) {
+        d.adminUp = adminUp;
+        d.reported = null;
+      }
+      await this.runner.trigger();
+    } else if (this.devices.has(id)) {
+      await this.onPortDelete(id);
+    }
+  }
+
+  async onPortDelete(portId: string): Promise<void> {
+    this.devices.delete(portId);
+    await this.backend.unplugPort(portId);
+  }
+
+  async refreshFirewall(): Promise<void> {
+    if (!this.devices.size) return;
+    const info = await this.sg.call(RequestContext.admin(), 'security_group_info_for_devices', { devices: [...this.devices.keys()] });
+    await this.backend.applyFirewall(info as Dict);
+  }
+
+  /** One pass: wire and report every device not yet confirmed in its admin state. */
+  private async reconcile(): Promise<void> {
+    const pending = [...this.devices.values()].filter((d) => d.reported === null);
+    if (!pending.length) return;
+    const ctx = RequestContext.admin();
+    const res = (await this.plugin.call(ctx, 'get_devices_details_list_and_failed_devices', {
+      devices: pending.map((d) => d.id), agent_id: this.agentId, host: this.o.host,
+    })) as { devices: Dict[]; failed_devices: string[] };
+    const up: string[] = [];
+    const down: string[] = [];
+    for (const det of res.devices) {
+      const dev = this.devices.get(det['device']);
+      if (!dev) continue;
+      if (!det['port_id']) {
+        // the server no longer has it bound here
+        this.devices.delete(det['device']);
+        await this.backend.unplugPort(det['device']);
+        continue;
+      }
+      await this.backend.plugPort(det);
+      (det['admin_state_up'] ? up : down).push(det['device']);
+    }
+    if (up.length || down.length) {
+      await this.refreshFirewall();
+      await this.plugin.call(ctx, 'update_device_list', { devices_up: up, devices_down: down, agent_id: this.agentId, host: this.o.host });
+      for (const id of up) { const d = this.devices.get(id); if (d) d.reported = 'up'; }
+      for (const id of down) { const d = this.devices.get(id); if (d) d.reported = 'down'; }
+    }
+  }
+
+  /** Waits until no reconcile pass is running (tests). */
+  async settle(): Promise<void> {
+    await this.runner.idle();
+  }
+
+  async start(): Promise<void> {
+    await this.service.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.service.stop();
+    await this.runner.idle();
+  }
+}
+
+/** Methods the server fans out to L2 agents (q-agent-notifier-*). */
+class L2NotifierEndpoint {
+  readonly target = { version: '1.7', namespace: null };
+  constructor(private readonly agent: L2Agent) {}
+
+  async port_update(_ctx: RequestContext, a: Dict): Promise<void> {
+    await this.agent.onPortUpdate(a['port'] ?? {});
+  }
+  async port_delete(_ctx: RequestContext, a: Dict): Promise<void> {
+    await this.agent.onPortDelete(String(a['port_id']));
+  }
+  async network_update(): Promise<void> {}
+  async network_delete(): Promise<void> {}
+  async security_groups_rule_updated(): Promise<void> {
+    await this.agent.refreshFirewall();
+  }
+  async security_groups_member_updated(): Promise<void> {
+    await this.agent.refreshFirewall();
+  }
+  async security_groups_provider_updated(): Promise<void> {}
+}
