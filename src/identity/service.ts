@@ -76,7 +76,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
 
   const resource = new ResourceManager(db);
   const identity = new IdentityManager(db, conf);
-  const assignment = new AssignmentManager(db, (u) => identity.groupIdsForUser(u));
+  const assignment = new AssignmentManager(db, (u) => identity.groupIdsForUser(u), (p) => resource.ancestors(p));
   const catalog = new CatalogManager(db);
   const appCreds = new AppCredManager(db, () => conf.passwordHashRounds);
   const revoke = new RevokeManager(db, () => conf.tokenExpiration * 1000);

@@ -48,6 +48,14 @@ const endpointBody = (required: string[]) => ({
 type P = { Params: { id: string } };
 
 export function registerCatalog(app: FastifyInstance, d: ApiDeps): void {
+  // the legacy `region` attribute creates its region when missing, as Keystone does; `region_id` must exist
+  const regionFor = async (b: Record<string, any>): Promise<string | null> => {
+    if (b['region_id']) return b['region_id'];
+    if (!b['region']) return null;
+    const exists = await d.catalog.getRegion(b['region']).catch(() => undefined);
+    if (!exists) await d.catalog.createRegion({ id: b['region'], description: '' });
+    return b['region'];
+  };
   // regions
   app.get('/v3/regions', async (req) => {
     await authorize(d, req, 'identity:list_regions');
@@ -124,13 +132,13 @@ export function registerCatalog(app: FastifyInstance, d: ApiDeps): void {
     await authorize(d, req, 'identity:create_endpoint');
     const b = checkBody<{ endpoint: Record<string, any> }>(endpointBody(['interface', 'service_id', 'url']), req.body).endpoint;
     reply.code(201);
-    const e = await d.catalog.createEndpoint({ interface: b['interface'], service_id: b['service_id'], url: b['url'], enabled: b['enabled'], region_id: b['region_id'] ?? b['region'] ?? null });
+    const e = await d.catalog.createEndpoint({ interface: b['interface'], service_id: b['service_id'], url: b['url'], enabled: b['enabled'], region_id: await regionFor(b) });
     return { endpoint: renderEndpoint(d, e) };
   });
   app.patch<P>('/v3/endpoints/:id', async (req) => {
     await authorize(d, req, 'identity:update_endpoint');
     const b = checkBody<{ endpoint: Record<string, any> }>(endpointBody([]), req.body).endpoint;
-    const region = b['region_id'] !== undefined ? b['region_id'] : b['region'];
+    const region = b['region_id'] !== undefined || b['region'] !== undefined ? await regionFor(b) : undefined;
     return { endpoint: renderEndpoint(d, await d.catalog.updateEndpoint(req.params.id, { ...b, region_id: region })) };
   });
   app.delete<P>('/v3/endpoints/:id', async (req, reply) => {

@@ -70,6 +70,20 @@ const PROJECT_CORE = new Set(['name', 'description', 'enabled', 'domain_id', 'pa
 const extraOf = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => !PROJECT_CORE.has(k)));
 const splitList = (v: string | undefined) => (v === undefined ? undefined : v.split(',').filter(Boolean));
 
+/** Deleting a (disabled) domain deletes what it owns: projects, users, groups, domain roles. */
+export async function deleteDomainCascade(d: ApiDeps, id: string): Promise<void> {
+  const dom = await d.resource.getDomain(id);
+  if (dom.enabled) return d.resource.deleteDomain(id); // refuses with 403
+  for (const u of await d.identity.listUsers({ domain_id: id })) {
+    await d.identity.deleteUser(u.id);
+    await d.revoke.revoke({ user_id: u.id });
+  }
+  for (const g of await d.identity.listGroups({ domain_id: id })) await d.identity.deleteGroup(g.id);
+  for (const r of await d.assignment.listRoles({ domain_id: id })) await d.assignment.deleteRole(r.id);
+  await d.resource.deleteDomain(id);
+  d.tokens.invalidate();
+}
+
 export function registerResource(app: FastifyInstance, d: ApiDeps): void {
   // ---- domains
   app.get('/v3/domains', async (req) => {
@@ -97,7 +111,7 @@ export function registerResource(app: FastifyInstance, d: ApiDeps): void {
   });
   app.delete<{ Params: { id: string } }>('/v3/domains/:id', async (req, reply) => {
     await authorize(d, req, 'identity:delete_domain', { target: { domain: { id: req.params.id } } });
-    await d.resource.deleteDomain(req.params.id);
+    await deleteDomainCascade(d, req.params.id);
     reply.code(204);
     return '';
   });
@@ -115,8 +129,8 @@ export function registerResource(app: FastifyInstance, d: ApiDeps): void {
       tags_any: splitList(q['tags-any']),
       not_tags: splitList(q['not-tags']),
       not_tags_any: splitList(q['not-tags-any']),
+      is_domain: queryBool(q['is_domain']) === true,
     });
-    if (q['is_domain'] !== undefined && queryBool(q['is_domain'])) return listBody(d, req, 'projects', []);
     return listBody(d, req, 'projects', list.map((p) => renderProject(d, p)));
   });
   app.get<{ Params: { id: string } }>('/v3/projects/:id', async (req) => {
@@ -127,7 +141,13 @@ export function registerResource(app: FastifyInstance, d: ApiDeps): void {
   app.post('/v3/projects', async (req, reply) => {
     const b = checkBody<{ project: Record<string, any> }>(projectCreate, req.body).project;
     await authorize(d, req, 'identity:create_project', { target: { project: b } });
-    if (b['is_domain'] === true) throw validationError('Projects acting as domains are not supported.');
+    if (b['is_domain'] === true) {
+      // a project acting as a domain is a domain
+      if (b['parent_id'] || b['domain_id']) throw validationError('A project acting as a domain cannot have a parent or a domain.');
+      const dom = await d.resource.createDomain({ name: b['name'], description: b['description'] ?? '', enabled: b['enabled'], tags: b['tags'] });
+      reply.code(201);
+      return { project: renderProject(d, await d.resource.getProject(dom.id)) };
+    }
     const p = await d.resource.createProject({
       name: b['name'],
       domain_id: b['domain_id'] ?? undefined,
@@ -148,7 +168,9 @@ export function registerResource(app: FastifyInstance, d: ApiDeps): void {
   });
   app.delete<{ Params: { id: string } }>('/v3/projects/:id', async (req, reply) => {
     await authorize(d, req, 'identity:delete_project', { target: { project: { id: req.params.id } } });
-    await d.resource.deleteProject(req.params.id);
+    const p = await d.resource.getProject(req.params.id);
+    if (p.is_domain) await deleteDomainCascade(d, p.id);
+    else await d.resource.deleteProject(req.params.id);
     reply.code(204);
     return '';
   });

@@ -172,6 +172,8 @@ export function registerRoles(app: FastifyInstance, d: ApiDeps): void {
   grantRoutes('/v3/domains/:domain/groups/:group', false, false);
   grantRoutes('/v3/OS-INHERIT/domains/:domain/users/:user', true, false);
   grantRoutes('/v3/OS-INHERIT/domains/:domain/groups/:group', true, false);
+  grantRoutes('/v3/OS-INHERIT/projects/:project/users/:user', true, false);
+  grantRoutes('/v3/OS-INHERIT/projects/:project/groups/:group', true, false);
   grantRoutes('/v3/system/users/:user', false, true);
   grantRoutes('/v3/system/groups/:group', false, true);
 
@@ -198,6 +200,7 @@ export function registerRoles(app: FastifyInstance, d: ApiDeps): void {
         usersInGroup: async (g) => (await d.identity.listUsersInGroup(g).catch(() => [])).map((u) => u.id),
         projectsInDomain: async (dom) => (await d.resource.listProjects({ domain_id: dom })).map((p) => p.id),
         domainOfProject: async (p) => (await d.resource.findProject(p))?.domain_id,
+        descendants: (p) => d.resource.descendants(p),
       });
     } else {
       list = await d.assignment.listDirect(filter);
@@ -253,7 +256,7 @@ async function renderAssignments(d: ApiDeps, list: Assignment[], names: boolean)
         if (proj) Object.assign(p, { name: proj.name, domain: await domainRef(proj.domain_id) });
       }
       scope['project'] = p;
-      targetPath = `projects/${a.project_id}`;
+      targetPath = a.inherited ? `OS-INHERIT/projects/${a.project_id}` : `projects/${a.project_id}`;
     } else if (a.domain_id) {
       scope['domain'] = names ? await domainRef(a.domain_id) : { id: a.domain_id };
       targetPath = a.inherited ? `OS-INHERIT/domains/${a.domain_id}` : `domains/${a.domain_id}`;

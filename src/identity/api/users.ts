@@ -4,7 +4,7 @@ import type { User, Group } from '../core/identity.js';
 import { DEFAULT_DOMAIN_ID } from '../core/resource.js';
 import { authorize, checkBody, DESCRIPTION, ENABLED, listBody, query, queryBool, selfLink, type ApiDeps } from './common.js';
 import { renderProject } from './resource.js';
-import { unauthorizedError, validationError } from '../util.js';
+import { notFoundError, unauthorizedError, validationError } from '../util.js';
 
 export function renderUser(d: ApiDeps, u: User): Record<string, unknown> {
   return { ...u, links: selfLink(d, `users/${u.id}`) };
@@ -109,7 +109,7 @@ export function registerUsers(app: FastifyInstance, d: ApiDeps): void {
     const b = checkBody<{ user: Record<string, any> }>(userCreate, req.body).user;
     const t = await authorize(d, req, 'identity:create_user', { target: { user: b } });
     const domainId = b['domain_id'] ?? (t.scope.kind === 'domain' ? t.scope.id : DEFAULT_DOMAIN_ID);
-    if (!(await d.resource.findDomain(domainId))) throw validationError(`Could not find domain: ${domainId}.`);
+    if (!(await d.resource.findDomain(domainId))) throw notFoundError('domain', domainId);
     if (b['default_project_id'] && !(await d.resource.findProject(b['default_project_id']))) {
       throw validationError(`Could not find project: ${b['default_project_id']}.`);
     }
@@ -200,7 +200,7 @@ export function registerUsers(app: FastifyInstance, d: ApiDeps): void {
     await authorize(d, req, 'identity:create_group');
     const b = checkBody<{ group: Record<string, any> }>(groupBody(['name']), req.body).group;
     const domainId = b['domain_id'] ?? DEFAULT_DOMAIN_ID;
-    if (!(await d.resource.findDomain(domainId))) throw validationError(`Could not find domain: ${domainId}.`);
+    if (!(await d.resource.findDomain(domainId))) throw notFoundError('domain', domainId);
     reply.code(201);
     return { group: renderGroup(d, await d.identity.createGroup({ name: b['name'], domain_id: domainId, description: b['description'] ?? '' })) };
   });

@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { AssignmentType, KeystoneDB } from '../db/schema.js';
 import { NULL_DOMAIN_ID } from '../db/schema.js';
-import { conflictError, isDuplicate, newId, notFoundError, parseExtra } from '../util.js';
+import { conflictError, forbiddenError, isDuplicate, newId, notFoundError, parseExtra } from '../util.js';
 
 export interface Role {
   id: string;
@@ -47,7 +47,17 @@ export class AssignmentManager {
   constructor(
     private readonly db: Kysely<KeystoneDB>,
     private readonly groupIdsForUser: (userId: string) => Promise<string[]>,
+    /** Parent projects of a project, for grants inherited down a project tree. */
+    private readonly projectAncestors: (projectId: string) => Promise<string[]> = async () => [],
   ) {}
+
+  /** Domain-specific roles only ever imply global ones; they never appear as effective roles. */
+  private async globalOnly(ids: string[]): Promise<string[]> {
+    if (!ids.length) return ids;
+    const rows = await this.db.selectFrom('role').select('id').where('id', 'in', ids).where('domain_id', '=', NULL_DOMAIN_ID).execute();
+    const ok = new Set(rows.map((r) => r.id));
+    return ids.filter((i) => ok.has(i));
+  }
 
   // ---- roles
 
@@ -131,8 +141,11 @@ export class AssignmentManager {
   // ---- implied roles
 
   async createImpliedRole(prior: string, implied: string): Promise<void> {
-    await this.getRole(prior);
-    await this.getRole(implied);
+    const p = await this.getRole(prior);
+    const i = await this.getRole(implied);
+    if (p.domain_id === null && i.domain_id !== null) {
+      throw forbiddenError(`Implied role ${implied} is domain-specific; a global role cannot imply it.`);
+    }
     try {
       await this.db.insertInto('implied_role').values({ prior_role_id: prior, implied_role_id: implied }).execute();
     } catch (e) {
@@ -296,7 +309,12 @@ export class AssignmentManager {
    */
   async listEffective(
     f: AssignmentFilter,
-    deps: { usersInGroup(groupId: string): Promise<string[]>; projectsInDomain(domainId: string): Promise<string[]>; domainOfProject(projectId: string): Promise<string | undefined> },
+    deps: {
+      usersInGroup(groupId: string): Promise<string[]>;
+      projectsInDomain(domainId: string): Promise<string[]>;
+      domainOfProject(projectId: string): Promise<string | undefined>;
+      descendants(projectId: string): Promise<string[]>;
+    },
   ): Promise<Assignment[]> {
     const actorIds = f.user_id ? [f.user_id, ...(await this.groupIdsForUser(f.user_id))] : f.group_id ? [f.group_id] : undefined;
     // targets are filtered after expansion: inherited domain grants land on projects
@@ -312,7 +330,12 @@ export class AssignmentManager {
     // inherited domain grants apply to every project of the domain, not the domain itself
     const scoped: Assignment[] = [];
     for (const a of expanded) {
-      if (a.inherited && a.domain_id) {
+      if (a.inherited && a.project_id) {
+        for (const p of await deps.descendants(a.project_id)) {
+          if (f.project_id && p !== f.project_id) continue;
+          scoped.push({ ...a, project_id: p, inherited: false, indirect: { ...(a.indirect ?? {}) } });
+        }
+      } else if (a.inherited && a.domain_id) {
         for (const p of await deps.projectsInDomain(a.domain_id)) {
           if (f.project_id && p !== f.project_id) continue;
           scoped.push({ ...a, domain_id: undefined, project_id: p, inherited: false, indirect: { ...(a.indirect ?? {}) } });
@@ -329,7 +352,9 @@ export class AssignmentManager {
       out.push(a);
       for (const implied of closure.get(a.role_id) ?? []) out.push({ ...a, role_id: implied, indirect: { ...(a.indirect ?? {}), role_id: a.role_id } });
     }
-    const res = f.role_id ? out.filter((a) => a.role_id === f.role_id) : out;
+    const global = new Set(await this.globalOnly([...new Set(out.map((a) => a.role_id))]));
+    const effective = out.filter((a) => global.has(a.role_id));
+    const res = f.role_id ? effective.filter((a) => a.role_id === f.role_id) : effective;
     // one entry per (actor, target, role, path), as Keystone dedups
     const seen = new Set<string>();
     return res.filter((a) => {
@@ -348,20 +373,16 @@ export class AssignmentManager {
       rows = await this.db.selectFrom('system_assignment').select('role_id').where('actor_id', 'in', actors).execute();
     } else if (target.projectId) {
       rows = await this.db.selectFrom('assignment').select('role_id').where('actor_id', 'in', actors).where('target_id', '=', target.projectId).where('inherited', '=', 0).execute();
-      if (target.projectDomainId) {
-        const inh = await this.db
-          .selectFrom('assignment')
-          .select('role_id')
-          .where('actor_id', 'in', actors)
-          .where('target_id', '=', target.projectDomainId)
-          .where('inherited', '=', 1)
-          .execute();
+      // grants inherited from the domain and from parent projects
+      const above = [...(target.projectDomainId ? [target.projectDomainId] : []), ...(await this.projectAncestors(target.projectId))];
+      if (above.length) {
+        const inh = await this.db.selectFrom('assignment').select('role_id').where('actor_id', 'in', actors).where('target_id', 'in', above).where('inherited', '=', 1).execute();
         rows = rows.concat(inh);
       }
     } else if (target.domainId) {
       rows = await this.db.selectFrom('assignment').select('role_id').where('actor_id', 'in', actors).where('target_id', '=', target.domainId).where('inherited', '=', 0).execute();
     }
-    return this.expandImplied([...new Set(rows.map((r) => r.role_id))]);
+    return this.globalOnly(await this.expandImplied([...new Set(rows.map((r) => r.role_id))]));
   }
 
   /** Project ids where the user (directly or through groups) has any role. */

@@ -288,7 +288,8 @@ export class IdentityManager {
         );
       }
     }
-    if (sec.uniqueLastPasswordCount > 1) {
+    // password history binds users changing their own password, not an admin's reset
+    if (opts.selfService && sec.uniqueLastPasswordCount > 1) {
       for (const old of history.slice(0, sec.uniqueLastPasswordCount)) {
         if (await verifyPassword(password, old.password_hash)) {
           throw validationError(

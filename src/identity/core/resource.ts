@@ -42,7 +42,11 @@ export interface ProjectFilter {
   tags_any?: string[];
   not_tags?: string[];
   not_tags_any?: string[];
+  is_domain?: boolean;
 }
+
+/** Ancestors first-parent-first, stopping at the domain. */
+export type ProjectChain = string[];
 
 export class ResourceManager {
   constructor(private readonly db: Kysely<KeystoneDB>) {}
@@ -61,11 +65,11 @@ export class ResourceManager {
       ...extra,
       id: r.id,
       name: r.name,
-      domain_id: r.domain_id,
+      domain_id: bool(r.is_domain) ? (null as unknown as string) : r.domain_id,
       description: r.description ?? '',
       enabled: bool(r.enabled),
       parent_id: r.parent_id,
-      is_domain: false,
+      is_domain: bool(r.is_domain),
       tags,
       options: {},
     };
@@ -144,16 +148,21 @@ export class ResourceManager {
   async deleteDomain(id: string): Promise<void> {
     const d = await this.getDomain(id);
     if (d.enabled) throw forbiddenError('Cannot delete a domain that is enabled, please disable it first.');
-    const children = await this.db.selectFrom('project').select('id').where('domain_id', '=', id).executeTakeFirst();
-    if (children) throw conflictError('domain', 'the domain still owns projects.');
-    await this.db.deleteFrom('project_tag').where('project_id', '=', id).execute();
-    await this.db.deleteFrom('project').where('id', '=', id).execute();
+    // Keystone deletes everything the domain owns: its projects here, users and groups by the caller
+    await this.db.transaction().execute(async (trx) => {
+      const projects = (await trx.selectFrom('project').select('id').where('domain_id', '=', id).execute()).map((r) => r.id);
+      const all = [...projects, id];
+      await trx.deleteFrom('project_tag').where('project_id', 'in', all).execute();
+      await trx.deleteFrom('assignment').where('target_id', 'in', all).execute();
+      await trx.deleteFrom('project').where('id', 'in', all).execute();
+    });
   }
 
   // ---- projects
 
+  /** A project, or a domain seen through the projects API (`is_domain: true`). */
   async getProject(id: string): Promise<Project> {
-    const r = await this.db.selectFrom('project').selectAll().where('id', '=', id).where('is_domain', '=', 0).executeTakeFirst();
+    const r = await this.db.selectFrom('project').selectAll().where('id', '=', id).executeTakeFirst();
     if (!r) throw notFoundError('project', id);
     return this.toProject(r, (await this.tagsOf([id])).get(id) ?? []);
   }
@@ -176,7 +185,7 @@ export class ResourceManager {
   }
 
   async listProjects(f: ProjectFilter = {}): Promise<Project[]> {
-    let q = this.db.selectFrom('project').selectAll().where('is_domain', '=', 0);
+    let q = this.db.selectFrom('project').selectAll().where('is_domain', '=', f.is_domain ? 1 : 0);
     if (f.domain_id !== undefined) q = q.where('domain_id', '=', f.domain_id);
     if (f.name !== undefined) q = q.where('name', '=', f.name);
     if (f.enabled !== undefined) q = q.where('enabled', '=', f.enabled ? 1 : 0);
@@ -214,7 +223,7 @@ export class ResourceManager {
       domainId = parent.domain_id;
     }
     domainId ??= DEFAULT_DOMAIN_ID;
-    if (!(await this.findDomain(domainId))) throw validationError(`Could not find domain: ${domainId}.`);
+    if (!(await this.findDomain(domainId))) throw notFoundError('domain', domainId);
     if (!parentId) parentId = domainId;
     const id = p.id ?? newId();
     try {
@@ -267,7 +276,8 @@ export class ResourceManager {
   }
 
   async deleteProject(id: string): Promise<void> {
-    await this.getProject(id);
+    const p = await this.getProject(id);
+    if (p.is_domain) return this.deleteDomain(id);
     const child = await this.db.selectFrom('project').select('id').where('parent_id', '=', id).where('is_domain', '=', 0).executeTakeFirst();
     if (child) throw validationError(`Cannot delete project ${id}: it has child projects.`);
     await this.db.transaction().execute(async (trx) => {
@@ -275,6 +285,28 @@ export class ResourceManager {
       await trx.deleteFrom('assignment').where('target_id', '=', id).execute();
       await trx.deleteFrom('project').where('id', '=', id).execute();
     });
+  }
+
+  /** Parent projects of a project, nearest first (not the domain). */
+  async ancestors(id: string): Promise<string[]> {
+    const out: string[] = [];
+    let cur = await this.findProject(id);
+    while (cur?.parent_id && cur.parent_id !== cur.domain_id && !out.includes(cur.parent_id)) {
+      out.push(cur.parent_id);
+      cur = await this.findProject(cur.parent_id);
+    }
+    return out;
+  }
+
+  /** Every project below a project. */
+  async descendants(id: string): Promise<string[]> {
+    const out: string[] = [];
+    const stack = [id];
+    while (stack.length) {
+      const rows = await this.db.selectFrom('project').select('id').where('parent_id', '=', stack.pop()!).where('is_domain', '=', 0).execute();
+      for (const r of rows) if (!out.includes(r.id)) (out.push(r.id), stack.push(r.id));
+    }
+    return out;
   }
 
   /** Tags: list, check, add, remove (PUT /projects/{id}/tags/{tag} etc.). */

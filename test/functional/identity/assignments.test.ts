@@ -99,6 +99,28 @@ describe('role assignments', () => {
     assert.deepEqual(missing.body, { error: { code: 404, message: 'Could not find role: norole.', title: 'Not Found' } });
   });
 
+  test('inherited project grants reach the subtree; domain roles are never effective', async () => {
+    const leaf = (await h.request('POST', '/v3/projects', { token: admin, body: { project: { name: 'ra-leaf', parent_id: ids['p1'] } } })).body.project;
+    const base = `/v3/OS-INHERIT/projects/${ids['p1']}/users/${ids['u2']}/roles/${ids['reader']}/inherited_to_projects`;
+    assert.equal((await h.request('PUT', base, { token: admin })).status, 204);
+    const eff = await list(`user.id=${ids['u2']}&scope.project.id=${leaf.id}&effective`);
+    assert.deepEqual(eff.map((a) => a.role.id), [ids['reader']]);
+    const tok = await h.login('ra-u2', 'pw', 'ra-leaf');
+    assert.ok(tok);
+    assert.equal((await h.request('DELETE', base, { token: admin })).status, 204);
+    assert.deepEqual(await list(`user.id=${ids['u2']}&scope.project.id=${leaf.id}&effective`), []);
+
+    const dr = (await h.request('POST', '/v3/roles', { token: admin, body: { role: { name: 'dom-role', domain_id: 'default' } } })).body.role;
+    assert.equal(dr.domain_id, 'default');
+    await h.request('PUT', `/v3/projects/${leaf.id}/users/${ids['u1']}/roles/${dr.id}`, { token: admin });
+    assert.deepEqual(await list(`user.id=${ids['u1']}&scope.project.id=${leaf.id}&effective`), []);
+    // a domain role may imply a global one, which then is effective; not the other way round
+    assert.equal((await h.request('PUT', `/v3/roles/${dr.id}/implies/${ids['reader']}`, { token: admin })).status, 201);
+    assert.deepEqual((await list(`user.id=${ids['u1']}&scope.project.id=${leaf.id}&effective`)).map((a) => a.role.id), [ids['reader']]);
+    assert.equal((await h.request('PUT', `/v3/roles/${ids['reader']}/implies/${dr.id}`, { token: admin })).status, 403);
+    assert.equal((await h.request('DELETE', `/v3/roles/${dr.id}`, { token: admin })).status, 204);
+  });
+
   test('implied roles API', async () => {
     const r = await h.request('GET', `/v3/roles/${ids['admin']}/implies`, { token: admin });
     assert.equal(r.status, 200);

@@ -30,7 +30,6 @@ describe('errors', () => {
       ['POST', '/v3/projects', { project: { name: 42 } }],
       ['POST', '/v3/projects', { nothing: true }],
       ['POST', '/v3/users', { user: { name: 'x', enabled: 'yes' } }],
-      ['POST', '/v3/projects', { project: { name: 'x', domain_id: 'nodomain' } }],
       ['POST', '/v3/endpoints', { endpoint: { interface: 'weird', service_id: 'x', url: 'http://x' } }],
       ['POST', '/v3/auth/tokens', { auth: {} }],
       ['PATCH', '/v3/projects/x', { project: {} }],
@@ -51,6 +50,9 @@ describe('errors', () => {
       assert.equal(r.body.error.code, 404);
     }
     assert.equal((await h.request('GET', '/v3/projects/nope', { token: admin })).body.error.message, 'Could not find project: nope.');
+    const noDomain = await h.request('POST', '/v3/projects', { token: admin, body: { project: { name: 'x', domain_id: 'nodomain' } } });
+    assert.equal(noDomain.status, 404);
+    assert.equal(noDomain.body.error.message, 'Could not find domain: nodomain.');
   });
   test('403 for members on admin actions', async () => {
     const demo = await h.login('demo', DEMO_PASSWORD, 'demo');
@@ -81,11 +83,27 @@ describe('resources', () => {
     assert.equal((await h.request('DELETE', `/v3/projects/${p.id}`, { token: admin })).status, 204);
     assert.equal((await h.request('GET', `/v3/projects/${p.id}`, { token: admin })).status, 404);
   });
-  test('domains: create, disable before delete', async () => {
+  test('domains: create, disable before delete, delete cascades to users and projects', async () => {
     const d = (await h.request('POST', '/v3/domains', { token: admin, body: { domain: { name: 'dom2' } } })).body.domain;
+    const u = (await h.request('POST', '/v3/users', { token: admin, body: { user: { name: 'in-dom2', domain_id: d.id } } })).body.user;
+    const p = (await h.request('POST', '/v3/projects', { token: admin, body: { project: { name: 'in-dom2', domain_id: d.id } } })).body.project;
     assert.equal((await h.request('DELETE', `/v3/domains/${d.id}`, { token: admin })).status, 403);
     await h.request('PATCH', `/v3/domains/${d.id}`, { token: admin, body: { domain: { enabled: false } } });
     assert.equal((await h.request('DELETE', `/v3/domains/${d.id}`, { token: admin })).status, 204);
+    assert.equal((await h.request('GET', `/v3/users/${u.id}`, { token: admin })).status, 404);
+    assert.equal((await h.request('GET', `/v3/projects/${p.id}`, { token: admin })).status, 404);
+  });
+  test('projects acting as domains', async () => {
+    const r = await h.request('POST', '/v3/projects', { token: admin, body: { project: { name: 'dom-proj', is_domain: true } } });
+    assert.equal(r.status, 201);
+    assert.equal(r.body.project.is_domain, true);
+    const id = r.body.project.id;
+    assert.ok((await h.request('GET', '/v3/projects?is_domain=true', { token: admin })).body.projects.some((x: any) => x.id === id));
+    assert.ok(!(await h.request('GET', '/v3/projects', { token: admin })).body.projects.some((x: any) => x.id === id));
+    assert.equal((await h.request('GET', `/v3/domains/${id}`, { token: admin })).status, 200);
+    await h.request('PATCH', `/v3/projects/${id}`, { token: admin, body: { project: { enabled: false } } });
+    assert.equal((await h.request('DELETE', `/v3/projects/${id}`, { token: admin })).status, 204);
+    assert.equal((await h.request('GET', `/v3/domains/${id}`, { token: admin })).status, 404);
   });
   test('users: password_expires_at, options, extra attributes, groups', async () => {
     const u = (await h.request('POST', '/v3/users', { token: admin, body: { user: { name: 'u-x', password: 'pw', email: 'x@example.org', description: 'hi' } } })).body.user;
