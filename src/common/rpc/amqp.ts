@@ -5,6 +5,7 @@
  * rabbitmq-client reconnects after a broker restart; consumers then re-declare their queues.
  * @module
  */
+import type { Socket } from 'node:net';
 import { Connection, type Channel, type Consumer } from 'rabbitmq-client';
 import { getLogger } from '../log.js';
 import { uuidHex } from './envelope.js';
@@ -81,9 +82,29 @@ export class AmqpBus implements MessageBus {
     return this.chPending;
   }
 
+  private corked: Socket | undefined;
+
+  /**
+   * Holds the socket's writes until the end of the current tick so that every message
+   * published in it leaves in one syscall (rabbitmq-client writes each message on its own).
+   * Uses the client's private `_socket`; without it, publishing just is not batched.
+   */
+  private corkUntilNextTick(): void {
+    if (this.corked) return;
+    const sock = (this.conn as unknown as { _socket?: Socket })._socket;
+    if (!sock || typeof sock.cork !== 'function' || !sock.writable) return;
+    sock.cork();
+    this.corked = sock;
+    process.nextTick(() => {
+      this.corked = undefined;
+      sock.uncork();
+    });
+  }
+
   /** Runs a publish on the shared channel, once more on a fresh channel if that one died. */
   private async onChannel(fn: (ch: Channel) => Promise<void>): Promise<void> {
     this.assertOpen();
+    this.corkUntilNextTick();
     for (let attempt = 0; ; attempt++) {
       const ch = await this.channel();
       try {
@@ -149,6 +170,7 @@ export class AmqpBus implements MessageBus {
   consumeTopic(exchange: string, routingKey: string, queue: string, handler: DeliveryHandler, opts?: ConsumeOptions): Promise<Subscription> {
     return this.consume(queue, undefined, { name: exchange, type: 'topic', autoDelete: false, routingKey }, handler, {
       deleteOnClose: false,
+      noAck: opts?.ack === 'receipt',
       ...(opts?.concurrency ? { concurrency: opts.concurrency } : {}),
     });
   }
@@ -160,7 +182,7 @@ export class AmqpBus implements MessageBus {
       { 'x-expires': TRANSIENT_QUEUE_TTL_MS },
       { name: fanoutExchange(topic), type: 'fanout', autoDelete: true, routingKey: topic },
       handler,
-      { deleteOnClose: true, ...(opts?.concurrency ? { concurrency: opts.concurrency } : {}) },
+      { deleteOnClose: true, noAck: opts?.ack === 'receipt', ...(opts?.concurrency ? { concurrency: opts.concurrency } : {}) },
     );
   }
 

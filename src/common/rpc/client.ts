@@ -134,7 +134,7 @@ export class RpcClient {
     const msg = this.makeMessage(ctx, method, args);
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const monitorMs = this.opts.callMonitorTimeoutMs;
-    const waiter = await ReplyWaiter.for(this.bus);
+    const waiter = ReplyWaiter.ready(this.bus) ?? (await ReplyWaiter.for(this.bus));
     const result = await withSpan(this.spanInit(ctx, method, 'call'), async (span) => {
       const msgId = uuidHex();
       msg['_msg_id'] = msgId;

@@ -14,6 +14,9 @@ import type { ConsumeOptions, DeliveryHandler, MessageBus, PublishOptions, Subsc
 
 const log = getLogger('rpc');
 
+// Publishing is synchronous here; one settled promise serves every publish.
+const DONE: Promise<void> = Promise.resolve();
+
 /** Notification default queues nobody consumes must not grow without bound in memory. */
 const DEFAULT_QUEUE_MAX_LENGTH = 10_000;
 
@@ -266,28 +269,32 @@ export class InprocBus implements MessageBus {
     return this.subscribe(queue, handler, undefined, true);
   }
 
-  async publishTopic(exchange: string, routingKey: string, body: Buffer, opts?: PublishOptions): Promise<void> {
-    this.assertOpen();
+  publishTopic(exchange: string, routingKey: string, body: Buffer, opts?: PublishOptions): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('message bus is closed'));
     this.broker.declareExchange(exchange, 'topic');
     const expiresAt = opts?.expirationMs !== undefined ? Date.now() + opts.expirationMs : Infinity;
     this.broker.publish(exchange, routingKey, body, expiresAt);
+    return DONE;
   }
 
-  async publishFanout(topic: string, body: Buffer): Promise<void> {
-    this.assertOpen();
+  publishFanout(topic: string, body: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('message bus is closed'));
     this.broker.publish(fanoutExchange(topic), topic, body);
+    return DONE;
   }
 
-  async publishReply(queue: string, body: Buffer): Promise<void> {
-    this.assertOpen();
+  publishReply(queue: string, body: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('message bus is closed'));
     this.broker.publish('', queue, body);
+    return DONE;
   }
 
-  async publishNotification(exchange: string, routingKey: string, body: Buffer): Promise<void> {
-    this.assertOpen();
+  publishNotification(exchange: string, routingKey: string, body: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('message bus is closed'));
     this.broker.declareQueue(routingKey, DEFAULT_QUEUE_MAX_LENGTH);
     this.broker.bind(exchange, 'topic', routingKey, routingKey);
     this.broker.publish(exchange, routingKey, body);
+    return DONE;
   }
 
   onClose(fn: () => void | Promise<void>): void {

@@ -49,6 +49,12 @@ export class ReplyWaiter {
   }
 
   private static readonly byBus = new WeakMap<MessageBus, Promise<ReplyWaiter>>();
+  private static readonly readyByBus = new WeakMap<MessageBus, ReplyWaiter>();
+
+  /** The bus's reply waiter if its queue is already consumed (saves a tick per call). */
+  static ready(bus: MessageBus): ReplyWaiter | undefined {
+    return ReplyWaiter.readyByBus.get(bus);
+  }
 
   /** The bus's reply waiter, declaring its queue on first use. */
   static for(bus: MessageBus): Promise<ReplyWaiter> {
@@ -59,8 +65,10 @@ export class ReplyWaiter {
         bus.onClose(async () => {
           for (const h of w.waiters.values()) h.onClose(new MessagingTimeout('Transport closed while waiting for a reply'));
           w.waiters.clear();
+          ReplyWaiter.readyByBus.delete(bus);
           await sub.close();
         });
+        ReplyWaiter.readyByBus.set(bus, w);
         return w;
       });
       p.catch(() => ReplyWaiter.byBus.delete(bus));

@@ -41,7 +41,8 @@ export class RpcServer {
   private readonly dispatcher: RpcDispatcher;
   private readonly dups = new DuplicateCache();
   private readonly concurrency: number;
-  private readonly backlog: Incoming[] = [];
+  private backlog: Incoming[] = [];
+  private backlogHead = 0;
   private running = 0;
   private idle: Array<() => void> = [];
   private started = false;
@@ -63,9 +64,10 @@ export class RpcServer {
     const { topic, server } = this.target;
     try {
       const direct = `${topic}.${server}`;
-      this.subs.push(await this.bus.consumeTopic(exchange, topic, topic, this.handler({ exchange, routingKey: topic, fanout: false })));
-      this.subs.push(await this.bus.consumeTopic(exchange, direct, direct, this.handler({ exchange, routingKey: direct, fanout: false })));
-      this.subs.push(await this.bus.consumeFanout(topic, this.handler({ exchange: `${topic}_fanout`, routingKey: topic, fanout: true })));
+      const ack = { ack: 'receipt' as const };
+      this.subs.push(await this.bus.consumeTopic(exchange, topic, topic, this.handler({ exchange, routingKey: topic, fanout: false }), ack));
+      this.subs.push(await this.bus.consumeTopic(exchange, direct, direct, this.handler({ exchange, routingKey: direct, fanout: false }), ack));
+      this.subs.push(await this.bus.consumeFanout(topic, this.handler({ exchange: `${topic}_fanout`, routingKey: topic, fanout: true }), ack));
     } catch (e) {
       await this.stop();
       throw e;
@@ -77,7 +79,7 @@ export class RpcServer {
     const subs = this.subs.splice(0);
     for (const s of subs) await s.close().catch((e: unknown) => log.warn({ err: e }, 'closing consumer failed'));
     this.started = false;
-    if (this.running > 0 || this.backlog.length > 0) await new Promise<void>((r) => this.idle.push(r));
+    if (this.running > 0 || this.pending() > 0) await new Promise<void>((r) => this.idle.push(r));
   }
 
   // Like oslo, a request is acknowledged as soon as it is taken; the executor runs it.
@@ -101,22 +103,39 @@ export class RpcServer {
     this.pump();
   }
 
+  private pending(): number {
+    return this.backlog.length - this.backlogHead;
+  }
+
+  private take(): Incoming {
+    const item = this.backlog[this.backlogHead]!;
+    this.backlog[this.backlogHead++] = undefined as unknown as Incoming;
+    if (this.backlogHead === this.backlog.length) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    } else if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
+      this.backlog = this.backlog.slice(this.backlogHead);
+      this.backlogHead = 0;
+    }
+    return item;
+  }
+
   private pump(): void {
-    while (this.running < this.concurrency && this.backlog.length > 0) {
-      const item = this.backlog.shift()!;
+    while (this.running < this.concurrency && this.pending() > 0) {
+      const item = this.take();
       this.running++;
       this.process(item)
         .catch((e: unknown) => log.error({ err: e }, 'RPC request processing failed'))
         .finally(() => {
           this.running--;
-          if (this.backlog.length > 0) this.pump();
+          if (this.pending() > 0) this.pump();
           else if (this.running === 0) for (const r of this.idle.splice(0)) r();
         });
     }
   }
 
-  private async process({ msg, via }: Incoming): Promise<void> {
-    const { ctx, journeyParent } = unpackContext(msg);
+  private async process({ msg: wire, via }: Incoming): Promise<void> {
+    const { ctx, journeyParent, rest: msg } = unpackContext(wire);
     const msgId = typeof msg['_msg_id'] === 'string' ? msg['_msg_id'] : null;
     const replyQ = typeof msg['_reply_q'] === 'string' ? msg['_reply_q'] : null;
     const method = String(msg['method'] ?? '');

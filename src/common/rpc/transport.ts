@@ -22,6 +22,11 @@ export interface Subscription {
 export interface ConsumeOptions {
   /** Handlers running at once for this consumer (default: unbounded). */
   concurrency?: number;
+  /**
+   * When a delivery is acknowledged: `handled` (default) once the handler settles, or
+   * `receipt` as soon as it arrives (oslo's RPC listener acks requests before running them).
+   */
+  ack?: 'handled' | 'receipt';
 }
 
 export interface PublishOptions {
