@@ -3,14 +3,14 @@
  * @module
  */
 import type { Kysely } from 'kysely';
-import { migrate, registerDbSchema, type Database, type Migration } from '../../common/db/index.js';
+import { addIdColumn, migrate, registerDbSchema, type Database, type DialectName, type Migration } from '../../common/db/index.js';
 
 const id = 'varchar(64)';
 
 export const identityMigrations: Migration[] = [
   {
     name: '001_initial',
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<any>, dialect: DialectName) {
       await db.schema
         .createTable('project')
         .addColumn('id', id, (c) => c.primaryKey())
@@ -39,9 +39,7 @@ export const identityMigrations: Migration[] = [
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('last_active_at', 'bigint')
         .execute();
-      await db.schema
-        .createTable('local_user')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      await addIdColumn(db.schema.createTable('local_user'), dialect, 'id')
         .addColumn('user_id', id, (c) => c.notNull().unique())
         .addColumn('domain_id', id, (c) => c.notNull())
         .addColumn('name', 'varchar(255)', (c) => c.notNull())
@@ -49,9 +47,7 @@ export const identityMigrations: Migration[] = [
         .addColumn('failed_auth_at', 'bigint')
         .addUniqueConstraint('ixu_local_user_domain_name', ['domain_id', 'name'])
         .execute();
-      await db.schema
-        .createTable('password')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      await addIdColumn(db.schema.createTable('password'), dialect, 'id')
         .addColumn('local_user_id', 'integer', (c) => c.notNull())
         .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -132,9 +128,7 @@ export const identityMigrations: Migration[] = [
         .addColumn('region_id', 'varchar(255)')
         .addColumn('extra', 'text', (c) => c.notNull())
         .execute();
-      await db.schema
-        .createTable('application_credential')
-        .addColumn('internal_id', 'integer', (c) => c.primaryKey().autoIncrement())
+      await addIdColumn(db.schema.createTable('application_credential'), dialect, 'internal_id')
         .addColumn('id', id, (c) => c.notNull().unique())
         .addColumn('name', 'varchar(255)', (c) => c.notNull())
         .addColumn('secret_hash', 'varchar(255)', (c) => c.notNull())
@@ -153,9 +147,7 @@ export const identityMigrations: Migration[] = [
         .addColumn('role_id', id, (c) => c.notNull())
         .addPrimaryKeyConstraint('application_credential_role_pk', ['application_credential_id', 'role_id'])
         .execute();
-      await db.schema
-        .createTable('revocation_event')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      await addIdColumn(db.schema.createTable('revocation_event'), dialect, 'id')
         .addColumn('domain_id', id)
         .addColumn('project_id', id)
         .addColumn('user_id', id)
