@@ -131,7 +131,8 @@ export function faultInfo(body: unknown): FaultInfo {
     const e = b['error'] as Record<string, unknown>;
     return { message: str(e['message']), title: str(e['title']) };
   }
-  if (typeof b['message'] === 'string') return { message: b['message'] as string, title: str(b['title']) };
+  // webob's JSON body (Glance): the html of its template is still in the message.
+  if (typeof b['message'] === 'string') return { message: stripWebob(b['message'] as string), title: str(b['title']) };
   const keys = Object.keys(b);
   if (keys.length === 1) {
     const inner = b[keys[0]!];
@@ -140,6 +141,10 @@ export function faultInfo(body: unknown): FaultInfo {
     }
   }
   return {};
+}
+
+function stripWebob(s: string): string {
+  return s.replace(/<br\s*\/?>/gi, '\n').replace(/<[^>]*>/g, '').trim().replace(/\s*\n\s*/g, ' ');
 }
 
 function str(v: unknown): string | undefined {
