@@ -59,17 +59,22 @@ async function measure(bus: MessageBus, topic: string, opts: { calls: number; co
   }
   latencies.sort((a, b) => a - b);
 
+  let cpuSeconds = 0;
   const rate = async (n: number, fn: (i: number) => Promise<unknown>): Promise<number> => {
     let next = 0;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await Promise.all(
       Array.from({ length: opts.concurrency }, async () => {
         while (next < n) await fn(next++);
       }),
     );
+    const cpu = process.cpuUsage(cpu0);
+    cpuSeconds = (cpu.user + cpu.system) / 1e6;
     return n / ((performance.now() - t0) / 1000);
   };
   const callRate = await rate(opts.calls, () => client.call(ctx, 'echo', payload));
+  const callsPerCpuSecond = opts.calls / cpuSeconds;
 
   const base = await direct.call<{ casts: number; fanouts: number }>(ctx, 'counts');
   const t1 = performance.now();
@@ -94,6 +99,8 @@ async function measure(bus: MessageBus, topic: string, opts: { calls: number; co
   return {
     transport: opts.label,
     'call/s': callRate.toFixed(0),
+    // Calls per CPU-second of this process: what the rate would be with a core to itself.
+    'call/cpu-s (this proc)': callsPerCpuSecond.toFixed(0),
     'cast/s (delivered)': castRate.toFixed(0),
     'fanout/s (delivered)': fanoutRate.toFixed(0),
     'call p50 ms': pct(latencies, 50).toFixed(3),

@@ -88,8 +88,13 @@ export class RpcClient {
         `Requested message version, ${version} is incompatible.  It needs to be equal in major version and less than or equal in minor version as the specified version cap ${this.opts.versionCap}.`,
       );
     }
-    const serialized: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(args ?? {})) serialized[k] = this.serializer.serializeEntity(ctx, v);
+    const serializer = this.serializer;
+    let serialized: Record<string, unknown> = args ?? {};
+    // The encoder copies the arguments anyway; only a real serializer needs a pass over them.
+    if (serializer !== noopSerializer) {
+      serialized = {};
+      for (const [k, v] of Object.entries(args ?? {})) serialized[k] = serializer.serializeEntity(ctx, v);
+    }
     const msg: WireMessage = { method, args: serialized };
     if (this.target.namespace != null) msg['namespace'] = this.target.namespace;
     if (version !== undefined) msg['version'] = version;
@@ -171,6 +176,6 @@ export class RpcClient {
         this.bus.publishTopic(this.exchange, rk, body, { expirationMs: timeoutMs }).catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
       });
     });
-    return this.serializer.deserializeEntity(ctx, result) as T;
+    return (this.serializer === noopSerializer ? result : this.serializer.deserializeEntity(ctx, result)) as T;
   }
 }

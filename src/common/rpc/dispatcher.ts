@@ -48,10 +48,14 @@ export class RpcDispatcher {
       if (!versionIsCompatible(target?.version ?? '1.0', call.version)) continue;
       const fn = findMethod(ep, call.method);
       if (fn) {
-        const args: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(call.args)) args[k] = this.serializer.deserializeEntity(ctx, v);
-        const result = await fn.call(ep, ctx, args);
-        return this.serializer.serializeEntity(ctx, result === undefined ? null : result);
+        const ser = this.serializer;
+        let args = call.args;
+        if (ser !== noopSerializer) {
+          args = {};
+          for (const [k, v] of Object.entries(call.args)) args[k] = ser.deserializeEntity(ctx, v);
+        }
+        const result = (await fn.call(ep, ctx, args)) ?? null;
+        return ser === noopSerializer ? result : ser.serializeEntity(ctx, result);
       }
       foundCompatible = true;
     }

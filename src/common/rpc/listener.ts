@@ -78,15 +78,15 @@ export class NotificationListener {
   }
 
   private onMessage = async (body: MessageBody): Promise<void> => {
-    let wire: Record<string, unknown>;
+    let msg: Record<string, unknown>;
     try {
-      wire = decodeMessage(body);
+      msg = decodeMessage(body);
     } catch (e) {
       log.error({ err: e }, 'undecodable notification dropped');
       return;
     }
-    if (this.dups.seen(wire['_unique_id'])) return;
-    const { ctx, journeyParent, rest: msg } = unpackContext(wire);
+    if (this.dups.seen(msg['_unique_id'])) return;
+    const { ctx, journeyParent } = unpackContext(msg);
     const priority = String(msg['priority'] ?? '').toLowerCase();
     if (!(PRIORITIES as readonly string[]).includes(priority)) {
       log.warn({ priority }, 'Unknown priority');

@@ -134,8 +134,8 @@ export class RpcServer {
     }
   }
 
-  private async process({ msg: wire, via }: Incoming): Promise<void> {
-    const { ctx, journeyParent, rest: msg } = unpackContext(wire);
+  private async process({ msg, via }: Incoming): Promise<void> {
+    const { ctx, journeyParent } = unpackContext(msg);
     const msgId = typeof msg['_msg_id'] === 'string' ? msg['_msg_id'] : null;
     const replyQ = typeof msg['_reply_q'] === 'string' ? msg['_reply_q'] : null;
     const method = String(msg['method'] ?? '');
