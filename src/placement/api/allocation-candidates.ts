@@ -11,19 +11,32 @@ import type { SnapProvider } from '../candidates/snapshot.js';
 import type { PlacementDeps } from './deps.js';
 import { requestGroups, requestWideParams } from './params.js';
 import * as S from './schemas.js';
-import { atLeast, authorize, checkAccept, httpError, queryOf, requireVersion, sendJson, validateQuery, version } from './util.js';
+import { atLeast, authorize, checkAccept, httpError, queryOf, requireVersion, sendRawJson, validateQuery, version } from './util.js';
 
-function allocationRequestsJson(req: FastifyRequest, areqs: AllocationRequest[], rcs: ResourceClassMap): unknown[] {
+/**
+ * The response is built as text: a thousand candidates and their summaries are most of the
+ * request's time when built as objects and stringified. Names here (uuids, resource classes,
+ * trait names, suffixes) never need JSON escaping beyond what JSON.stringify gives keys.
+ */
+const q = (s: string) => JSON.stringify(s);
+
+function allocationRequestsJson(req: FastifyRequest, areqs: AllocationRequest[], rcs: ResourceClassMap): string {
   if (atLeast(req, '1.12')) {
-    return areqs.map((a) => {
-      const allocations: Record<string, { resources: Record<string, number> }> = {};
-      for (const r of a.resources) (allocations[r.rp.uuid] ??= { resources: {} }).resources[rcs.nameOf(r.rcId)] = r.amount;
-      const out: Record<string, unknown> = { allocations };
-      if (atLeast(req, '1.34')) out['mappings'] = Object.fromEntries([...a.mappings].map(([s, set]) => [s, [...set]]));
-      return out;
-    });
+    const withMappings = atLeast(req, '1.34');
+    return `[${areqs.map((a) => {
+      const byRp = new Map<string, string[]>();
+      for (const r of a.resources) {
+        const l = byRp.get(r.rp.uuid);
+        const item = `${q(rcs.nameOf(r.rcId))}:${r.amount}`;
+        if (l) l.push(item); else byRp.set(r.rp.uuid, [item]);
+      }
+      const allocs = [...byRp].map(([u, items]) => `${q(u)}:{"resources":{${items.join(',')}}}`).join(',');
+      if (!withMappings) return `{"allocations":{${allocs}}}`;
+      const maps = [...a.mappings].map(([suf, set]) => `${q(suf)}:[${[...set].map(q).join(',')}]`).join(',');
+      return `{"allocations":{${allocs}},"mappings":{${maps}}}`;
+    }).join(',')}]`;
   }
-  return areqs.map((a) => {
+  return JSON.stringify(areqs.map((a) => {
     const byRp = new Map<string, Record<string, number>>();
     for (const r of a.resources) {
       const m = byRp.get(r.rp.uuid) ?? {};
@@ -31,29 +44,45 @@ function allocationRequestsJson(req: FastifyRequest, areqs: AllocationRequest[],
       byRp.set(r.rp.uuid, m);
     }
     return { allocations: [...byRp].map(([uuid, resources]) => ({ resource_provider: { uuid }, resources })) };
-  });
+  }));
 }
 
-function summariesJson(req: FastifyRequest, summaries: SnapProvider[], groups: RequestGroup[], rcs: ResourceClassMap, byId: Map<number, SnapProvider>) {
-  const all = atLeast(req, '1.27');
-  const requested = new Set(groups.flatMap((g) => [...g.resources.keys()]));
-  const out: Record<string, unknown> = {};
-  for (const p of summaries) {
-    const resources: Record<string, { capacity: number; used: number }> = {};
-    for (const [rcId, inv] of [...p.inv].sort((a, b) => a[0] - b[0])) {
-      const name = rcs.nameOf(rcId);
-      if (!all && !requested.has(name)) continue;
-      resources[name] = { capacity: Math.floor((inv.total - inv.reserved) * inv.ratio), used: p.used.get(rcId) ?? 0 };
-    }
-    const s: Record<string, unknown> = { resources };
-    if (atLeast(req, '1.17')) s['traits'] = [...p.traits].sort();
-    if (atLeast(req, '1.29')) {
-      s['parent_provider_uuid'] = p.parentId === null ? null : byId.get(p.parentId)?.uuid ?? null;
-      s['root_provider_uuid'] = byId.get(p.rootId)?.uuid ?? p.uuid;
-    }
-    out[p.uuid] = s;
+/** Summary fragments per provider object: a snapshot provider never changes, so neither does its text. */
+const summaryCache = new WeakMap<SnapProvider, Map<string, string>>();
+
+function summaryJson(p: SnapProvider, flags: { all: boolean; traits: boolean; tree: boolean }, requested: Set<string>,
+  rcs: ResourceClassMap, byId: Map<number, SnapProvider>): string {
+  const key = `${flags.traits ? 't' : ''}${flags.tree ? 'n' : ''}`;
+  const cacheable = flags.all;
+  if (cacheable) {
+    const hit = summaryCache.get(p)?.get(key);
+    if (hit !== undefined) return hit;
+  }
+  const res: string[] = [];
+  for (const [rcId, inv] of [...p.inv].sort((a, b) => a[0] - b[0])) {
+    const name = rcs.nameOf(rcId);
+    if (!flags.all && !requested.has(name)) continue;
+    res.push(`${q(name)}:{"capacity":${Math.floor((inv.total - inv.reserved) * inv.ratio)},"used":${p.used.get(rcId) ?? 0}}`);
+  }
+  let out = `{"resources":{${res.join(',')}}`;
+  if (flags.traits) out += `,"traits":[${[...p.traits].sort().map(q).join(',')}]`;
+  if (flags.tree) {
+    const parent = p.parentId === null ? null : byId.get(p.parentId)?.uuid ?? null;
+    out += `,"parent_provider_uuid":${parent === null ? 'null' : q(parent)},"root_provider_uuid":${q(byId.get(p.rootId)?.uuid ?? p.uuid)}`;
+  }
+  out += '}';
+  if (cacheable) {
+    let m = summaryCache.get(p);
+    if (!m) summaryCache.set(p, (m = new Map()));
+    m.set(key, out);
   }
   return out;
+}
+
+function summariesJson(req: FastifyRequest, summaries: SnapProvider[], groups: RequestGroup[], rcs: ResourceClassMap, byId: Map<number, SnapProvider>): string {
+  const flags = { all: atLeast(req, '1.27'), traits: atLeast(req, '1.17'), tree: atLeast(req, '1.29') };
+  const requested = new Set(groups.flatMap((g) => [...g.resources.keys()]));
+  return `{${summaries.map((p) => `${q(p.uuid)}:${summaryJson(p, flags, requested, rcs, byId)}`).join(',')}}`;
 }
 
 export function registerAllocationCandidates(app: FastifyInstance, deps: PlacementDeps): void {
@@ -92,9 +121,8 @@ export function registerAllocationCandidates(app: FastifyInstance, deps: Placeme
     }
     const snap = await deps.snapshots.get();
     const result = findAllocationCandidates(snap, rcs, groups, { ...wide, nestedAware: v.atLeast('1.29') });
-    return sendJson(req, reply, {
-      allocation_requests: allocationRequestsJson(req, result.allocationRequests, rcs),
-      provider_summaries: summariesJson(req, result.summaries, groups, rcs, snap.byId),
-    });
+    const body = `{"allocation_requests":${allocationRequestsJson(req, result.allocationRequests, rcs)},`
+      + `"provider_summaries":${summariesJson(req, result.summaries, groups, rcs, snap.byId)}}`;
+    return sendRawJson(req, reply, body);
   });
 }

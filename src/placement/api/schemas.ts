@@ -11,6 +11,18 @@ const GROUP_PAT_1_33 = '^[a-zA-Z0-9_-]{1,64}$';
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
+type V = { atLeast(v: string): boolean; toString(): string };
+/** Schemas built per microversion are built once per version (Ajv caches compiled schemas by object). */
+function perVersion(build: (v: V) => Record<string, unknown>): (v: V) => Record<string, unknown> {
+  const cache = new Map<string, Record<string, unknown>>();
+  return (v) => {
+    const k = v.toString();
+    let s = cache.get(k);
+    if (!s) cache.set(k, (s = build(v)));
+    return s;
+  };
+}
+
 export const POST_RP_V1_0 = {
   type: 'object',
   properties: { name: { type: 'string', maxLength: 200 }, uuid: { type: 'string', format: 'uuid' } },
@@ -23,14 +35,14 @@ export const PUT_RP_V1_0 = { ...clone(POST_RP_V1_0), properties: { name: { type:
 export const PUT_RP_V1_14 = { ...clone(PUT_RP_V1_0), properties: { name: { type: 'string', maxLength: 200 }, parent_provider_uuid: parentProp } };
 
 const GET_RPS_1_0_PROPS: Record<string, unknown> = { name: { type: 'string' }, uuid: { type: 'string', format: 'uuid' } };
-export function getRpsSchema(v: { atLeast(v: string): boolean }): Record<string, unknown> {
+export const getRpsSchema = perVersion((v: V): Record<string, unknown> => {
   const props: Record<string, unknown> = { ...GET_RPS_1_0_PROPS };
   if (v.atLeast('1.3')) props['member_of'] = { type: 'string' };
   if (v.atLeast('1.4')) props['resources'] = { type: 'string' };
   if (v.atLeast('1.14')) props['in_tree'] = { type: 'string', format: 'uuid' };
   if (v.atLeast('1.18')) props['required'] = { type: 'string' };
   return { type: 'object', properties: props, additionalProperties: false };
-}
+});
 
 const INVENTORY_PROPS = {
   resource_provider_generation: { type: 'integer' },
@@ -174,7 +186,7 @@ export function postAllocationsSchema(v: { atLeast(v: string): boolean }): Recor
   return POST_ALLOCATIONS_V1_13;
 }
 
-export function reshaperSchema(v: { atLeast(v: string): boolean }): Record<string, unknown> {
+export const reshaperSchema = perVersion((v: V): Record<string, unknown> => {
   const allocs = clone(v.atLeast('1.38') ? POST_ALLOCATIONS_V1_38 : v.atLeast('1.34') ? POST_ALLOCATIONS_V1_34 : POST_ALLOCATIONS_V1_28) as Record<string, unknown>;
   allocs['minProperties'] = 0;
   return {
@@ -186,16 +198,16 @@ export function reshaperSchema(v: { atLeast(v: string): boolean }): Record<strin
     required: ['inventories', 'allocations'],
     additionalProperties: false,
   };
-}
+});
 
-export function getUsagesSchema(v: { atLeast(v: string): boolean }): Record<string, unknown> {
+export const getUsagesSchema = perVersion((v: V): Record<string, unknown> => {
   const props: Record<string, unknown> = { project_id: EXT_ID, user_id: EXT_ID };
   if (v.atLeast('1.38')) props['consumer_type'] = { type: 'string', pattern: '^[A-Z0-9_]+$|^all|^unknown$', minLength: 1, maxLength: 255 };
   return { type: 'object', properties: props, required: ['project_id'], additionalProperties: false };
-}
+});
 
 /** GET /allocation_candidates query schema by microversion. */
-export function candidatesSchema(v: { atLeast(v: string): boolean }): Record<string, unknown> {
+export const candidatesSchema = perVersion((v: V): Record<string, unknown> => {
   if (!v.atLeast('1.25')) {
     const props: Record<string, unknown> = { resources: { type: 'string' } };
     if (v.atLeast('1.16')) props['limit'] = { type: ['integer', 'string'], pattern: '^[1-9][0-9]*$', minimum: 1, minLength: 1 };
@@ -216,4 +228,4 @@ export function candidatesSchema(v: { atLeast(v: string): boolean }): Record<str
     patternProperties: { [`^(${prefixes})(${group})?$`]: { type: 'string' } },
     additionalProperties: false,
   };
-}
+});

@@ -123,6 +123,13 @@ export function sendJson(req: FastifyRequest, reply: FastifyReply, body: unknown
   return reply.send(JSON.stringify(body));
 }
 
+/** A body already serialized as JSON text. */
+export function sendRawJson(req: FastifyRequest, reply: FastifyReply, text: string): FastifyReply {
+  reply.code(200).type('application/json');
+  if (atLeast(req, '1.15')) reply.header('cache-control', 'no-cache').header('last-modified', httpDate(null));
+  return reply.send(text);
+}
+
 export function sendEmpty(reply: FastifyReply, status = 204): FastifyReply {
   reply.code(status);
   reply.removeHeader('content-type');

@@ -99,20 +99,29 @@ class Search {
   }
 }
 
+function hasAny(have: Set<string>, want: Set<string>): boolean {
+  for (const w of want) if (have.has(w)) return true;
+  return false;
+}
 const traitsOk = (p: SnapProvider, g: RequestGroup) =>
-  g.requiredTraits.every((any) => [...any].some((t) => p.traits.has(t))) && ![...g.forbiddenTraits].some((t) => p.traits.has(t));
-const inAggs = (p: SnapProvider, memberOf: Set<string>[]) => memberOf.every((any) => [...any].some((a) => p.aggs.has(a)));
-const inAnyAgg = (p: SnapProvider, aggs: Set<string>) => [...aggs].some((a) => p.aggs.has(a));
+  g.requiredTraits.every((any) => hasAny(p.traits, any)) && !hasAny(p.traits, g.forbiddenTraits);
+const inAggs = (p: SnapProvider, memberOf: Set<string>[]) => memberOf.every((any) => hasAny(p.aggs, any));
+const inAnyAgg = (p: SnapProvider, aggs: Set<string>) => hasAny(p.aggs, aggs);
 
 /** Providers that alone satisfy the group (placement's `get_provider_ids_matching`). */
 function singleProviderMatches(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): SnapProvider[] {
+  return [...singleProviderMatchesLazy(s, g, rcAmounts, treeRoot)];
+}
+
+function* singleProviderMatchesLazy(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): Generator<SnapProvider> {
   const filter = (p: SnapProvider) => (treeRoot === undefined || p.rootId === treeRoot) && traitsOk(p, g)
     && inAggs(p, g.memberOf) && !inAnyAgg(p, g.forbiddenAggs)
     && rcAmounts.every(([rc, amount]) => hasCapacity(p, rc, amount));
   if (rcAmounts.length === 0) {
     // A resourceless group (same_subtree) matches only through trait/aggregate filters.
-    const filtered = g.requiredTraits.length || g.memberOf.length;
-    return filtered ? s.snap.ordered.filter(filter) : [];
+    if (!(g.requiredTraits.length || g.memberOf.length)) return;
+    for (const p of s.snap.ordered) if (filter(p)) yield p;
+    return;
   }
   // Walk the smallest per-class provider list.
   let base: SnapProvider[] | undefined;
@@ -120,25 +129,27 @@ function singleProviderMatches(s: Search, g: RequestGroup, rcAmounts: Array<[num
     const list = s.snap.byRc.get(rc) ?? [];
     if (!base || list.length < base.length) base = list;
   }
-  return (base ?? []).filter(filter);
+  for (const p of base ?? []) if (filter(p)) yield p;
 }
 
-function singleProviderRequests(s: Search, g: RequestGroup, matches: SnapProvider[], rcAmounts: Array<[number, number]>): AllocationRequest[] {
-  const out: AllocationRequest[] = [];
+function singleProviderRequests(s: Search, g: RequestGroup, matches: Iterable<SnapProvider>, rcAmounts: Array<[number, number]>): AllocationRequest[] {
+  return [...singleProviderRequestsLazy(s, g, matches, rcAmounts)];
+}
+
+function* singleProviderRequestsLazy(s: Search, g: RequestGroup, matches: Iterable<SnapProvider>, rcAmounts: Array<[number, number]>): Generator<AllocationRequest> {
   for (const p of matches) {
     const make = (anchor: number): AllocationRequest => ({
       anchorRootId: anchor, useSameProvider: g.useSameProvider,
       resources: rcAmounts.map(([rcId, amount]) => ({ rp: p, rcId, amount })),
       mappings: new Map([[g.suffix, new Set([p.uuid])]]),
     });
-    if (s.inFilteredAnchors(p.rootId)) out.push(make(p.rootId));
+    if (s.inFilteredAnchors(p.rootId)) yield make(p.rootId);
     if (p.traits.has(SHARING_TRAIT)) {
       for (const anchor of s.anchorsFor(p)) {
-        if (anchor !== p.rootId && s.inFilteredAnchors(anchor)) out.push(make(anchor));
+        if (anchor !== p.rootId && s.inFilteredAnchors(anchor)) yield make(anchor);
       }
     }
   }
-  return out;
 }
 
 interface Cand { rp: SnapProvider; root: number; rc: number }
@@ -329,6 +340,8 @@ export function findAllocationCandidates(
 ): CandidatesResult {
   const s = new Search(snap, rcs, wide);
   if (s.anchorRoots && s.anchorRoots.size === 0) return EMPTY;
+  const fast = singleGroupFastPath(s, groups, wide);
+  if (fast) return fast;
   const perGroup = new Map<string, AllocationRequest[]>();
   for (const g of groups) {
     const rcAmounts: Array<[number, number]> = [...g.resources].map(([name, amount]) => [rcs.idOf(name), amount]);
@@ -377,8 +390,11 @@ export function findAllocationCandidates(
       if (limit !== undefined && results.length >= limit) break outer;
     }
   }
-  if (!results.length) return EMPTY;
+  return withSummaries(snap, results, excludeNested);
+}
 
+function withSummaries(snap: PlacementSnapshot, results: AllocationRequest[], excludeNested: boolean): CandidatesResult {
+  if (!results.length) return EMPTY;
   let summaries: SnapProvider[];
   if (excludeNested) {
     const ids = new Set(results.flatMap((a) => a.resources.map((r) => r.rp.id)));
@@ -398,4 +414,37 @@ function checkSingle(a: AllocationRequest): AllocationRequest | null {
     if ((r.rp.used.get(r.rcId) ?? 0) + r.amount > capacity || r.amount > inv.maxUnit) return null;
   }
   return a;
+}
+
+/**
+ * One group served by single providers (the common scheduler request on flat clouds, and any
+ * request whose candidates each come from one provider): walk the matching providers lazily
+ * and stop at `limit`, instead of building every candidate first. Same results as the general
+ * path, which takes the first `limit` in the same order.
+ */
+function singleGroupFastPath(s: Search, groups: RequestGroup[], wide: RequestWideParams): CandidatesResult | null {
+  if (groups.length !== 1 || wide.sameSubtrees.length) return null;
+  const g = groups[0]!;
+  if (!g.useSameProvider && (s.snap.sharing.length > 0 || s.snap.hasTrees)) return null;
+  const rcAmounts: Array<[number, number]> = [...g.resources].map(([name, amount]) => [s.rcs.idOf(name), amount]);
+  const treeRoot = s.treeRootOf(g.inTree);
+  if (treeRoot === null) return EMPTY;
+  if (g.memberOf.length && !s.snap.ordered.some((p) => inAggs(p, g.memberOf))) return EMPTY;
+  const excludeNested = !wide.nestedAware && s.snap.hasTrees;
+  const seen = new Set<string>();
+  const results: AllocationRequest[] = [];
+  for (const areq of singleProviderRequestsLazy(s, g, singleProviderMatchesLazy(s, g, rcAmounts, treeRoot), rcAmounts)) {
+    if (!checkSingle(areq)) continue;
+    if (excludeNested && spansOneTreeTwice(areq)) continue;
+    // Only a sharing provider yields the same request twice (once per anchor).
+    const p = areq.resources[0]?.rp;
+    if (p && p.traits.has(SHARING_TRAIT)) {
+      const key = dedupeKey(areq);
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
+    results.push(areq);
+    if (wide.limit !== undefined && results.length >= wide.limit) break;
+  }
+  return withSummaries(s.snap, results, excludeNested);
 }

@@ -70,10 +70,23 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 
 interface ProviderRow { id: number; uuid: string; generation: number; parent_provider_id: number | null; root_provider_id: number | null }
 
+/** How far back an incremental refresh looks for touched rows (covers clock differences between hosts). */
+const RECENT_WINDOW_MS = 60_000;
+
+/** The fingerprint the database would report for these providers. */
+function fingerprintOf(providers: Map<number, SnapProvider>): string {
+  let g = 0, i = 0, m = 0, p = 0, r = 0;
+  for (const x of providers.values()) {
+    g += x.generation; i += x.id; m = Math.max(m, x.id); p += x.parentId ?? 0; r += x.rootId;
+  }
+  return [providers.size, g, i, m, p, r].join('/');
+}
+
 export class SnapshotCache {
   private snapshot: PlacementSnapshot | null = null;
   private fingerprint = '';
   private inflight: Promise<PlacementSnapshot> | null = null;
+  private lastRefresh = 0;
 
   constructor(private readonly database: PlacementDatabase) {}
 
@@ -88,40 +101,61 @@ export class SnapshotCache {
   clear(): void {
     this.snapshot = null;
     this.fingerprint = '';
+    this.lastRefresh = 0;
   }
 
   private async refresh(): Promise<PlacementSnapshot> {
     const db = this.database.db;
+    const startedAt = Date.now();
     const fp = await db.selectFrom('resource_providers').select([
       sql<number>`COUNT(*)`.as('n'), sql<number>`SUM(generation)`.as('g'), sql<number>`SUM(id)`.as('i'),
       sql<number>`MAX(id)`.as('m'), sql<number>`SUM(COALESCE(parent_provider_id, 0))`.as('p'),
       sql<number>`SUM(COALESCE(root_provider_id, 0))`.as('r'),
     ]).executeTakeFirstOrThrow();
-    const key = [fp.n, fp.g, fp.i, fp.m, fp.p, fp.r].map((v) => String(v ?? 0)).join('/');
+    const key = [fp.n, fp.g, fp.i, fp.m, fp.p, fp.r].map((v) => String(Number(v ?? 0))).join('/');
     if (this.snapshot && key === this.fingerprint) return this.snapshot;
 
-    const rows = (await db.selectFrom('resource_providers')
-      .select(['id', 'uuid', 'generation', 'parent_provider_id', 'root_provider_id']).execute()) as ProviderRow[];
     const old = this.snapshot?.byId ?? new Map<number, SnapProvider>();
-    const next = new Map<number, SnapProvider>();
-    const stale: ProviderRow[] = [];
-    for (const r of rows) {
-      const cur = old.get(r.id);
-      if (!cur || cur.generation !== r.generation || cur.uuid !== r.uuid) {
-        stale.push(r);
-      } else if (cur.parentId !== r.parent_provider_id || cur.rootId !== (r.root_provider_id ?? r.id)) {
-        next.set(r.id, { ...cur, parentId: r.parent_provider_id, rootId: r.root_provider_id ?? r.id });
-      } else {
-        next.set(r.id, cur);
-      }
+    let next: Map<number, SnapProvider> | null = null;
+    if (this.snapshot && this.lastRefresh) {
+      // Usually a few providers moved: read only rows touched lately, then check the result
+      // against the fingerprint; any mismatch (deletes, clock skew) falls back to a full read.
+      const since = new Date(this.lastRefresh - RECENT_WINDOW_MS);
+      const rows = (await db.selectFrom('resource_providers')
+        .select(['id', 'uuid', 'generation', 'parent_provider_id', 'root_provider_id'])
+        .where((eb) => eb.or([eb('updated_at', '>=', since), eb('created_at', '>=', since)])).execute()) as ProviderRow[];
+      const candidate = new Map(old);
+      await this.apply(candidate, rows);
+      if (fingerprintOf(candidate) === key) next = candidate;
     }
-    if (stale.length) {
-      const loaded = await this.loadDetails(stale, stale.length > rows.length / 4);
-      for (const p of loaded) next.set(p.id, p);
+    if (!next) {
+      const rows = (await db.selectFrom('resource_providers')
+        .select(['id', 'uuid', 'generation', 'parent_provider_id', 'root_provider_id']).execute()) as ProviderRow[];
+      next = new Map();
+      for (const r of rows) {
+        const cur = old.get(r.id);
+        if (cur) next.set(r.id, cur);
+      }
+      await this.apply(next, rows, rows.length);
     }
     this.snapshot = new PlacementSnapshot(next);
     this.fingerprint = key;
+    this.lastRefresh = startedAt;
     return this.snapshot;
+  }
+
+  /** Brings `into` up to date with `rows` (re-reading details of providers whose generation moved). */
+  private async apply(into: Map<number, SnapProvider>, rows: ProviderRow[], total = into.size): Promise<void> {
+    const stale: ProviderRow[] = [];
+    for (const r of rows) {
+      const cur = into.get(r.id);
+      const rootId = r.root_provider_id ?? r.id;
+      if (!cur || cur.generation !== r.generation || cur.uuid !== r.uuid) stale.push(r);
+      else if (cur.parentId !== r.parent_provider_id || cur.rootId !== rootId) into.set(r.id, { ...cur, parentId: r.parent_provider_id, rootId });
+    }
+    if (stale.length) {
+      for (const p of await this.loadDetails(stale, stale.length > total / 4)) into.set(p.id, p);
+    }
   }
 
   private async loadDetails(rows: ProviderRow[], wholeTables: boolean): Promise<SnapProvider[]> {

@@ -172,7 +172,7 @@ export async function updateProvider(
       await trx.updateTable('resource_providers').set(updates).where('id', '=', me.id).execute();
       if (newRoot !== null && subtree.length) {
         for (const part of chunks(subtree)) {
-          await trx.updateTable('resource_providers').set({ root_provider_id: newRoot }).where('id', 'in', part).execute();
+          await trx.updateTable('resource_providers').set({ root_provider_id: newRoot, updated_at: nowValue(database.dialect) }).where('id', 'in', part).execute();
         }
       }
     });
