@@ -11,6 +11,7 @@ import { currentContext, type CatalogEntry, type RequestContext } from '../conte
 import { ApiError } from '../errors.js';
 import { withSpan } from '../journey/span.js';
 import { formatTraceparent, JOURNEY_PARENT_HEADER } from './trace-header.js';
+import { currentServiceScope } from './scope.js';
 
 export type EndpointInterface = 'public' | 'internal' | 'admin';
 
@@ -34,7 +35,7 @@ export interface SessionOptions {
   region?: string;
   /** Service-type -> base URL, bypassing the catalog (all-in-one wiring, tests). */
   endpointOverrides?: Record<string, string>;
-  /** Who is calling, for journey spans and logs (e.g. 'nova-api'). */
+  /** Who is calling, for journey spans (e.g. 'nova-api'); defaults to the service whose handler is running, else the username. */
   service?: string;
   host?: string;
   timeoutMs?: number;
@@ -338,12 +339,13 @@ export class Session {
     Object.assign(headers, ro.headers ?? {});
 
     const path = new URL(url).pathname;
+    const scope = currentServiceScope();
     return withSpan(
       {
         kind: 'http.out',
         name: `${method} ${serviceType ?? new URL(url).host}${path}`,
-        service: this.opts.service ?? 'client',
-        host: this.opts.host ?? null,
+        service: this.opts.service ?? scope?.service ?? this.opts.username ?? 'client',
+        host: this.opts.host ?? scope?.host ?? null,
         ...(ctx ? { ctx } : {}),
         attributes: { method, url, ...(serviceType ? { serviceType } : {}), ...(ro.microversion ? { microversion: ro.microversion } : {}) },
       },

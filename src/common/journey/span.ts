@@ -119,6 +119,10 @@ export function recordSpan(
     attributes: { ...(init.attributes ?? {}) },
   };
   if (init.error !== undefined) span.error = init.error;
+  // Measured elsewhere, so hand OpenTelemetry the span's own start and end times.
+  const otel = tracer.startSpan(`${span.kind} ${span.name}`, { startTime: span.start, attributes: { 'stratus.service': span.service } });
+  if (span.status === 'error') otel.setStatus({ code: SpanStatusCode.ERROR, ...(span.error ? { message: span.error } : {}) });
+  otel.end(span.start + span.durationMs);
   emit(span);
   return span;
 }
