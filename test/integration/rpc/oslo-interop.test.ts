@@ -20,7 +20,10 @@ import {
   NoSuchMethod,
   UnsupportedVersion,
   MessagingTimeout,
+  Notifier,
+  NotificationListener,
   type MessageBus,
+  type NotificationMetadata,
 } from '../../../src/common/rpc/index.js';
 
 const RABBIT_URL = process.env['STRATUS_TEST_RABBIT_URL'] ?? 'rabbit://guest:guest@127.0.0.1:5672/';
@@ -190,5 +193,53 @@ describe('oslo.messaging interop over RabbitMQ', () => {
     await assert.rejects(client.prepare({ timeoutMs: 800 }).call(ctx, 'slow', { seconds: 2 }), MessagingTimeout);
     py.child.kill('SIGTERM');
     assert.equal(await py.exited, 0);
+  });
+
+  test('notifications: Stratus notifier -> Python listener, Python notifier -> Stratus listener', async () => {
+    const topic = `interop_notif_${randomUUID().slice(0, 8)}`;
+    queues.push(`${topic}.info`, `${topic}.error`);
+    const bus = await createTransport(RABBIT_URL);
+    buses.push(bus);
+
+    const pyListener = runPython('py_notify.py', ['listen', RABBIT_URL, EXCHANGE, topic]);
+    procs.push(pyListener);
+    await pyListener.waitFor((l) => l === 'READY');
+    const notifier = new Notifier(bus, { publisherId: 'compute.tshost', exchange: EXCHANGE, topics: [topic] });
+    const ctx = new RequestContext({ userId: 'ts-user', authToken: 'secret' });
+    await notifier.info(ctx, 'compute.instance.create.end', { instance_id: 'i-7' });
+    await notifier.error(ctx, 'compute.instance.create.error', { code: 500 });
+    await pyListener.waitFor((l) => typeof l === 'object' && l['priority'] === 'error');
+    await pyListener.waitFor((l) => typeof l === 'object' && l['priority'] === 'info');
+    const info = pyListener.lines.find((l) => typeof l === 'object' && l['priority'] === 'info') as Record<string, unknown>;
+    assert.equal(info['publisher_id'], 'compute.tshost');
+    assert.equal(info['event_type'], 'compute.instance.create.end');
+    assert.deepEqual(info['payload'], { instance_id: 'i-7' });
+    assert.equal(info['request_id'], ctx.requestId);
+    assert.equal(info['has_token'], false);
+    const meta = info['metadata'] as Record<string, unknown>;
+    assert.match(String(meta['timestamp']), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/);
+    pyListener.child.kill('SIGTERM');
+    assert.equal(await pyListener.exited, 0);
+
+    const got: Array<{ priority: string; publisherId: string; eventType: string; payload: unknown; meta: NotificationMetadata; requestId: string }> = [];
+    const record = (priority: string) => (c: RequestContext, publisherId: string, eventType: string, payload: unknown, meta: NotificationMetadata): void => {
+      got.push({ priority, publisherId, eventType, payload, meta, requestId: c.requestId });
+    };
+    const listener = new NotificationListener(bus, [{ topic, exchange: EXCHANGE }], [{ info: record('info'), error: record('error') }]);
+    await listener.start();
+    const pySender = runPython('py_notify.py', ['send', RABBIT_URL, EXCHANGE, topic]);
+    procs.push(pySender);
+    assert.equal(await pySender.exited, 0, pySender.stderr());
+    const deadline = Date.now() + 10_000;
+    while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await listener.stop();
+    const pinfo = got.find((g) => g.priority === 'info')!;
+    assert.ok(pinfo, JSON.stringify(got));
+    assert.equal(pinfo.publisherId, 'compute.pyhost');
+    assert.equal(pinfo.eventType, 'compute.instance.create.end');
+    assert.deepEqual(pinfo.payload, { instance_id: 'i-1' });
+    assert.equal(pinfo.requestId, 'req-00000000-0000-0000-0000-0000000000aa');
+    assert.match(String(pinfo.meta.message_id), /^[0-9a-f-]{36}$/);
+    assert.deepEqual(got.find((g) => g.priority === 'error')?.payload, { code: 500 });
   });
 });
