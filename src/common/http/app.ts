@@ -178,8 +178,11 @@ export function createApp(opts: AppOptions): FastifyInstance {
       reply.header('WWW-Authenticate', `Keystone uri="${opts.authUrl}"`);
     }
     const requestId = req.ctx?.requestId;
+    // Placement: a version error happens before the request has a version, so it carries no
+    // code but the supported range (clients negotiate with it), as placement's formatter does.
+    const versionError = opts.faults === 'placement' && (e.type === 'InvalidGlobalAPIVersion' || e.type === 'InvalidAPIVersionString');
     const placementCode =
-      opts.faults === 'placement' && req.microversion?.atLeast('1.23') ? (e.errorCode ?? 'placement.undefined_code') : undefined;
+      opts.faults === 'placement' && !versionError && req.microversion?.atLeast('1.23') ? (e.errorCode ?? 'placement.undefined_code') : undefined;
     const fault = formatFault(opts.faults, {
       status: e.status,
       message: e.message,
@@ -190,6 +193,8 @@ export function createApp(opts: AppOptions): FastifyInstance {
       ...(requestId ? { requestId } : {}),
       ...(typeof req.headers.accept === 'string' ? { accept: req.headers.accept } : {}),
       ...(e.headers['Retry-After'] ? { extra: { retryAfter: e.headers['Retry-After'] } } : {}),
+      ...(versionError && e.status === 406 && opts.microversion
+        ? { extra: { max_version: opts.microversion.max, min_version: opts.microversion.min } } : {}),
     });
     reply.code(e.status).headers(e.headers).type(fault.contentType);
     return fault.body;
