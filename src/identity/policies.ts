@@ -66,6 +66,19 @@ export const identityPolicies: RuleDefault[] = [
   ...admin('create_region', 'update_region', 'delete_region', 'create_service', 'update_service', 'delete_service', 'create_endpoint', 'update_endpoint', 'delete_endpoint'),
   ...read('get_service', 'list_services', 'get_endpoint', 'list_endpoints'),
 
+  // credentials: the owner's or an admin's
+  r('identity:create_credential', `${ADMIN} or user_id:%(target.credential.user_id)s`),
+  r('identity:get_credential', `${ADMIN_OR_SYSTEM_READER} or user_id:%(target.credential.user_id)s`),
+  r('identity:list_credentials', ''),
+  r('identity:update_credential', `${ADMIN} or user_id:%(target.credential.user_id)s`),
+  r('identity:delete_credential', `${ADMIN} or user_id:%(target.credential.user_id)s`),
+  r('identity:ec2_create_credential', `${ADMIN} or user_id:%(target.credential.user_id)s`),
+  r('identity:ec2_get_credential', `${ADMIN_OR_SYSTEM_READER} or user_id:%(target.credential.user_id)s`),
+  r('identity:ec2_list_credentials', `${ADMIN_OR_SYSTEM_READER} or user_id:%(target.credential.user_id)s`),
+  r('identity:ec2_delete_credential', `${ADMIN} or user_id:%(target.credential.user_id)s`),
+  ...admin('create_policy', 'update_policy', 'delete_policy', 'create_consumer', 'update_consumer', 'delete_consumer'),
+  ...read('get_policy', 'list_policies', 'get_consumer', 'list_consumers'),
+
   // application credentials: the owner's business
   r('identity:get_application_credential', ADMIN_OR_READER_OR_OWNER),
   r('identity:list_application_credentials', ADMIN_OR_READER_OR_OWNER),

@@ -34,6 +34,11 @@ import { registerUsers } from './api/users.js';
 import { registerRoles } from './api/roles.js';
 import { registerCatalog } from './api/catalog.js';
 import { registerAppCreds } from './api/app-creds.js';
+import { registerCredentials } from './api/credentials.js';
+import { registerPoliciesAndConsumers } from './api/policies-oauth.js';
+import { CredentialManager } from './core/credentials.js';
+import { PolicyBlobManager } from './core/policy-blobs.js';
+import { ConsumerManager } from './core/consumers.js';
 
 export type { BootstrapSpec } from './bootstrap.js';
 
@@ -73,6 +78,9 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
 
   const keys = new KeyRepository(conf.keyRepository ?? path.join(opts.stateDir, 'fernet-keys'), conf.maxActiveKeys);
   keys.setup();
+  // Keystone's `credential_setup`: a separate repository for credential blobs at rest
+  const credentialKeys = new KeyRepository(path.join(opts.stateDir, 'credential-keys'), conf.maxActiveKeys);
+  credentialKeys.setup();
 
   const resource = new ResourceManager(db);
   const identity = new IdentityManager(db, conf);
@@ -99,6 +107,8 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   registerRoles(app, deps);
   registerCatalog(app, deps);
   registerAppCreds(app, deps);
+  registerCredentials(app, { ...deps, credentials: new CredentialManager(db, credentialKeys) });
+  registerPoliciesAndConsumers(app, { ...deps, policyBlobs: new PolicyBlobManager(db), consumers: new ConsumerManager(db) });
 
   return {
     app,

@@ -161,6 +161,36 @@ export const identityMigrations: Migration[] = [
       await db.schema.createIndex('ix_revocation_event_revoked_at').on('revocation_event').column('revoked_at').execute();
     },
   },
+  {
+    name: '002_credentials_policies_consumers',
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('credential')
+        .addColumn('id', id, (c) => c.primaryKey())
+        .addColumn('user_id', id, (c) => c.notNull())
+        .addColumn('project_id', id)
+        .addColumn('type', 'varchar(255)', (c) => c.notNull())
+        .addColumn('encrypted_blob', 'text', (c) => c.notNull())
+        .addColumn('key_hash', 'varchar(64)', (c) => c.notNull())
+        .addColumn('extra', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ix_credential_user_id').on('credential').column('user_id').execute();
+      await db.schema
+        .createTable('policy')
+        .addColumn('id', id, (c) => c.primaryKey())
+        .addColumn('type', 'varchar(255)', (c) => c.notNull())
+        .addColumn('blob', 'text', (c) => c.notNull())
+        .addColumn('extra', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('consumer')
+        .addColumn('id', id, (c) => c.primaryKey())
+        .addColumn('description', 'varchar(64)')
+        .addColumn('secret', 'varchar(64)', (c) => c.notNull())
+        .addColumn('extra', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 registerDbSchema('keystone', identityMigrations);

@@ -144,7 +144,32 @@ export interface RevocationEventTable {
   revoked_at: number;
 }
 
+export interface CredentialTable {
+  id: string;
+  user_id: string;
+  project_id: string | null;
+  type: string;
+  encrypted_blob: string;
+  key_hash: string;
+  extra: string;
+}
+export interface PolicyTable {
+  id: string;
+  type: string;
+  blob: string;
+  extra: string;
+}
+export interface ConsumerTable {
+  id: string;
+  description: string | null;
+  secret: string;
+  extra: string;
+}
+
 export interface KeystoneDB {
+  credential: CredentialTable;
+  policy: PolicyTable;
+  consumer: ConsumerTable;
   project: ProjectTable;
   project_tag: ProjectTagTable;
   user: UserTable;
