@@ -20,7 +20,6 @@ import type { TokenValidator, ValidatedToken } from './auth-types.js';
 import { formatFault, frameworkMessages, type FaultStyle, type FrameworkMessages } from './faults.js';
 import { APIVersion, negotiateVersion, versionResponseHeaders, type MicroversionSpec } from './microversion.js';
 import { JOURNEY_PARENT_HEADER, parseTraceparent } from './trace-header.js';
-import { runInServiceScope, type ServiceScope } from './scope.js';
 
 export type { FaultStyle } from './faults.js';
 export type { MicroversionSpec } from './microversion.js';
@@ -87,14 +86,12 @@ export function createApp(opts: AppOptions): FastifyInstance {
 
   // Every handler runs inside its request's context and under its http.in span, so logs,
   // spans and outgoing calls made from it find both without threading them through.
-  const scope: ServiceScope = { service: opts.service, host: opts.host ?? null };
+  const owner = { service: opts.service, host: opts.host ?? null };
   app.addHook('onRoute', (route: RouteOptions) => {
     routes.add(route.method, route.url);
     const handler = route.handler;
     route.handler = function wrappedHandler(this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
-      return runWithContext(req.ctx, () =>
-        runInServiceScope(scope, () => runUnderSpan(req.httpSpan.id, () => handler.call(this, req, reply))),
-      );
+      return runWithContext(req.ctx, () => runUnderSpan(req.httpSpan.id, () => handler.call(this, req, reply), owner));
     };
   });
 

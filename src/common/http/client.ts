@@ -9,9 +9,8 @@
  */
 import { currentContext, type CatalogEntry, type RequestContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import { withSpan } from '../journey/span.js';
+import { currentSpanOwner, withSpan } from '../journey/span.js';
 import { formatTraceparent, JOURNEY_PARENT_HEADER } from './trace-header.js';
-import { currentServiceScope } from './scope.js';
 
 export type EndpointInterface = 'public' | 'internal' | 'admin';
 
@@ -35,7 +34,7 @@ export interface SessionOptions {
   region?: string;
   /** Service-type -> base URL, bypassing the catalog (all-in-one wiring, tests). */
   endpointOverrides?: Record<string, string>;
-  /** Who is calling, for journey spans (e.g. 'nova-api'); defaults to the service whose handler is running, else the username. */
+  /** Who is calling, for journey spans (e.g. 'nova-api'); defaults to the service whose span is in progress, else the username. */
   service?: string;
   host?: string;
   timeoutMs?: number;
@@ -339,7 +338,7 @@ export class Session {
     Object.assign(headers, ro.headers ?? {});
 
     const path = new URL(url).pathname;
-    const scope = currentServiceScope();
+    const scope = currentSpanOwner();
     return withSpan(
       {
         kind: 'http.out',

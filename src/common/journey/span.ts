@@ -54,11 +54,17 @@ export function addSpanSink(sink: SpanSink): () => void {
   return () => sinks.delete(sink);
 }
 
-const spanStore = new AsyncLocalStorage<string>();
+/** The span in progress and who owns it (so work started inside it knows which service it runs for). */
+interface SpanScope {
+  id: string;
+  service: string | null;
+  host: string | null;
+}
+const spanStore = new AsyncLocalStorage<SpanScope>();
 const tracer: Tracer = trace.getTracer('stratus');
 
 export function currentSpanId(): string | null {
-  return spanStore.getStore() ?? null;
+  return spanStore.getStore()?.id ?? null;
 }
 
 export function newSpanId(): string {
@@ -86,7 +92,7 @@ export async function withSpan<T>(init: SpanInit, fn: (span: Span) => Promise<T>
   const otel = tracer.startSpan(`${init.kind} ${init.name}`, { attributes: { 'stratus.service': init.service } });
   const t0 = performance.now();
   try {
-    return await spanStore.run(span.id, () => fn(span));
+    return await spanStore.run({ id: span.id, service: span.service, host: span.host }, () => fn(span));
   } catch (e) {
     span.status = 'error';
     span.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -128,8 +134,14 @@ export function recordSpan(
 }
 
 /** Runs `fn` with `spanId` as the parent of spans it starts (used when a span arrives over the wire). */
-export function runUnderSpan<T>(spanId: string | null, fn: () => T): T {
-  return spanId ? spanStore.run(spanId, fn) : fn();
+export function runUnderSpan<T>(spanId: string | null, fn: () => T, owner?: { service: string; host?: string | null }): T {
+  return spanId ? spanStore.run({ id: spanId, service: owner?.service ?? null, host: owner?.host ?? null }, fn) : fn();
+}
+
+/** The service (and host) whose span is in progress, e.g. to name the caller of an outgoing request. */
+export function currentSpanOwner(): { service: string; host: string | null } | null {
+  const s = spanStore.getStore();
+  return s?.service ? { service: s.service, host: s.host } : null;
 }
 
 function emit(span: Span): void {
