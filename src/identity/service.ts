@@ -88,6 +88,8 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   const catalog = new CatalogManager(db);
   const appCreds = new AppCredManager(db, () => conf.passwordHashRounds);
   const revoke = new RevokeManager(db, () => conf.tokenExpiration * 1000);
+  const tx = <T,>(fn: (trx: Kysely<KeystoneDB>) => Promise<T>) => (opts.database as Database<KeystoneDB>).transaction(fn);
+  for (const m of [resource, identity, assignment, appCreds]) m.tx = tx;
   const tokens = new TokenProvider({ keys, resource, identity, assignment, revoke, appCreds, expirationSeconds: () => conf.tokenExpiration });
   const auth = new AuthManager({ resource, identity, assignment, appCreds, tokens });
   const enforcer = new Enforcer(identityPolicies);

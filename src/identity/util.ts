@@ -3,7 +3,12 @@
  * @module
  */
 import { randomUUID, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { ApiError } from '../common/errors.js';
+import type { KeystoneDB } from './db/schema.js';
+
+/** A transaction runner over the keystone database. */
+export type Tx = <T>(fn: (trx: Kysely<KeystoneDB>) => Promise<T>) => Promise<T>;
 
 /** Keystone ids are uuid4 hex without dashes. */
 export const newId = (): string => randomUUID().replace(/-/g, '');

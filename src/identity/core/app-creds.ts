@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { Tx } from '../util.js';
 import type { KeystoneDB } from '../db/schema.js';
 import { hashPassword, verifyPassword } from '../password.js';
 import { conflictError, isDuplicate, isoFormatMicros, newId, notFoundError, num, unauthorizedError } from '../util.js';
@@ -23,6 +24,9 @@ export interface AppCred {
 }
 
 export class AppCredManager {
+  /** Runs one transaction; the service points it at Database.transaction (journey spans). */
+  tx: Tx = (fn) => this.db.transaction().execute(fn);
+
   constructor(
     private readonly db: Kysely<KeystoneDB>,
     private readonly rounds: () => number,
@@ -70,7 +74,7 @@ export class AppCredManager {
     const secret = a.secret ?? randomBytes(64).toString('base64url');
     const hash = await hashPassword(secret, this.rounds());
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.tx(async (trx) => {
         await trx
           .insertInto('application_credential')
           .values({
@@ -116,7 +120,7 @@ export class AppCredManager {
   async delete(id: string, userId: string): Promise<void> {
     const r = await this.db.selectFrom('application_credential').select('internal_id').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
     if (!r) throw notFoundError('application credential', id);
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       await trx.deleteFrom('application_credential_role').where('application_credential_id', '=', Number(r.internal_id)).execute();
       await trx.deleteFrom('application_credential').where('internal_id', '=', r.internal_id).execute();
     });

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Kysely } from 'kysely';
+import type { Tx } from '../util.js';
 import type { AssignmentType, KeystoneDB } from '../db/schema.js';
 import { NULL_DOMAIN_ID } from '../db/schema.js';
 import { conflictError, forbiddenError, isDuplicate, newId, notFoundError, parseExtra } from '../util.js';
@@ -41,6 +42,9 @@ export interface AssignmentFilter {
 }
 
 export class AssignmentManager {
+  /** Runs one transaction; the service points it at Database.transaction (journey spans). */
+  tx: Tx = (fn) => this.db.transaction().execute(fn);
+
   /** Implied-role closure, cached until a role or inference changes. */
   private impliedCache: Map<string, string[]> | undefined;
 
@@ -128,7 +132,7 @@ export class AssignmentManager {
 
   async deleteRole(id: string): Promise<void> {
     await this.getRole(id);
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       await trx.deleteFrom('assignment').where('role_id', '=', id).execute();
       await trx.deleteFrom('system_assignment').where('role_id', '=', id).execute();
       await trx.deleteFrom('implied_role').where((eb) => eb.or([eb('prior_role_id', '=', id), eb('implied_role_id', '=', id)])).execute();

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Kysely } from 'kysely';
+import type { Tx } from '../util.js';
 import type { KeystoneDB } from '../db/schema.js';
 import type { IdentityConfig } from '../config.js';
 import { hashPassword, verifyPassword } from '../password.js';
@@ -53,6 +54,9 @@ const OPTION_NAMES = Object.fromEntries(Object.entries(USER_OPTIONS).map(([k, v]
 const DAY = 86_400_000;
 
 export class IdentityManager {
+  /** Runs one transaction; the service points it at Database.transaction (journey spans). */
+  tx: Tx = (fn) => this.db.transaction().execute(fn);
+
   constructor(
     private readonly db: Kysely<KeystoneDB>,
     private readonly conf: IdentityConfig,
@@ -162,7 +166,7 @@ export class IdentityManager {
     if (u.password != null) this.checkPasswordRules(u.password);
     const hash = u.password != null ? await hashPassword(u.password, this.conf.passwordHashRounds) : null;
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.tx(async (trx) => {
         await trx
           .insertInto('user')
           .values({
@@ -209,7 +213,7 @@ export class IdentityManager {
       set['extra'] = JSON.stringify({ ...old, ...patch.extra });
     }
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.tx(async (trx) => {
         if (Object.keys(set).length) await trx.updateTable('user').set(set).where('id', '=', id).execute();
         if (patch.name !== undefined) await trx.updateTable('local_user').set({ name: patch.name }).where('id', '=', local.id).execute();
         if (patch.enabled === true) await trx.updateTable('local_user').set({ failed_auth_count: 0, failed_auth_at: null }).where('id', '=', local.id).execute();
@@ -234,7 +238,7 @@ export class IdentityManager {
 
   async deleteUser(id: string): Promise<void> {
     await this.getUser(id);
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       const local = await trx.selectFrom('local_user').select('id').where('user_id', '=', id).executeTakeFirst();
       if (local) await trx.deleteFrom('password').where('local_user_id', '=', Number(local.id)).execute();
       await trx.deleteFrom('local_user').where('user_id', '=', id).execute();
@@ -300,7 +304,7 @@ export class IdentityManager {
     }
     const hash = await hashPassword(password, this.conf.passwordHashRounds);
     const expires = !opts.selfService && sec.changePasswordUponFirstUse ? now : this.expiryFrom(now);
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       // keep same-millisecond changes ordered
       const created = history[0] && Number(history[0].created_at) >= now ? Number(history[0].created_at) + 1 : now;
       await trx.insertInto('password').values({ local_user_id: Number(local.id), password_hash: hash, created_at: created, expires_at: expires, self_service: opts.selfService ? 1 : 0 }).execute();
@@ -402,7 +406,7 @@ export class IdentityManager {
 
   async deleteGroup(id: string): Promise<void> {
     await this.getGroup(id);
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       await trx.deleteFrom('user_group_membership').where('group_id', '=', id).execute();
       await trx.deleteFrom('assignment').where('actor_id', '=', id).execute();
       await trx.deleteFrom('system_assignment').where('actor_id', '=', id).execute();

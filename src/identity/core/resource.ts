@@ -4,6 +4,7 @@
  * @module
  */
 import type { Kysely } from 'kysely';
+import type { Tx } from '../util.js';
 import type { KeystoneDB, ProjectTable } from '../db/schema.js';
 import { ROOT_DOMAIN_ID } from '../db/schema.js';
 import { bool, conflictError, forbiddenError, isDuplicate, newId, notFoundError, parseExtra, validationError } from '../util.js';
@@ -49,6 +50,9 @@ export interface ProjectFilter {
 export type ProjectChain = string[];
 
 export class ResourceManager {
+  /** Runs one transaction; the service points it at Database.transaction (journey spans). */
+  tx: Tx = (fn) => this.db.transaction().execute(fn);
+
   constructor(private readonly db: Kysely<KeystoneDB>) {}
 
   private async tagsOf(ids: string[]): Promise<Map<string, string[]>> {
@@ -113,7 +117,7 @@ export class ResourceManager {
   async createDomain(d: { id?: string; name: string; description?: string; enabled?: boolean; tags?: string[] }): Promise<Domain> {
     const id = d.id ?? newId();
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.tx(async (trx) => {
         await trx
           .insertInto('project')
           .values({ id, name: d.name, domain_id: ROOT_DOMAIN_ID, description: d.description ?? '', enabled: d.enabled === false ? 0 : 1, extra: '{}', parent_id: null, is_domain: 1 })
@@ -134,7 +138,7 @@ export class ResourceManager {
     if (patch.description !== undefined) set.description = patch.description;
     if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.tx(async (trx) => {
         if (Object.keys(set).length) await trx.updateTable('project').set(set).where('id', '=', id).execute();
         if (patch.tags) await this.replaceTags(trx, id, patch.tags);
       });
@@ -149,7 +153,7 @@ export class ResourceManager {
     const d = await this.getDomain(id);
     if (d.enabled) throw forbiddenError('Cannot delete a domain that is enabled, please disable it first.');
     // Keystone deletes everything the domain owns: its projects here, users and groups by the caller
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       const projects = (await trx.selectFrom('project').select('id').where('domain_id', '=', id).execute()).map((r) => r.id);
       const all = [...projects, id];
       await trx.deleteFrom('project_tag').where('project_id', 'in', all).execute();
@@ -227,7 +231,7 @@ export class ResourceManager {
     if (!parentId) parentId = domainId;
     const id = p.id ?? newId();
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.tx(async (trx) => {
         await trx
           .insertInto('project')
           .values({
@@ -264,7 +268,7 @@ export class ResourceManager {
       set.extra = JSON.stringify({ ...oldExtra, ...patch.extra });
     }
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.tx(async (trx) => {
         if (Object.keys(set).length) await trx.updateTable('project').set(set).where('id', '=', id).execute();
         if (patch.tags) await this.replaceTags(trx, id, patch.tags);
       });
@@ -280,7 +284,7 @@ export class ResourceManager {
     if (p.is_domain) return this.deleteDomain(id);
     const child = await this.db.selectFrom('project').select('id').where('parent_id', '=', id).where('is_domain', '=', 0).executeTakeFirst();
     if (child) throw validationError(`Cannot delete project ${id}: it has child projects.`);
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       await trx.deleteFrom('project_tag').where('project_id', '=', id).execute();
       await trx.deleteFrom('assignment').where('target_id', '=', id).execute();
       await trx.deleteFrom('project').where('id', '=', id).execute();
@@ -323,7 +327,7 @@ export class ResourceManager {
 
   async setTags(id: string, tags: string[]): Promise<string[]> {
     await this.getProject(id);
-    await this.db.transaction().execute((trx) => this.replaceTags(trx, id, tags));
+    await this.tx((trx) => this.replaceTags(trx, id, tags));
     return (await this.getProject(id)).tags;
   }
 
