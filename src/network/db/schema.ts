@@ -121,6 +121,7 @@ export const migrations: Migration[] = [
         .execute();
       await db.schema.createIndex('uniq_ports_network_id_mac').on('ports').columns(['network_id', 'mac_address']).unique().execute();
       await db.schema.createIndex('ix_ports_device_id').on('ports').column('device_id').execute();
+      await db.schema.createIndex('ix_ports_network_id_id').on('ports').columns(['network_id', 'id']).execute();
       await db.schema.createIndex('ix_ports_project_id').on('ports').column('project_id').execute();
       await db.schema.createIndex('ix_ports_binding_host_id').on('ports').column('binding_host_id').execute();
 

@@ -15,7 +15,7 @@ import { NOT_SPECIFIED } from '../api/attributes.js';
 import { allocateIps, isAutoAddressSubnet, releaseIps, validateAllocationPools, type SubnetForIpam, type FixedIp } from '../ipam/ipam.js';
 import { CallbackRegistry } from './callbacks.js';
 import { defaultConfig, type NeutronConfig } from './config.js';
-import { b, fromJson, i, isDuplicateKey, now, paginate, applyTagFilters, retryOnConflict, toJson, uuid, type ListOptions, emptyList } from './dbutil.js';
+import { b, fromJson, i, isDuplicateKey, now, paginate, applyTagFilters, retryOnConflict, toJson, uuid, type ListOptions, emptyList, RetryRequest } from './dbutil.js';
 import { allocateProjectSegment, reserveProviderSegment, segmentMtu } from './ml2/type-drivers.js';
 import { bindPort, type AgentInfo, type StoredSegment } from './ml2/mech-driver.js';
 
@@ -707,6 +707,8 @@ export class NeutronPlugin {
         }).execute();
       } catch (e) {
         if (isDuplicateKey(e) && isSet(body['mac_address'])) throw X.MacAddressInUse(network.id, mac);
+        // a generated MAC collided: start over with another one (mac_generation_retries)
+        if (isDuplicateKey(e)) throw new RetryRequest('mac collision');
         throw e;
       }
       const ips = await allocateIps(trx, {
@@ -791,6 +793,13 @@ export class NeutronPlugin {
           throw X.PolicyNotAuthorized('update_port:fixed_ips:ip_address');
         }
         const keep = ips.filter((cur) => requested.some((f) => f['ip_address'] && normalizeIpOr(f['ip_address']) === cur.ip_address && (!f['subnet_id'] || f['subnet_id'] === cur.subnet_id)));
+        // a subnet_id-only entry keeps the address the port already has on that subnet
+        const bySubnetOnly = requested.filter((f) => f['subnet_id'] && !f['ip_address']);
+        const keptBySubnet: Dict[] = [];
+        for (const f of bySubnetOnly) {
+          const cur = ips.find((x) => x.subnet_id === f['subnet_id'] && !keep.includes(x));
+          if (cur) { keep.push(cur); keptBySubnet.push(f); }
+        }
         const subnets = await this.subnetsForIpam(trx, row.network_id);
         const autoKept = ips.filter((cur) => subnets.some((s) => s.id === cur.subnet_id && isAutoAddressSubnet(s)) && !C.ROUTER_INTERFACE_OWNERS.includes(row.device_owner));
         for (const cur of ips) {
@@ -798,7 +807,7 @@ export class NeutronPlugin {
             await trx.deleteFrom('ipallocations').where('subnet_id', '=', cur.subnet_id).where('ip_address', '=', cur.ip_address).execute();
           }
         }
-        const fresh = requested.filter((f) => !(f['ip_address'] && keep.some((k) => k.ip_address === normalizeIpOr(f['ip_address']))))
+        const fresh = requested.filter((f) => !keptBySubnet.includes(f) && !(f['ip_address'] && keep.some((k) => k.ip_address === normalizeIpOr(f['ip_address']))))
           .filter((f) => !(f['subnet_id'] && !f['ip_address'] && autoKept.some((a) => a.subnet_id === f['subnet_id'])));
         let added: FixedIp[] = [];
         if (fresh.length) {
