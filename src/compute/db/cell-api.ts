@@ -355,3 +355,21 @@ export async function actionEventFinish(cell: Database, v: { instance_uuid: stri
 export async function faultCreate(cell: Database, v: { instance_uuid: string; code: number; message: string; details: string; host: string | null }): Promise<void> {
   await cell.db.insertInto('instance_faults').values({ ...v, message: v.message.slice(0, 255), created_at: nowIso(), deleted: 0 }).execute();
 }
+
+// ---- block device mappings ----
+export async function bdmCreate(cell: Database, instanceUuid: string, bdms: Row[]): Promise<void> {
+  if (!bdms.length) return;
+  const now = nowIso();
+  await cell.db.insertInto('block_device_mapping').values(bdms.map((b) => ({
+    uuid: b['uuid'] ?? null, instance_uuid: instanceUuid, source_type: b['source_type'] ?? null, destination_type: b['destination_type'] ?? null,
+    guest_format: b['guest_format'] ?? null, device_type: b['device_type'] ?? null, disk_bus: b['disk_bus'] ?? null,
+    boot_index: b['boot_index'] ?? null, device_name: b['device_name'] ?? null, delete_on_termination: b['delete_on_termination'] ? 1 : 0,
+    snapshot_id: b['snapshot_id'] ?? null, volume_id: b['volume_id'] ?? null, volume_size: b['volume_size'] ?? null,
+    volume_type: b['volume_type'] ?? null, image_id: b['image_id'] ?? null, no_device: b['no_device'] ? 1 : 0, tag: b['tag'] ?? null,
+    attachment_id: b['attachment_id'] ?? null, created_at: now, deleted: 0,
+  }))).execute();
+}
+
+export async function bdmList(cell: Database, instanceUuid: string): Promise<Row[]> {
+  return cell.db.selectFrom('block_device_mapping').selectAll().where('instance_uuid', '=', instanceUuid).where('deleted', '=', 0).orderBy('id').execute();
+}

@@ -1,0 +1,94 @@
+/**
+ * Client stub of nova-compute (nova/compute/rpcapi.py), topic `compute`, routed to one host
+ * (`compute.<host>`) on the bus of the instance's cell.
+ *
+ * Version history kept by Stratus: 5.0 - Remove 4.x compat (Queens).  5.1 - prep_resize takes a
+ * RequestSpec object (Stein). Casts unless noted; `call` is used only where a reply is needed.
+ * @module
+ */
+import type { RequestContext } from '../common/context.js';
+import { RpcClient, type MessageBus } from '../common/rpc/index.js';
+import { NovaObjectSerializer } from './objects/base.js';
+import type { Instance } from './objects/instance.js';
+import type { RequestSpec, Selection } from './objects/request-spec.js';
+
+export const RPC_TOPIC = 'compute';
+export const VERSION_ALIASES: Record<string, string> = { queens: '5.0', rocky: '5.0', stein: '5.1' };
+
+export interface ExternalEvent {
+  name: string;
+  tag: string | null;
+  status: 'completed' | 'failed' | 'in-progress';
+  instance_uuid: string;
+  data?: Record<string, unknown>;
+}
+
+export class ComputeAPI {
+  private readonly client: RpcClient;
+
+  constructor(bus: MessageBus, opts: { versionCap?: string; service?: string; host?: string } = {}) {
+    this.client = new RpcClient(bus, { topic: RPC_TOPIC, exchange: 'nova', version: '5.0' }, {
+      serializer: new NovaObjectSerializer(),
+      ...(opts.versionCap ? { versionCap: VERSION_ALIASES[opts.versionCap] ?? opts.versionCap } : {}),
+      ...(opts.service ? { service: opts.service } : {}),
+      ...(opts.host ? { host: opts.host } : {}),
+    });
+  }
+
+  private to(host: string, version = '5.0'): RpcClient {
+    return this.client.prepare({ server: host, version });
+  }
+
+  async buildAndRunInstance(ctx: RequestContext, host: string, a: {
+    instance: Instance; image: unknown; request_spec: RequestSpec; filter_properties: Record<string, unknown>;
+    admin_password: string | null; injected_files: unknown[]; requested_networks: unknown; security_groups: string[];
+    block_device_mapping: unknown[]; node: string; limits: unknown; host_list: Selection[];
+  }): Promise<void> {
+    await this.to(host).cast(ctx, 'build_and_run_instance', a);
+  }
+
+  async terminateInstance(ctx: RequestContext, instance: Instance, bdms: unknown[] = []): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'terminate_instance', { instance, bdms });
+  }
+  async startInstance(ctx: RequestContext, instance: Instance): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'start_instance', { instance });
+  }
+  async stopInstance(ctx: RequestContext, instance: Instance, doCast = true, cleanShutdown = true): Promise<void> {
+    const c = this.to(instance.host!);
+    if (doCast) await c.cast(ctx, 'stop_instance', { instance, clean_shutdown: cleanShutdown });
+    else await c.call(ctx, 'stop_instance', { instance, clean_shutdown: cleanShutdown });
+  }
+  async rebootInstance(ctx: RequestContext, instance: Instance, rebootType: 'SOFT' | 'HARD'): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'reboot_instance', { instance, block_device_info: null, reboot_type: rebootType });
+  }
+  async pauseInstance(ctx: RequestContext, instance: Instance): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'pause_instance', { instance });
+  }
+  async unpauseInstance(ctx: RequestContext, instance: Instance): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'unpause_instance', { instance });
+  }
+  async suspendInstance(ctx: RequestContext, instance: Instance): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'suspend_instance', { instance });
+  }
+  async resumeInstance(ctx: RequestContext, instance: Instance): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'resume_instance', { instance });
+  }
+  async rebuildInstance(ctx: RequestContext, instance: Instance, a: { image_ref: string; orig_image_ref: string; new_pass: string | null; preserve_ephemeral: boolean }): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'rebuild_instance', {
+      instance, new_pass: a.new_pass, injected_files: [], image_ref: a.image_ref, orig_image_ref: a.orig_image_ref, orig_sys_metadata: {},
+      bdms: [], recreate: false, on_shared_storage: false, preserve_ephemeral: a.preserve_ephemeral, migration: null, scheduled_node: null, limits: null, request_spec: null,
+    });
+  }
+  async snapshotInstance(ctx: RequestContext, instance: Instance, imageId: string): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'snapshot_instance', { instance, image_id: imageId });
+  }
+  async rescueInstance(ctx: RequestContext, instance: Instance, rescuePassword: string | null, rescueImageRef: string | null): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'rescue_instance', { instance, rescue_password: rescuePassword, rescue_image_ref: rescueImageRef, clean_shutdown: true });
+  }
+  async unrescueInstance(ctx: RequestContext, instance: Instance): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'unrescue_instance', { instance });
+  }
+  async externalInstanceEvent(ctx: RequestContext, host: string, instances: Instance[], events: ExternalEvent[]): Promise<void> {
+    await this.to(host).cast(ctx, 'external_instance_event', { instances, events });
+  }
+}
