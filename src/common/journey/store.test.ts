@@ -37,14 +37,31 @@ describe('span sinks', () => {
       await sink.close();
       appendFileSync(spansFile(dir), '{"truncated\n');
       const again = new JsonlSpanSink(dir);
-      again.write(span({ id: 'z', journeyId: J2, requestId: J2, start: 5000 }));
+      again.write(span({ id: 'z', journeyId: J2, requestId: J2, start: 5000, kind: 'http.in' }));
+      // Background work that started later does not count as the last journey.
+      again.write(span({ id: 'p', journeyId: 'req-periodic', requestId: 'req-periodic', start: 9000, kind: 'db.transaction' }));
       await again.close();
       const all = readSpans(dir);
-      assert.equal(all.length, 6);
+      assert.equal(all.length, 7);
       assert.deepEqual(readJourney(dir, J1).map((s) => s.id), ['a', 'b', 'c', 'd', 'e']);
       assert.deepEqual(readJourney(dir, 'req-conductor').map((s) => s.id), ['a', 'b', 'c', 'd', 'e']);
       assert.equal(lastJourneyId(dir), J2);
       assert.deepEqual(readJourney(dir, 'req-nothing'), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the file rotates past its limit and both generations are read', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'journey-'));
+    try {
+      const sizes = journey1.map((s) => JSON.stringify(s).length + 1);
+      const maxBytes = sizes[0]! + sizes[1]! + sizes[2]!;
+      const sink = new JsonlSpanSink(dir, { maxBytes, maxBuffered: 1 });
+      for (const s of journey1) sink.write(s);
+      await sink.close();
+      assert.equal(readFileSync(spansFile(dir), 'utf8').length, sizes[3]! + sizes[4]!);
+      assert.deepEqual(readJourney(dir, J1).map((s) => s.id), ['a', 'b', 'c', 'd', 'e']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

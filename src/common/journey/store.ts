@@ -4,7 +4,7 @@
  * journey from its id or from the request id of any hop in it.
  * @module
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Span, SpanSink } from './span.js';
 
@@ -16,11 +16,18 @@ export function spansFile(stateDir: string): string {
   return path.join(journeyDir(stateDir), 'spans.jsonl');
 }
 
+/** The previous file, kept when the current one grows past its limit. */
+export function previousSpansFile(stateDir: string): string {
+  return path.join(journeyDir(stateDir), 'spans.1.jsonl');
+}
+
 export interface JsonlSpanSinkOptions {
   /** How long a span may wait in the buffer. */
   flushIntervalMs?: number;
   /** Flush at once when this many spans are waiting. */
   maxBuffered?: number;
+  /** Past this size the file becomes spans.1.jsonl and a new one starts (default 64 MiB). */
+  maxBytes?: number;
 }
 
 /** Appends spans to `<stateDir>/journey/spans.jsonl`. One line per span; O_APPEND keeps lines whole across processes. */
@@ -31,14 +38,20 @@ export class JsonlSpanSink implements SpanSink {
   private timer: NodeJS.Timeout | null = null;
   private readonly interval: number;
   private readonly maxBuffered: number;
+  private readonly maxBytes: number;
+  private readonly previous: string;
+  private bytes: number;
   private readonly onExit = (): void => this.flush();
 
   constructor(stateDir: string, opts: JsonlSpanSinkOptions = {}) {
     mkdirSync(journeyDir(stateDir), { recursive: true });
     this.file = spansFile(stateDir);
+    this.previous = previousSpansFile(stateDir);
     this.fd = openSync(this.file, 'a');
+    this.bytes = fstatSync(this.fd).size;
     this.interval = opts.flushIntervalMs ?? 200;
     this.maxBuffered = opts.maxBuffered ?? 512;
+    this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     process.on('exit', this.onExit);
   }
 
@@ -60,7 +73,16 @@ export class JsonlSpanSink implements SpanSink {
     if (this.fd === null || this.buffer.length === 0) return;
     const data = this.buffer.join('\n') + '\n';
     this.buffer = [];
-    writeSync(this.fd, data);
+    if (this.bytes > 0 && this.bytes + data.length > this.maxBytes) this.rotate();
+    this.bytes += writeSync(this.fd!, data);
+  }
+
+  /** One generation is kept: journeys are for looking at recent requests, not an archive. */
+  private rotate(): void {
+    closeSync(this.fd!);
+    renameSync(this.file, this.previous);
+    this.fd = openSync(this.file, 'a');
+    this.bytes = 0;
   }
 
   close(): Promise<void> {
@@ -92,20 +114,30 @@ export class MemorySpanSink implements SpanSink {
   }
 }
 
-/** Every span in the state directory, in the order written. Broken lines (a crash mid-write) are skipped. */
-export function readSpans(stateDir: string): Span[] {
-  const file = spansFile(stateDir);
-  if (!existsSync(file)) return [];
+function readLines(stateDir: string): string[] {
+  const out: string[] = [];
+  for (const file of [previousSpansFile(stateDir), spansFile(stateDir)]) {
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n')) if (line) out.push(line);
+  }
+  return out;
+}
+
+function parseLines(lines: string[]): Span[] {
   const out: Span[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line) continue;
+  for (const line of lines) {
     try {
       out.push(JSON.parse(line) as Span);
     } catch {
-      // skip
+      // A line cut short by a crash mid-write.
     }
   }
   return out;
+}
+
+/** Every span in the state directory, in the order written. Broken lines (a crash mid-write) are skipped. */
+export function readSpans(stateDir: string): Span[] {
+  return parseLines(readLines(stateDir));
 }
 
 /** The journey ids that `id` names: itself if it is one, or the journeys of the hops whose request id it is. */
@@ -122,23 +154,41 @@ export function selectJourney(spans: Span[], id: string): Span[] {
   return spans.filter((s) => ids.has(s.journeyId)).sort((a, b) => a.start - b.start);
 }
 
-/** The spans of one journey, found by its id or by the request id of any hop. */
+/**
+ * The spans of one journey, found by its id or by the request id of any hop. Only lines that
+ * mention the id (then the journey ids found) are parsed, so a large file reads quickly.
+ */
 export function readJourney(stateDir: string, journeyIdOrRequestId: string): Span[] {
-  return selectJourney(readSpans(stateDir), journeyIdOrRequestId);
+  const lines = readLines(stateDir);
+  const ids = journeyIdsFor(parseLines(lines.filter((l) => l.includes(journeyIdOrRequestId))), journeyIdOrRequestId);
+  if (ids.size === 0) return [];
+  const wanted = [...ids];
+  return selectJourney(parseLines(lines.filter((l) => wanted.some((id) => l.includes(id)))), journeyIdOrRequestId);
 }
 
-/** The newest journey: the one whose first span started last (ignoring spans outside any request). */
+/**
+ * The newest journey: the one started last by a request from outside (a root http.in span),
+ * so background work (periodic tasks, heartbeats) does not hide the user's last command.
+ * Without any such request, the journey whose first span started last.
+ */
 export function lastJourneyId(stateDir: string, spans: Span[] = readSpans(stateDir)): string | null {
-  const first = journeyStarts(spans);
-  let best: string | null = null;
-  let bestStart = -Infinity;
-  for (const [id, start] of first) {
-    if (start > bestStart) {
-      best = id;
-      bestStart = start;
+  const known = new Set(spans.map((s) => s.id));
+  let best: Span | null = null;
+  for (const s of spans) {
+    if (s.kind !== 'http.in' || !s.journeyId || s.journeyId === 'none') continue;
+    if (s.parentId && known.has(s.parentId)) continue;
+    if (!best || s.start > best.start) best = s;
+  }
+  if (best) return best.journeyId;
+  let id: string | null = null;
+  let start = -Infinity;
+  for (const [j, t] of journeyStarts(spans)) {
+    if (t > start) {
+      id = j;
+      start = t;
     }
   }
-  return best;
+  return id;
 }
 
 /** journey id -> its earliest span start, for journeys that belong to a request. */
