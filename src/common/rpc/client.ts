@@ -7,7 +7,7 @@ import type { RequestContext } from '../context.js';
 import { withSpan } from '../journey/span.js';
 import { encodeMessage, packContext, uuidHex, type WireMessage } from './envelope.js';
 import { InvalidTarget, MessagingTimeout, RpcVersionCapError, deserializeRemoteException } from './exceptions.js';
-import { ReplyWaiter } from './reply.js';
+import { ReplyWaiter, type ReplyHandler } from './reply.js';
 import { noopSerializer, type Serializer } from './serializer.js';
 import { DEFAULT_EXCHANGE, checkVersion, fanoutExchange, routingKey, versionIsCompatible, type Target } from './target.js';
 import type { MessageBus } from './transport.js';
@@ -150,32 +150,59 @@ export class RpcClient {
       const body = encodeMessage(msg);
       const rk = routingKey(this.target);
       return await new Promise<unknown>((resolve, reject) => {
-        let monitor: NodeJS.Timeout | undefined;
-        let partial: unknown = null;
-        const timedOut = (): void => finish(new MessagingTimeout(`Timed out waiting for a reply to message ID ${msgId}`));
-        const overall = setTimeout(timedOut, timeoutMs);
-        if (monitorMs !== undefined) monitor = setTimeout(timedOut, monitorMs);
-        const finish = (err: Error | null, value?: unknown): void => {
-          clearTimeout(overall);
-          if (monitor) clearTimeout(monitor);
-          waiter.unlisten(msgId);
-          if (err) reject(err);
-          else resolve(value);
-        };
-        waiter.listen(msgId, {
-          onReply: (reply) => {
-            if (reply['failure']) return finish(deserializeRemoteException(reply['failure']));
-            const r = reply['result'] ?? null;
-            if (r !== null) partial = r;
-            if (reply['ending']) return finish(null, partial);
-            // A call-monitor heartbeat (no result, not ending) renews the monitor timer.
-            if (r === null && monitor) monitor.refresh();
-          },
-          onClose: (err) => finish(err),
-        });
-        this.bus.publishTopic(this.exchange, rk, body, { expirationMs: timeoutMs }).catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e))));
+        const pending = new PendingCall(waiter, msgId, timeoutMs, monitorMs, resolve, reject);
+        this.bus.publishTopic(this.exchange, rk, body, { expirationMs: timeoutMs }).catch((e: unknown) => pending.fail(e));
       });
     });
     return (this.serializer === noopSerializer ? result : this.serializer.deserializeEntity(ctx, result)) as T;
+  }
+}
+
+/** One call waiting for its reply: the overall timer, the call-monitor timer, the partial result. */
+class PendingCall implements ReplyHandler {
+  private readonly overall: NodeJS.Timeout;
+  private readonly monitor: NodeJS.Timeout | undefined;
+  private partial: unknown = null;
+
+  constructor(
+    private readonly waiter: ReplyWaiter,
+    private readonly msgId: string,
+    timeoutMs: number,
+    monitorMs: number | undefined,
+    private readonly resolve: (v: unknown) => void,
+    private readonly reject: (e: Error) => void,
+  ) {
+    this.overall = setTimeout(this.timedOut, timeoutMs);
+    this.monitor = monitorMs !== undefined ? setTimeout(this.timedOut, monitorMs) : undefined;
+    waiter.listen(msgId, this);
+  }
+
+  private timedOut = (): void => {
+    this.finish(new MessagingTimeout(`Timed out waiting for a reply to message ID ${this.msgId}`));
+  };
+
+  private finish(err: Error | null, value?: unknown): void {
+    clearTimeout(this.overall);
+    if (this.monitor) clearTimeout(this.monitor);
+    this.waiter.unlisten(this.msgId);
+    if (err) this.reject(err);
+    else this.resolve(value);
+  }
+
+  onReply(reply: WireMessage): void {
+    if (reply['failure']) return this.finish(deserializeRemoteException(reply['failure']));
+    const r = reply['result'] ?? null;
+    if (r !== null) this.partial = r;
+    if (reply['ending']) return this.finish(null, this.partial);
+    // A call-monitor heartbeat (no result, not ending) renews the monitor timer.
+    if (r === null && this.monitor) this.monitor.refresh();
+  }
+
+  onClose(err: Error): void {
+    this.finish(err);
+  }
+
+  fail(e: unknown): void {
+    this.finish(e instanceof Error ? e : new Error(String(e)));
   }
 }

@@ -122,15 +122,20 @@ export class RpcServer {
 
   private pump(): void {
     while (this.running < this.concurrency && this.pending() > 0) {
-      const item = this.take();
       this.running++;
-      this.process(item)
-        .catch((e: unknown) => log.error({ err: e }, 'RPC request processing failed'))
-        .finally(() => {
-          this.running--;
-          if (this.pending() > 0) this.pump();
-          else if (this.running === 0) for (const r of this.idle.splice(0)) r();
-        });
+      void this.runOne(this.take());
+    }
+  }
+
+  private async runOne(item: Incoming): Promise<void> {
+    try {
+      await this.process(item);
+    } catch (e) {
+      log.error({ err: e }, 'RPC request processing failed');
+    } finally {
+      this.running--;
+      if (this.pending() > 0) this.pump();
+      else if (this.running === 0) for (const r of this.idle.splice(0)) r();
     }
   }
 
