@@ -4,7 +4,7 @@
  * `postgresql://user:pw@host[:port]/db` (also `postgresql+psycopg2://`).
  * @module
  */
-import { Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 
 export type DialectName = 'sqlite' | 'mysql' | 'postgres';
 
