@@ -39,6 +39,8 @@ import { registerPoliciesAndConsumers } from './api/policies-oauth.js';
 import { CredentialManager } from './core/credentials.js';
 import { PolicyBlobManager } from './core/policy-blobs.js';
 import { ConsumerManager } from './core/consumers.js';
+import { TrustManager } from './core/trusts.js';
+import { registerTrusts } from './api/trusts.js';
 
 export type { BootstrapSpec } from './bootstrap.js';
 
@@ -87,11 +89,12 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   const assignment = new AssignmentManager(db, (u) => identity.groupIdsForUser(u), (p) => resource.ancestors(p));
   const catalog = new CatalogManager(db);
   const appCreds = new AppCredManager(db, () => conf.passwordHashRounds);
+  const trusts = new TrustManager(db);
   const revoke = new RevokeManager(db, () => conf.tokenExpiration * 1000);
   const tx = <T,>(fn: (trx: Kysely<KeystoneDB>) => Promise<T>) => (opts.database as Database<KeystoneDB>).transaction(fn);
-  for (const m of [resource, identity, assignment, appCreds]) m.tx = tx;
-  const tokens = new TokenProvider({ keys, resource, identity, assignment, revoke, appCreds, expirationSeconds: () => conf.tokenExpiration });
-  const auth = new AuthManager({ resource, identity, assignment, appCreds, tokens });
+  for (const m of [resource, identity, assignment, appCreds, trusts]) m.tx = tx;
+  const tokens = new TokenProvider({ keys, resource, identity, assignment, revoke, appCreds, trusts, expirationSeconds: () => conf.tokenExpiration });
+  const auth = new AuthManager({ resource, identity, assignment, appCreds, trusts, tokens });
   const enforcer = new Enforcer(identityPolicies);
   const validator = new LocalTokenValidator(tokens, catalog);
 
@@ -110,6 +113,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   registerCatalog(app, deps);
   registerAppCreds(app, deps);
   registerCredentials(app, { ...deps, credentials: new CredentialManager(db, credentialKeys) });
+  registerTrusts(app, { ...deps, trusts });
   registerPoliciesAndConsumers(app, { ...deps, policyBlobs: new PolicyBlobManager(db), consumers: new ConsumerManager(db) });
 
   return {

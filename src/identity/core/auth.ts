@@ -8,6 +8,7 @@ import type { ResourceManager } from './resource.js';
 import type { IdentityManager, User } from './identity.js';
 import type { AssignmentManager } from './assignment.js';
 import type { AppCredManager } from './app-creds.js';
+import type { TrustManager } from './trusts.js';
 import type { TokenProvider, TokenData, IssueRequest } from '../token/provider.js';
 import { ApiError } from '../../common/errors.js';
 import { unauthorizedError, validationError } from '../util.js';
@@ -19,6 +20,7 @@ interface Managers {
   identity: IdentityManager;
   assignment: AssignmentManager;
   appCreds: AppCredManager;
+  trusts: TrustManager;
   tokens: TokenProvider;
 }
 
@@ -85,6 +87,7 @@ export class AuthManager {
         // an invalid or revoked token is Keystone's TokenNotFound (404), as clients expect
         parentToken = await this.m.tokens.validate(id);
         if (parentToken.appCred) throw new ApiError(403, 'Application credential tokens cannot be rescoped.', { title: 'Forbidden' });
+        if (parentToken.trust) throw new ApiError(403, 'Trust-scoped tokens cannot be rescoped.', { title: 'Forbidden' });
         if (userId && userId !== parentToken.userId) throw unauthorizedError();
         userId = parentToken.userId;
         parent = { expiresAt: parentToken.expiresAt, auditIds: parentToken.auditIds };
@@ -113,6 +116,8 @@ export class AuthManager {
 
     let scope: IssueRequest['scope'] = { kind: 'unscoped' };
     const reqScope = auth['scope'];
+    const trustRef = reqScope && typeof reqScope === 'object' ? (reqScope as Obj)['OS-TRUST:trust'] : undefined;
+    if (trustRef && !appCred) return this.redeemTrust(user.id, trustRef, used, parent);
     if (appCred) {
       if (reqScope !== undefined && reqScope !== null) {
         const projectId = reqScope?.project?.id;
@@ -157,6 +162,28 @@ export class AuthManager {
         scope,
         parent,
         appCred: appCred ? { id: appCred.id, expiresAt: appCred.expires_at_ms } : undefined,
+      });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) throw unauthorizedError();
+      throw e;
+    }
+  }
+
+  /** A trustee redeems a trust: a project token with the delegated roles, as the trustor when impersonating. */
+  private async redeemTrust(userId: string, ref: Obj, methods: string[], parent: IssueRequest['parent']): Promise<TokenData> {
+    if (typeof ref?.['id'] !== 'string') throw validationError("Invalid input for field 'scope/OS-TRUST:trust': 'id' is a required property");
+    const trust = await this.m.trusts.get(ref['id']).catch(() => undefined);
+    if (!trust || trust.trustee_user_id !== userId || !trust.project_id) throw unauthorizedError();
+    await this.m.trusts.consume(trust.id).catch(() => {
+      throw unauthorizedError();
+    });
+    try {
+      return await this.m.tokens.issue({
+        userId: trust.impersonation ? trust.trustor_user_id : trust.trustee_user_id,
+        methods: [...new Set(methods)],
+        scope: { kind: 'project', id: trust.project_id },
+        parent,
+        trust: { id: trust.id, expiresAt: trust.expires_at_us === null ? null : Math.floor(trust.expires_at_us / 1000) },
       });
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) throw unauthorizedError();

@@ -191,6 +191,31 @@ export const identityMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '003_trusts',
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('trust')
+        .addColumn('id', id, (c) => c.primaryKey())
+        .addColumn('trustor_user_id', id, (c) => c.notNull())
+        .addColumn('trustee_user_id', id, (c) => c.notNull())
+        .addColumn('project_id', id)
+        .addColumn('impersonation', 'integer', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('remaining_uses', 'integer')
+        .addColumn('deleted_at', 'bigint')
+        .addColumn('extra', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ix_trust_trustor').on('trust').column('trustor_user_id').execute();
+      await db.schema.createIndex('ix_trust_trustee').on('trust').column('trustee_user_id').execute();
+      await db.schema
+        .createTable('trust_role')
+        .addColumn('trust_id', id, (c) => c.notNull())
+        .addColumn('role_id', id, (c) => c.notNull())
+        .addPrimaryKeyConstraint('trust_role_pk', ['trust_id', 'role_id'])
+        .execute();
+    },
+  },
 ];
 
 registerDbSchema('keystone', identityMigrations);

@@ -166,7 +166,26 @@ export interface ConsumerTable {
   extra: string;
 }
 
+export interface TrustTable {
+  id: string;
+  trustor_user_id: string;
+  trustee_user_id: string;
+  project_id: string | null;
+  impersonation: number;
+  /** epoch microseconds */
+  expires_at: number | null;
+  remaining_uses: number | null;
+  deleted_at: number | null;
+  extra: string;
+}
+export interface TrustRoleTable {
+  trust_id: string;
+  role_id: string;
+}
+
 export interface KeystoneDB {
+  trust: TrustTable;
+  trust_role: TrustRoleTable;
   credential: CredentialTable;
   policy: PolicyTable;
   consumer: ConsumerTable;

@@ -14,6 +14,7 @@ export const AUTH_METHODS = ['external', 'password', 'token', 'oauth1', 'mapped'
 export const PAYLOAD_UNSCOPED = 0;
 export const PAYLOAD_DOMAIN = 1;
 export const PAYLOAD_PROJECT = 2;
+export const PAYLOAD_TRUST = 3;
 export const PAYLOAD_SYSTEM = 8;
 export const PAYLOAD_APP_CRED = 9;
 
@@ -24,6 +25,7 @@ export interface TokenPayload {
   domainId?: string;
   system?: string;
   appCredId?: string;
+  trustId?: string;
   /** Seconds since the epoch (with fraction). */
   expiresAt: number;
   auditIds: string[];
@@ -78,7 +80,10 @@ export class TokenFormatter {
     const methods = methodsToInt(p.methods);
     const audits = p.auditIds.map(auditToBytes);
     let tuple: unknown[];
-    if (p.appCredId && p.projectId) {
+    if (p.trustId && p.projectId) {
+      // trust ids travel as raw uuid bytes, not as an (is_bytes, value) pair
+      tuple = [PAYLOAD_TRUST, user, methods, packId(p.projectId), p.expiresAt, audits, Buffer.from(p.trustId, 'hex')];
+    } else if (p.appCredId && p.projectId) {
       tuple = [PAYLOAD_APP_CRED, user, methods, packId(p.projectId), p.expiresAt, audits, packId(p.appCredId)];
     } else if (p.projectId) {
       tuple = [PAYLOAD_PROJECT, user, methods, packId(p.projectId), p.expiresAt, audits];
@@ -112,6 +117,8 @@ export class TokenFormatter {
         return { ...base, domainId: unpackDomainId(v[3]), expiresAt: Number(v[4]), auditIds: audits(v[5]) };
       case PAYLOAD_PROJECT:
         return { ...base, projectId: unpackId(v[3]), expiresAt: Number(v[4]), auditIds: audits(v[5]) };
+      case PAYLOAD_TRUST:
+        return { ...base, projectId: unpackId(v[3]), expiresAt: Number(v[4]), auditIds: audits(v[5]), trustId: Buffer.from(v[6] as Uint8Array).toString('hex') };
       case PAYLOAD_SYSTEM:
         return { ...base, system: String(v[3]), expiresAt: Number(v[4]), auditIds: audits(v[5]) };
       case PAYLOAD_APP_CRED:

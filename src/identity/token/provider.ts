@@ -12,6 +12,7 @@ import type { IdentityManager } from '../core/identity.js';
 import type { AssignmentManager } from '../core/assignment.js';
 import type { RevokeManager } from '../core/revoke.js';
 import type { AppCredManager } from '../core/app-creds.js';
+import type { TrustManager } from '../core/trusts.js';
 import { isoTime, newAuditId, notFoundError, unauthorizedError } from '../util.js';
 import { ApiError } from '../../common/errors.js';
 
@@ -36,6 +37,7 @@ export interface TokenData {
   scope: TokenScope;
   roles: { id: string; name: string }[];
   appCred?: { id: string; name: string; restricted: boolean };
+  trust?: { id: string; impersonation: boolean; trusteeUserId: string; trustorUserId: string };
 }
 
 export interface IssueRequest {
@@ -45,6 +47,7 @@ export interface IssueRequest {
   /** Re-scoping keeps the original expiry and audit chain. */
   parent?: { expiresAt: number; auditIds: string[] };
   appCred?: { id: string; expiresAt: number | null };
+  trust?: { id: string; expiresAt: number | null };
 }
 
 interface Deps {
@@ -54,6 +57,7 @@ interface Deps {
   assignment: AssignmentManager;
   revoke: RevokeManager;
   appCreds: AppCredManager;
+  trusts: TrustManager;
   expirationSeconds: () => number;
 }
 
@@ -106,6 +110,7 @@ export class TokenProvider {
     const now = Date.now();
     let expiresAt = req.parent?.expiresAt ?? now + this.d.expirationSeconds() * 1000;
     if (req.appCred?.expiresAt && req.appCred.expiresAt < expiresAt) expiresAt = req.appCred.expiresAt;
+    if (req.trust?.expiresAt && req.trust.expiresAt < expiresAt) expiresAt = req.trust.expiresAt;
     const auditIds = req.parent ? [newAuditId(), req.parent.auditIds.at(-1)!] : [newAuditId()];
     const scope = req.scope;
     const token = this.formatter.pack({
@@ -115,6 +120,7 @@ export class TokenProvider {
       domainId: scope.kind === 'domain' ? scope.id : undefined,
       system: scope.kind === 'system' ? 'all' : undefined,
       appCredId: req.appCred?.id,
+      trustId: req.trust?.id,
       expiresAt: expiresAt / 1000,
       auditIds,
     });
@@ -185,6 +191,22 @@ export class TokenProvider {
       roleIds = roleIds.filter((r) => allowed.has(r));
       appCred = { id: ac.id, name: ac.name, restricted: !ac.unrestricted };
     }
+    let trust: TokenData['trust'];
+    if (p.trustId) {
+      const tr = await this.d.trusts.get(p.trustId).catch(() => undefined);
+      if (!tr || tr.project_id !== p.projectId) throw tokenNotFound();
+      // an impersonating token is the trustor's, otherwise the trustee's
+      if (user.id !== (tr.impersonation ? tr.trustor_user_id : tr.trustee_user_id)) throw tokenNotFound();
+      const trustor = await this.d.identity.findUser(tr.trustor_user_id);
+      const trustee = await this.d.identity.findUser(tr.trustee_user_id);
+      if (!trustor?.enabled || !trustee?.enabled) throw tokenNotFound();
+      const project = await this.d.resource.findProject(tr.project_id!);
+      const held = new Set(await this.d.assignment.effectiveRoleIds(tr.trustor_user_id, { projectId: tr.project_id!, projectDomainId: project?.domain_id }));
+      const delegated = await this.d.assignment.expandImplied(tr.role_ids);
+      if (!tr.role_ids.every((r) => held.has(r))) throw tokenNotFound(); // the trustor lost a delegated role
+      roleIds = delegated.filter((r) => held.has(r));
+      trust = { id: tr.id, impersonation: tr.impersonation, trusteeUserId: tr.trustee_user_id, trustorUserId: tr.trustor_user_id };
+    }
     if (scope.kind !== 'unscoped' && roleIds.length === 0) throw tokenNotFound();
     const roleMap = await this.d.assignment.rolesByIds(roleIds);
     const roles = roleIds.filter((r) => roleMap.has(r)).map((r) => ({ id: r, name: roleMap.get(r)!.name }));
@@ -202,6 +224,7 @@ export class TokenProvider {
       scope,
       roles,
       appCred,
+      trust,
     };
   }
 
@@ -236,6 +259,9 @@ export function renderToken(t: TokenData, catalog?: unknown[]): Record<string, u
   }
   if (s.kind !== 'unscoped') body['roles'] = t.roles;
   if (t.appCred) body['application_credential'] = t.appCred;
+  if (t.trust) {
+    body['OS-TRUST:trust'] = { id: t.trust.id, impersonation: t.trust.impersonation, trustee_user: { id: t.trust.trusteeUserId }, trustor_user: { id: t.trust.trustorUserId } };
+  }
   if (catalog && s.kind !== 'unscoped') body['catalog'] = catalog;
   return body;
 }
