@@ -44,7 +44,7 @@ describe('errors', () => {
     assert.equal(bad.statusCode, 400);
   });
   test('404s: missing entities, unknown routes', async () => {
-    for (const url of ['/v3/projects/nope', '/v3/users/nope', '/v3/domains/nope', '/v3/roles/nope', '/v3/groups/nope', '/v3/services/nope', '/v3/endpoints/nope', '/v3/regions/nope', '/v3/OS-TRUST/trusts']) {
+    for (const url of ['/v3/projects/nope', '/v3/users/nope', '/v3/domains/nope', '/v3/roles/nope', '/v3/groups/nope', '/v3/services/nope', '/v3/endpoints/nope', '/v3/regions/nope', '/v3/OS-FEDERATION/identity_providers']) {
       const r = await h.request('GET', url, { token: admin });
       assert.equal(r.status, 404, url);
       assert.equal(r.body.error.code, 404);
