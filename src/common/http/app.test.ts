@@ -79,8 +79,8 @@ const nova = () =>
     requestIdHeaders: ['x-openstack-request-id', 'x-compute-request-id'],
   });
 
-describe('errors in each service format', () => {
-  test('nova: 404 from handler, unknown route, 405, malformed JSON, 500 without internals', async () => {
+void describe('errors in each service format', () => {
+  void test('nova: 404 from handler, unknown route, 405, malformed JSON, 500 without internals', async () => {
     const app = nova();
     let r = await app.inject({ method: 'GET', url: '/v1/things/missing' });
     assert.equal(r.statusCode, 404);
@@ -105,13 +105,13 @@ describe('errors in each service format', () => {
     assert.doesNotMatch(r.body, /hunter2|at .*\.ts/);
   });
 
-  test('nova: unsupported content type is 415 badMediaType', async () => {
+  void test('nova: unsupported content type is 415 badMediaType', async () => {
     const r = await nova().inject({ method: 'POST', url: '/v1/things', payload: 'x', headers: { 'content-type': 'text/plain' } });
     assert.equal(r.statusCode, 415);
     assert.equal(r.json().badMediaType.code, 415);
   });
 
-  test('neutron', async () => {
+  void test('neutron', async () => {
     const app = makeApp({ faults: 'neutron' });
     let r = await app.inject({ method: 'GET', url: '/v1/things/missing' });
     assert.deepEqual(r.json(), { NeutronError: { type: 'ThingNotFound', message: 'Thing missing could not be found.', detail: '' } });
@@ -129,7 +129,7 @@ describe('errors in each service format', () => {
     });
   });
 
-  test('keystone', async () => {
+  void test('keystone', async () => {
     const app = makeApp({ faults: 'keystone' });
     let r = await app.inject({ method: 'GET', url: '/v1/things/missing' });
     assert.deepEqual(r.json(), { error: { code: 404, message: 'Thing missing could not be found.', title: 'Not Found' } });
@@ -139,7 +139,7 @@ describe('errors in each service format', () => {
     assert.equal(r.json().error.title, 'Bad Request');
   });
 
-  test('placement: errors list with request id; code from 1.23', async () => {
+  void test('placement: errors list with request id; code from 1.23', async () => {
     const app = makeApp({ faults: 'placement', microversion: { service: 'placement', min: '1.0', max: '1.39' } });
     let r = await app.inject({ method: 'GET', url: '/v1/things/missing' });
     let err = r.json().errors[0];
@@ -153,7 +153,7 @@ describe('errors in each service format', () => {
     assert.equal(err.detail, 'The resource could not be found.\n\n Thing missing could not be found.  ');
   });
 
-  test('glance: webob text unless the client asks for JSON', async () => {
+  void test('glance: webob text unless the client asks for JSON', async () => {
     const app = makeApp({ faults: 'glance' });
     let r = await app.inject({ method: 'GET', url: '/v1/things/missing' });
     assert.equal(r.statusCode, 404);
@@ -164,8 +164,8 @@ describe('errors in each service format', () => {
   });
 });
 
-describe('request ids', () => {
-  test('every response carries a fresh req-<uuid>, in each configured header', async () => {
+void describe('request ids', () => {
+  void test('every response carries a fresh req-<uuid>, in each configured header', async () => {
     const app = nova();
     const r = await app.inject({ method: 'GET', url: '/v1/things/1' });
     const id = r.headers['x-openstack-request-id'] as string;
@@ -177,7 +177,7 @@ describe('request ids', () => {
     assert.notEqual(r2.headers['x-openstack-request-id'], id);
   });
 
-  test('a valid incoming X-OpenStack-Request-ID becomes the global id; an invalid one is ignored', async () => {
+  void test('a valid incoming X-OpenStack-Request-ID becomes the global id; an invalid one is ignored', async () => {
     const app = makeApp({ faults: 'keystone' });
     const g = 'req-0a1b2c3d-0000-4000-8000-000000000001';
     let r = await app.inject({ method: 'GET', url: '/v1/things/1', headers: { 'x-openstack-request-id': g } });
@@ -187,21 +187,21 @@ describe('request ids', () => {
     assert.equal(r.json().global, null);
   });
 
-  test('errors carry request ids too', async () => {
+  void test('errors carry request ids too', async () => {
     const r = await nova().inject({ method: 'GET', url: '/nope' });
     assert.match(r.headers['x-compute-request-id'] as string, REQ_RE);
   });
 });
 
-describe('microversions', () => {
-  test('default is min, echoed with Vary', async () => {
+void describe('microversions', () => {
+  void test('default is min, echoed with Vary', async () => {
     const r = await nova().inject({ method: 'GET', url: '/v1/things/1' });
     assert.equal(r.json().mv, '2.1');
     assert.equal(r.headers['openstack-api-version'], 'compute 2.1');
     assert.equal(r.headers['x-openstack-nova-api-version'], '2.1');
     assert.equal(r.headers['vary'], 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
   });
-  test('latest, explicit and legacy header', async () => {
+  void test('latest, explicit and legacy header', async () => {
     const app = nova();
     let r = await app.inject({ method: 'GET', url: '/v1/things/1', headers: { 'openstack-api-version': 'compute latest' } });
     assert.equal(r.json().mv, '2.20');
@@ -210,7 +210,7 @@ describe('microversions', () => {
     assert.equal(r.json().mv, '2.7');
     assert.equal(r.headers['openstack-api-version'], 'compute 2.7');
   });
-  test('406 outside the range, 400 for garbage, both in Nova format', async () => {
+  void test('406 outside the range, 400 for garbage, both in Nova format', async () => {
     const app = nova();
     let r = await app.inject({ method: 'GET', url: '/v1/things/1', headers: { 'openstack-api-version': 'compute 2.999' } });
     assert.equal(r.statusCode, 406);
@@ -221,7 +221,7 @@ describe('microversions', () => {
     assert.equal(r.statusCode, 400);
     assert.equal(r.json().badRequest.message, 'API Version String two is of invalid format. Must be of format MajorNum.MinorNum.');
   });
-  test('validation schema follows the microversion', async () => {
+  void test('validation schema follows the microversion', async () => {
     const app = nova();
     const post = (payload: unknown, v?: string) =>
       app.inject({ method: 'POST', url: '/v1/things', payload: payload as object, headers: v ? { 'openstack-api-version': `compute ${v}` } : {} });
@@ -241,10 +241,10 @@ describe('microversions', () => {
   });
 });
 
-describe('auth', () => {
+void describe('auth', () => {
   const authApp = () => makeApp({ faults: 'nova', validator, authUrl: 'http://keystone.example:5000' });
 
-  test('no token or a bad token: 401 with WWW-Authenticate', async () => {
+  void test('no token or a bad token: 401 with WWW-Authenticate', async () => {
     const app = authApp();
     for (const headers of [{}, { 'x-auth-token': 'bogus' }]) {
       const r = await app.inject({ method: 'GET', url: '/v1/things/1', headers });
@@ -254,17 +254,17 @@ describe('auth', () => {
     }
   });
 
-  test('unknown routes need a token too (auth comes first)', async () => {
+  void test('unknown routes need a token too (auth comes first)', async () => {
     const r = await authApp().inject({ method: 'GET', url: '/nope' });
     assert.equal(r.statusCode, 401);
   });
 
-  test('public routes need none', async () => {
+  void test('public routes need none', async () => {
     const r = await authApp().inject({ method: 'GET', url: '/' });
     assert.equal(r.statusCode, 200);
   });
 
-  test('a valid token fills the context', async () => {
+  void test('a valid token fills the context', async () => {
     const r = await authApp().inject({ method: 'GET', url: '/v1/things/1', headers: { 'x-auth-token': 'user-token' } });
     assert.equal(r.statusCode, 200);
     const b = r.json();
@@ -276,7 +276,7 @@ describe('auth', () => {
     assert.equal(b.serviceUser, null);
   });
 
-  test('a service token is validated and recorded; a bad one is 401', async () => {
+  void test('a service token is validated and recorded; a bad one is 401', async () => {
     const app = authApp();
     let r = await app.inject({ method: 'GET', url: '/v1/things/1', headers: { 'x-auth-token': 'user-token', 'x-service-token': 'service-token' } });
     assert.equal(r.json().serviceUser, 'nova');
@@ -285,7 +285,7 @@ describe('auth', () => {
     assert.equal(r.statusCode, 401);
   });
 
-  test('a validator that cannot reach keystone gives 503', async () => {
+  void test('a validator that cannot reach keystone gives 503', async () => {
     const app = makeApp({ faults: 'nova', validator: { validate: async () => { throw new Error('ECONNREFUSED'); } } });
     const r = await app.inject({ method: 'GET', url: '/v1/things/1', headers: { 'x-auth-token': 'x' } });
     assert.equal(r.statusCode, 503);
@@ -293,8 +293,8 @@ describe('auth', () => {
   });
 });
 
-describe('journey spans', () => {
-  test('one http.in span per request; handler spans nest under it; traceparent sets its parent', async () => {
+void describe('journey spans', () => {
+  void test('one http.in span per request; handler spans nest under it; traceparent sets its parent', async () => {
     const sink = new MemorySpanSink();
     const remove = addSpanSink(sink);
     try {

@@ -18,7 +18,7 @@ import { getLogger } from '../log.js';
 import { newSpanId, recordSpan, runUnderSpan } from '../journey/span.js';
 import type { TokenValidator, ValidatedToken } from './auth-types.js';
 import { formatFault, frameworkMessages, type FaultStyle, type FrameworkMessages } from './faults.js';
-import { APIVersion, negotiateVersion, versionResponseHeaders, type MicroversionSpec } from './microversion.js';
+import { negotiateVersion, versionResponseHeaders, type APIVersion, type MicroversionSpec } from './microversion.js';
 import { JOURNEY_PARENT_HEADER, parseTraceparent } from './trace-header.js';
 
 export type { FaultStyle } from './faults.js';

@@ -2,8 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatFault, novaFaultName, webobFlavour } from './faults.js';
 
-describe('fault bodies per service', () => {
-  test('nova names faults by status, 406 and 500 are computeFault', () => {
+void describe('fault bodies per service', () => {
+  void test('nova names faults by status, 406 and 500 are computeFault', () => {
     assert.equal(novaFaultName(404), 'itemNotFound');
     assert.equal(novaFaultName(405), 'badMethod');
     assert.equal(novaFaultName(409), 'conflictingRequest');
@@ -16,31 +16,31 @@ describe('fault bodies per service', () => {
     assert.match(f.contentType, /^application\/json/);
   });
 
-  test('nova overLimit carries retryAfter', () => {
+  void test('nova overLimit carries retryAfter', () => {
     const f = formatFault('nova', { status: 429, message: 'slow down', extra: { retryAfter: 30 } });
     assert.deepEqual(JSON.parse(f.body), { overLimit: { code: 429, message: 'slow down', retryAfter: '30' } });
   });
 
-  test('cinder uses the same shape', () => {
+  void test('cinder uses the same shape', () => {
     const f = formatFault('cinder', { status: 400, message: 'bad' });
     assert.deepEqual(JSON.parse(f.body), { badRequest: { code: 400, message: 'bad' } });
   });
 
-  test('neutron shows the exception class as type, webob class by default', () => {
+  void test('neutron shows the exception class as type, webob class by default', () => {
     const f = formatFault('neutron', { status: 404, message: 'Network n could not be found.', type: 'NetworkNotFound' });
     assert.deepEqual(JSON.parse(f.body), { NeutronError: { type: 'NetworkNotFound', message: 'Network n could not be found.', detail: '' } });
     const g = formatFault('neutron', { status: 405, message: 'no' });
     assert.equal(JSON.parse(g.body).NeutronError.type, 'HTTPMethodNotAllowed');
   });
 
-  test('keystone error has code, message, title', () => {
+  void test('keystone error has code, message, title', () => {
     const f = formatFault('keystone', { status: 401, message: 'The request you have made requires authentication.' });
     assert.deepEqual(JSON.parse(f.body), {
       error: { code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized' },
     });
   });
 
-  test('placement errors list with webob-stripped detail, code and request id', () => {
+  void test('placement errors list with webob-stripped detail, code and request id', () => {
     const f = formatFault('placement', {
       status: 404,
       message: 'No resource provider with uuid 123 found',
@@ -60,7 +60,7 @@ describe('fault bodies per service', () => {
     });
   });
 
-  test('glance renders like webob: plain text, json or html by Accept', () => {
+  void test('glance renders like webob: plain text, json or html by Accept', () => {
     const plain = formatFault('glance', { status: 404, message: 'No image found with ID abc' });
     assert.equal(plain.body, '404 Not Found\n\nNo image found with ID abc\n\n   ');
     assert.match(plain.contentType, /^text\/plain/);
@@ -71,7 +71,7 @@ describe('fault bodies per service', () => {
     assert.match(html.body, /<title>404 Not Found<\/title>/);
   });
 
-  test('webob accept matching', () => {
+  void test('webob accept matching', () => {
     assert.equal(webobFlavour(undefined), 'plain');
     assert.equal(webobFlavour('application/json'), 'json');
     assert.equal(webobFlavour('text/html, application/json;q=0.5'), 'html');

@@ -35,69 +35,69 @@ function message(body: unknown, target: 'body' | 'query' = 'body'): string {
   return 'ok';
 }
 
-describe('validation messages match jsonschema as Nova words them', () => {
-  test('required at top level and nested', () => {
+void describe('validation messages match jsonschema as Nova words them', () => {
+  void test('required at top level and nested', () => {
     assert.equal(message({}), "'keypair' is a required property");
     assert.equal(message({ keypair: {} }), "Invalid input for field/attribute keypair. Value: {}. 'name' is a required property");
   });
-  test('type', () => {
+  void test('type', () => {
     assert.equal(message({ keypair: { name: 1 } }), "Invalid input for field/attribute name. Value: 1. 1 is not of type 'string'");
     assert.equal(message(null), "None is not of type 'object'");
   });
-  test('additional properties', () => {
+  void test('additional properties', () => {
     assert.equal(
       message({ keypair: { name: 'a', foo: true } }),
       "Invalid input for field/attribute keypair. Value: {'name': 'a', 'foo': True}. Additional properties are not allowed ('foo' was unexpected)",
     );
   });
-  test('enum, length', () => {
+  void test('enum, length', () => {
     assert.equal(message({ keypair: { name: 'a', type: 'rsa' } }), "Invalid input for field/attribute type. Value: 'rsa'. 'rsa' is not one of ['ssh', 'x509']");
     assert.equal(message({ keypair: { name: '' } }), "Invalid input for field/attribute name. Value: ''. '' is too short");
   });
-  test('nova name format', () => {
+  void test('nova name format', () => {
     assert.equal(message({ keypair: { name: ' padded' } }), "An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace.");
     assert.equal(message({ keypair: { name: 'ok name' } }), 'ok');
   });
-  test('numeric strings meet minimum as numbers', () => {
+  void test('numeric strings meet minimum as numbers', () => {
     assert.equal(message({ keypair: { name: 'a', count: '0' } }), "Invalid input for field/attribute count. Value: '0'. 0 is less than the minimum of 1");
     assert.equal(message({ keypair: { name: 'a', count: '3' } }), 'ok');
     assert.equal(message({ keypair: { name: 'a', count: 3 } }), 'ok');
   });
-  test('uuid and cidr formats', () => {
+  void test('uuid and cidr formats', () => {
     assert.equal(message({ keypair: { name: 'a', id: 'nope' } }), "Invalid input for field/attribute id. Value: 'nope'. 'nope' is not a 'uuid'");
     assert.equal(message({ keypair: { name: 'a', id: '9f1c0d0e-2d4b-4c55-8a8c-6f0e8b8f2a11' } }), 'ok');
     assert.equal(message({ keypair: { name: 'a', cidr: '10.0.0.0/24' } }), 'ok');
     assert.equal(message({ keypair: { name: 'a', cidr: '10.0.0.0' } }), "Invalid input for field/attribute cidr. Value: '10.0.0.0'. '10.0.0.0' is not a 'cidr'");
   });
-  test('query parameter wording', () => {
+  void test('query parameter wording', () => {
     const q = { type: 'object', properties: { limit: { type: 'array', items: { type: 'string', pattern: '^[0-9]+$' }, maxItems: 1 } } };
     assert.throws(() => validate(q, { limit: ['x'] }, 'query'), {
       message: "Invalid input for query parameters limit. Value: 'x'. 'x' does not match '^[0-9]+$'",
     });
   });
-  test('keystone wording', () => {
+  void test('keystone wording', () => {
     const s = { type: 'object', properties: { user: { type: 'object', properties: { name: { type: 'string' } } } } };
     assert.throws(() => validate(s, { user: { name: 5 } }, 'body', { messageStyle: 'keystone' }), {
       message: "Invalid input for field 'user/name': 5 is not of type 'string'",
     });
   });
-  test('oneOf reports the oneOf, not a branch', () => {
+  void test('oneOf reports the oneOf, not a branch', () => {
     const s = { oneOf: [{ type: 'string' }, { type: 'integer' }] };
     assert.throws(() => validate(s, true), { message: 'True is not valid under any of the given schemas' });
   });
 });
 
-describe('helpers', () => {
-  test('pyRepr', () => {
+void describe('helpers', () => {
+  void test('pyRepr', () => {
     assert.equal(pyRepr({ a: [1, 'x', null, false] }), "{'a': [1, 'x', None, False]}");
     assert.equal(pyRepr("it's"), '"it\'s"');
   });
-  test('uuid-like accepts what oslo accepts', () => {
+  void test('uuid-like accepts what oslo accepts', () => {
     assert.ok(isUuidLike('9F1C0D0E2D4B4C558A8C6F0E8B8F2A11'));
     assert.ok(isUuidLike('{9f1c0d0e-2d4b-4c55-8a8c-6f0e8b8f2a11}'));
     assert.ok(!isUuidLike('9f1c0d0e'));
   });
-  test('schema chosen by microversion range', () => {
+  void test('schema chosen by microversion range', () => {
     const a = { type: 'object' };
     const b = { type: 'object', required: ['x'] };
     const list = [{ schema: a, min: '2.1', max: '2.18' }, { schema: b, min: '2.19' }];

@@ -27,8 +27,8 @@ const journey1: Span[] = [
   span({ id: 'e', parentId: 'c', journeyId: J1, requestId: 'req-conductor', start: 1025, durationMs: 5, kind: 'db.transaction', name: 'instance_update', service: 'nova-conductor', host: 'ctl', status: 'error', error: 'Boom: no' }),
 ];
 
-describe('span sinks', () => {
-  test('jsonl sink buffers, flushes on close, and reads back; broken lines are skipped', async () => {
+void describe('span sinks', () => {
+  void test('jsonl sink buffers, flushes on close, and reads back; broken lines are skipped', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'journey-'));
     try {
       const sink = new JsonlSpanSink(dir, { flushIntervalMs: 60_000 });
@@ -52,7 +52,7 @@ describe('span sinks', () => {
     }
   });
 
-  test('the file rotates past its limit and both generations are read', async () => {
+  void test('the file rotates past its limit and both generations are read', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'journey-'));
     try {
       const sizes = journey1.map((s) => JSON.stringify(s).length + 1);
@@ -67,7 +67,7 @@ describe('span sinks', () => {
     }
   });
 
-  test('memory sink', () => {
+  void test('memory sink', () => {
     const m = new MemorySpanSink();
     for (const s of journey1) m.write(s);
     m.write(span({ id: 'z', journeyId: J2, start: 1 }));
@@ -77,14 +77,14 @@ describe('span sinks', () => {
   });
 });
 
-describe('formatting', () => {
-  test('tree nests by cause; orphans are roots', () => {
+void describe('formatting', () => {
+  void test('tree nests by cause; orphans are roots', () => {
     const roots = journeyTree([...journey1, span({ id: 'o', parentId: 'gone', journeyId: J1, start: 999 })]);
     assert.deepEqual(roots.map((r) => r.span.id), ['o', 'a']);
     assert.deepEqual(roots[1]!.children[0]!.children[0]!.children.map((c) => c.span.id), ['d', 'e']);
   });
 
-  test('hops in order with offsets, durations, nesting, service and errors', () => {
+  void test('hops in order with offsets, durations, nesting, service and errors', () => {
     const text = formatJourney([...journey1].reverse());
     const lines = text.trimEnd().split('\n');
     assert.equal(lines[0], `Journey ${J1}  5 hops, 2 services, 40.0 ms`);
@@ -95,7 +95,7 @@ describe('formatting', () => {
     assert.match(lines[5]!, /^ +\+25\.0 ms +5\.0 ms        └─ db\.transaction +instance_update  ! Boom: no/);
   });
 
-  test('journey list', () => {
+  void test('journey list', () => {
     const text = formatJourneyList([...journey1, span({ id: 'z', journeyId: J2, start: 5000, service: 'glance-api', name: 'GET /v2/images' })]);
     const lines = text.trimEnd().split('\n');
     assert.equal(lines.length, 2);
@@ -104,8 +104,8 @@ describe('formatting', () => {
   });
 });
 
-describe('journey command', () => {
-  test('usage, --last, --json, --list, unknown id', async () => {
+void describe('journey command', () => {
+  void test('usage, --last, --json, --list, unknown id', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'journey-'));
     try {
       let out = '';

@@ -24,7 +24,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-test('stratus journey shows HTTP -> RPC -> HTTP across three services', async () => {
+void test('stratus journey shows HTTP -> RPC -> HTTP across three services', async () => {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'stratus-journey-'));
   cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
   const sink = new JsonlSpanSink(stateDir);

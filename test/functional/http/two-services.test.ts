@@ -139,8 +139,8 @@ async function callNova(url: string, headers: Record<string, string> = {}): Prom
   return fetch(`${novaUrl}${url}`, { headers: { 'X-Auth-Token': 'user-token', ...headers } });
 }
 
-describe('service to service over loopback', () => {
-  test('the global request id, user and service tokens and microversion reach the callee', async () => {
+void describe('service to service over loopback', () => {
+  void test('the global request id, user and service tokens and microversion reach the callee', async () => {
     const res = await callNova('/v2.1/servers/img-1', { 'X-OpenStack-Request-ID': GLOBAL });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { server: { image: { id: string }; glanceRequestId: string } };
@@ -153,14 +153,14 @@ describe('service to service over loopback', () => {
     assert.equal(seen['legacy'], '2.5');
   });
 
-  test("without an incoming global id, the caller's own request id becomes the callee's global id", async () => {
+  void test("without an incoming global id, the caller's own request id becomes the callee's global id", async () => {
     const res = await callNova('/v2.1/servers/img-2');
     const novaId = res.headers.get('x-openstack-request-id');
     assert.match(novaId ?? '', /^req-/);
     assert.equal(seen['global'], novaId);
   });
 
-  test('the service token is fetched once, from the catalog endpoint, and reused', async () => {
+  void test('the service token is fetched once, from the catalog endpoint, and reused', async () => {
     const before = authCalls;
     await callNova('/v2.1/admin-images/img-3');
     const res = await callNova('/v2.1/admin-images/img-4');
@@ -168,7 +168,7 @@ describe('service to service over loopback', () => {
     assert.ok(authCalls - before <= 1);
   });
 
-  test('a revoked service token is replaced after a 401', async () => {
+  void test('a revoked service token is replaced after a 401', async () => {
     for (const k of [...issued.keys()]) if (k.startsWith('svc-token-')) issued.delete(k);
     const before = authCalls;
     const res = await callNova('/v2.1/admin-images/img-5');
@@ -176,7 +176,7 @@ describe('service to service over loopback', () => {
     assert.equal(authCalls, before + 1);
   });
 
-  test("remote errors arrive as RemoteHttpError with the callee's status and message", async () => {
+  void test("remote errors arrive as RemoteHttpError with the callee's status and message", async () => {
     const res = await callNova('/v2.1/servers/missing');
     assert.equal(res.status, 400);
     assert.deepEqual(await res.json(), { badRequest: { code: 400, message: 'Image missing could not be found.' } });
@@ -189,14 +189,14 @@ describe('service to service over loopback', () => {
     });
   });
 
-  test('an unreachable service is a 503 ConnectFailure', async () => {
+  void test('an unreachable service is a 503 ConnectFailure', async () => {
     const s = new Session({ token: 't', endpointOverrides: { image: 'http://127.0.0.1:9' } });
     await assert.rejects(s.get('image', '/v2/images'), (e: unknown) => e instanceof ApiError && e.status === 503 && e.type === 'ConnectFailure');
   });
 });
 
-describe('the journey of a two-service request', () => {
-  test('three hops nested by cause, found from any hop', async () => {
+void describe('the journey of a two-service request', () => {
+  void test('three hops nested by cause, found from any hop', async () => {
     const g = 'req-99999999-2222-4333-8444-555555555555';
     const res = await callNova('/v2.1/servers/img-9', { 'X-OpenStack-Request-ID': g });
     const body = (await res.json()) as { server: { glanceRequestId: string } };
