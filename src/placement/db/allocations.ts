@@ -14,6 +14,7 @@ import {
 } from '../exceptions.js';
 import { getProvidersByUuids, incrementGeneration, type ResourceProvider } from './providers.js';
 import { ResourceClassMap } from './resource-classes.js';
+import { isDeadlockError } from '../../common/db/dialect.js';
 import { chunks, insertReturningId, isDuplicateEntry, nowValue, type Db, type PlacementDatabase } from './sql.js';
 
 /** What placement shows for consumers created before consumer types existed. */
@@ -204,8 +205,12 @@ export async function setAllocations(database: PlacementDatabase, requests: Cons
       return;
     } catch (e) {
       const retriable = e instanceof ResourceProviderConcurrentUpdateDetected
-        || (isDuplicateEntry(e)); // a racing creator of the same project/user/consumer row
-      if (retriable && attempt < ALLOCATION_CONFLICT_RETRY_COUNT) continue;
+        || isDuplicateEntry(e) // a racing creator of the same project/user/consumer row
+        || isDeadlockError(e); // InnoDB picks a victim among racing claims: retry it, as oslo.db's wrap_db_retry
+      if (retriable && attempt < ALLOCATION_CONFLICT_RETRY_COUNT) {
+        if (isDeadlockError(e)) await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+        continue;
+      }
       if (isDuplicateEntry(e)) throw new ConcurrentUpdateDetected();
       throw e;
     }

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Kysely, Transaction } from 'kysely';
+import { isDuplicateKeyError } from '../../common/db/dialect.js';
 import type { Database, DialectName } from '../../common/db/connection.js';
 import type { PlacementDB } from './schema.js';
 
@@ -21,12 +22,9 @@ export function toDate(v: string | Date | null | undefined): Date | null {
   return new Date(v.includes('T') ? v : `${v.replace(' ', 'T')}Z`);
 }
 
-/** True when `e` is a unique-constraint violation, whatever the driver. */
+/** True when `e` is a unique-constraint violation, whatever the driver (oslo.db DBDuplicateEntry). */
 export function isDuplicateEntry(e: unknown): boolean {
-  const err = e as { code?: string; errno?: number; message?: string };
-  if (!err) return false;
-  return err.code === 'SQLITE_CONSTRAINT_UNIQUE' || err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-    || err.code === 'ER_DUP_ENTRY' || err.errno === 1062 || err.code === '23505';
+  return isDuplicateKeyError(e);
 }
 
 /** Inserts and returns the new row's id (RETURNING on SQLite/PostgreSQL, insertId on MySQL). */
