@@ -167,7 +167,7 @@ export function createApp(opts: AppOptions): FastifyInstance {
   });
 
   app.setErrorHandler(async (err: FastifyError | Error, req, reply) => {
-    const e = toApiError(err, messages);
+    const e = toApiError(err, messages, opts.faults);
     if (e.status >= 500 && !isApiError(err)) {
       runWithContext(req.ctx ?? new RequestContext(), () => log.error({ err }, `Unexpected error: ${err.message}`));
     }
@@ -282,7 +282,7 @@ function installBodyParsers(app: FastifyInstance, messages: FrameworkMessages): 
 
 type ParserDone = (err: Error | null, body?: unknown) => void;
 
-function toApiError(err: FastifyError | Error, messages: FrameworkMessages): ApiError {
+function toApiError(err: FastifyError | Error, messages: FrameworkMessages, style: FaultStyle): ApiError {
   if (isApiError(err)) return err;
   const fe = err as FastifyError;
   switch (fe.code) {
@@ -297,7 +297,8 @@ function toApiError(err: FastifyError | Error, messages: FrameworkMessages): Api
   if (fe.validation) return new ApiError(400, fe.message);
   const sc = fe.statusCode;
   if (typeof sc === 'number' && sc >= 400 && sc < 500) return new ApiError(sc, fe.message);
-  // Never a stack trace in a body.
+  // Never a stack trace in a body. Nova names the exception class, as upstream does.
+  if (style === 'nova') return new ApiError(500, `${messages.internal}\n<class '${err.constructor?.name ?? 'Exception'}'>`);
   return new ApiError(500, messages.internal);
 }
 

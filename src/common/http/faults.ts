@@ -206,7 +206,10 @@ export function frameworkMessages(style: FaultStyle): FrameworkMessages {
         notFound: 'The resource could not be found.',
         badMethod: 'The method specified is not allowed for this resource.',
         malformedBody: 'Malformed request body',
-        internal: 'Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.',
+        // Nova appends "\n<class 'X'>" (see app.ts); Cinder hides everything behind webob's text.
+        internal: style === 'nova'
+          ? 'Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.'
+          : WEBOB_EXPLANATIONS[500]!,
         unsupportedMediaType: 'Unsupported Content-Type',
         tooLarge: 'Request is too large.',
       };
