@@ -85,17 +85,18 @@ export class AmqpBus implements MessageBus {
   private corked: Socket | undefined;
 
   /**
-   * Holds the socket's writes until the end of the current tick so that every message
-   * published in it leaves in one syscall (rabbitmq-client writes each message on its own).
+   * Holds the socket's writes until the next turn of the event loop so that every message
+   * published in this one leaves in one syscall (rabbitmq-client writes each message on its
+   * own, and hands each delivery to its own setImmediate, so a tick is too short a window).
    * Uses the client's private `_socket`; without it, publishing just is not batched.
    */
-  private corkUntilNextTick(): void {
+  private corkUntilNextTurn(): void {
     if (this.corked) return;
     const sock = (this.conn as unknown as { _socket?: Socket })._socket;
     if (!sock || typeof sock.cork !== 'function' || !sock.writable) return;
     sock.cork();
     this.corked = sock;
-    process.nextTick(() => {
+    setImmediate(() => {
       this.corked = undefined;
       sock.uncork();
     });
@@ -104,7 +105,7 @@ export class AmqpBus implements MessageBus {
   /** Runs a publish on the shared channel, once more on a fresh channel if that one died. */
   private async onChannel(fn: (ch: Channel) => Promise<void>): Promise<void> {
     this.assertOpen();
-    this.corkUntilNextTick();
+    this.corkUntilNextTurn();
     for (let attempt = 0; ; attempt++) {
       const ch = await this.channel();
       try {
