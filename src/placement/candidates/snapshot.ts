@@ -38,6 +38,7 @@ export const SHARING_TRAIT = 'MISC_SHARES_VIA_AGGREGATE';
 
 export class PlacementSnapshot {
   readonly byId: Map<number, SnapProvider>;
+  private readonly position = new Map<number, number>();
   readonly byUuid = new Map<string, SnapProvider>();
   readonly ordered: SnapProvider[];
   readonly byRc = new Map<number, SnapProvider[]>();
@@ -50,6 +51,7 @@ export class PlacementSnapshot {
     this.byId = providers;
     this.ordered = [...providers.values()].sort((a, b) => a.id - b.id);
     let trees = false;
+    this.ordered.forEach((p, i) => this.position.set(p.id, i));
     for (const p of this.ordered) {
       this.byUuid.set(p.uuid, p);
       if (p.parentId !== null) trees = true;
@@ -60,6 +62,54 @@ export class PlacementSnapshot {
     }
     this.hasTrees = trees;
   }
+
+  /**
+   * Swaps in new versions of existing providers whose tree position did not change (the
+   * usual case: a claim bumped a few generations), instead of rebuilding every index.
+   * Safe in place: a request uses a snapshot synchronously once it has it.
+   */
+  replaceInPlace(updated: SnapProvider[]): void {
+    for (const p of updated) {
+      const old = this.byId.get(p.id)!;
+      this.byId.set(p.id, p);
+      this.byUuid.set(p.uuid, p);
+      this.ordered[this.position.get(p.id)!] = p;
+      replaceIn(this.byRoot, p.rootId, old, p, true);
+      for (const rc of new Set([...old.inv.keys(), ...p.inv.keys()])) replaceIn(this.byRc, rc, old, p, p.inv.has(rc));
+      for (const a of new Set([...old.aggs, ...p.aggs])) replaceIn(this.byAgg, a, old, p, p.aggs.has(a));
+      const i = this.sharing.indexOf(old);
+      if (i >= 0) this.sharing.splice(i, 1);
+      if (p.traits.has(SHARING_TRAIT)) insertById(this.sharing, p);
+    }
+  }
+}
+
+/** In `m[key]`, replaces `old` by `p` (or inserts `p` in id order), or removes `old` when `keep` is false. */
+function replaceIn<K>(m: Map<K, SnapProvider[]>, key: K, old: SnapProvider, p: SnapProvider, keep: boolean): void {
+  let list = m.get(key);
+  if (!list) {
+    if (!keep) return;
+    m.set(key, (list = []));
+  }
+  const i = list.indexOf(old);
+  if (i >= 0) {
+    if (keep) list[i] = p;
+    else list.splice(i, 1);
+  } else if (keep) {
+    insertById(list, p);
+  }
+  if (list.length === 0) m.delete(key);
+}
+
+function insertById(list: SnapProvider[], p: SnapProvider): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.id < p.id) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, p);
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -125,8 +175,17 @@ export class SnapshotCache {
         .select(['id', 'uuid', 'generation', 'parent_provider_id', 'root_provider_id'])
         .where((eb) => eb.or([eb('updated_at', '>=', since), eb('created_at', '>=', since)])).execute()) as ProviderRow[];
       const candidate = new Map(old);
-      await this.apply(candidate, rows);
-      if (fingerprintOf(candidate) === key) next = candidate;
+      const structural = await this.apply(candidate, rows);
+      if (fingerprintOf(candidate) === key) {
+        if (!structural) {
+          const changed = rows.map((r) => candidate.get(r.id)!).filter((p) => p !== old.get(p.id));
+          this.snapshot.replaceInPlace(changed);
+          this.fingerprint = key;
+          this.lastRefresh = startedAt;
+          return this.snapshot;
+        }
+        next = candidate;
+      }
     }
     if (!next) {
       const rows = (await db.selectFrom('resource_providers')
@@ -144,18 +203,24 @@ export class SnapshotCache {
     return this.snapshot;
   }
 
-  /** Brings `into` up to date with `rows` (re-reading details of providers whose generation moved). */
-  private async apply(into: Map<number, SnapProvider>, rows: ProviderRow[], total = into.size): Promise<void> {
+  /**
+   * Brings `into` up to date with `rows` (re-reading details of providers whose generation
+   * moved). Returns whether the tree structure changed (new providers, parents or roots).
+   */
+  private async apply(into: Map<number, SnapProvider>, rows: ProviderRow[], total = into.size): Promise<boolean> {
     const stale: ProviderRow[] = [];
+    let structural = false;
     for (const r of rows) {
       const cur = into.get(r.id);
       const rootId = r.root_provider_id ?? r.id;
+      if (!cur || cur.uuid !== r.uuid || cur.parentId !== r.parent_provider_id || cur.rootId !== rootId) structural = true;
       if (!cur || cur.generation !== r.generation || cur.uuid !== r.uuid) stale.push(r);
       else if (cur.parentId !== r.parent_provider_id || cur.rootId !== rootId) into.set(r.id, { ...cur, parentId: r.parent_provider_id, rootId });
     }
     if (stale.length) {
       for (const p of await this.loadDetails(stale, stale.length > total / 4)) into.set(p.id, p);
     }
+    return structural;
   }
 
   private async loadDetails(rows: ProviderRow[], wholeTables: boolean): Promise<SnapProvider[]> {
