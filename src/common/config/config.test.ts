@@ -41,8 +41,8 @@ function conf(): ConfigOpts {
   return c;
 }
 
-describe('ConfigOpts', () => {
-  test('everything has a default with no config file at all', () => {
+void describe('ConfigOpts', () => {
+  void test('everything has a default with no config file at all', () => {
     const c = conf();
     c.load({});
     assert.equal(c.get('DEFAULT', 'transport_url'), null);
@@ -54,7 +54,7 @@ describe('ConfigOpts', () => {
     assert.deepEqual(c.get('pci', 'alias'), []);
   });
 
-  test('values from a file are typed; unknown options and groups are ignored', () => {
+  void test('values from a file are typed; unknown options and groups are ignored', () => {
     const c = conf();
     const f = file(
       'a.conf',
@@ -80,7 +80,7 @@ describe('ConfigOpts', () => {
     assert.deepEqual(c.configFiles, [f]);
   });
 
-  test('later --config-file wins; --config-dir files come after, sorted; multi values accumulate', () => {
+  void test('later --config-file wins; --config-dir files come after, sorted; multi values accumulate', () => {
     const c = conf();
     const f1 = file('m1.conf', '[DEFAULT]\nhost = one\ndebug = true\n[pci]\nalias = a\nalias = b\n');
     const f2 = file('m2.conf', '[DEFAULT]\nhost = two\n[pci]\nalias = c\n');
@@ -97,7 +97,7 @@ describe('ConfigOpts', () => {
     assert.equal(c.configFiles.length, 4);
   });
 
-  test('set() overrides win over files; clearOverride restores; setDefault changes the default', () => {
+  void test('set() overrides win over files; clearOverride restores; setDefault changes the default', () => {
     const c = conf();
     c.load({ configFiles: [file('o.conf', '[DEFAULT]\nhost = fromfile\n')] });
     c.set('DEFAULT', 'host', 'override');
@@ -111,7 +111,7 @@ describe('ConfigOpts', () => {
     assert.throws(() => c.set('api', 'max_limit', -1), ConfigValueError);
   });
 
-  test('a bad value names the group, option and file', () => {
+  void test('a bad value names the group, option and file', () => {
     const c = conf();
     const f = file('bad.conf', '[api]\nmax_limit = lots\n');
     assert.throws(
@@ -122,7 +122,7 @@ describe('ConfigOpts', () => {
     assert.throws(() => b.load({ configFiles: [file('bad2.conf', '[DEFAULT]\ndebug = maybe\n')] }), /Invalid value for option \[DEFAULT\] debug/);
   });
 
-  test('an option registered after load is checked when read', () => {
+  void test('an option registered after load is checked when read', () => {
     const c = new ConfigOpts();
     c.load({ configFiles: [file('late.conf', '[late]\nn = x\nm = 7\n')] });
     c.register('late', [new IntOpt('n'), new IntOpt('m')]);
@@ -130,13 +130,13 @@ describe('ConfigOpts', () => {
     assert.throws(() => c.get('late', 'n'), /\[late\] n/);
   });
 
-  test('missing files and dirs are errors', () => {
+  void test('missing files and dirs are errors', () => {
     const c = conf();
     assert.throws(() => c.load({ configFiles: [path.join(dir, 'nope.conf')] }), ConfigFilesNotFoundError);
     assert.throws(() => c.load({ configDirs: [path.join(dir, 'nodir')] }), ConfigDirNotFoundError);
   });
 
-  test('unknown options and required ones', () => {
+  void test('unknown options and required ones', () => {
     const c = conf();
     assert.throws(() => c.get('DEFAULT', 'nope'), NoSuchOptError);
     assert.throws(() => c.get('nogroup', 'x'), /no such option x in group \[nogroup\]/);
@@ -144,7 +144,7 @@ describe('ConfigOpts', () => {
     assert.throws(() => c.get('keystone_authtoken', 'password'), RequiredOptError);
   });
 
-  test('deprecated names and groups are still read; the new name wins', () => {
+  void test('deprecated names and groups are still read; the new name wins', () => {
     const c = conf();
     c.register('neutron', [new StrOpt('auth_url', { deprecatedName: 'url', deprecatedGroup: 'DEFAULT' })]);
     c.load({ configFiles: [file('dep.conf', '[DEFAULT]\nsql_connection = sqlite:///old.db\nurl = http://old\n')] });
@@ -154,7 +154,7 @@ describe('ConfigOpts', () => {
     assert.equal(c.get('database', 'connection'), 'sqlite:///new.db');
   });
 
-  test('$var and ${group.var} substitution; $$ is a literal dollar', () => {
+  void test('$var and ${group.var} substitution; $$ is a literal dollar', () => {
     const c = conf();
     c.register('glance_store', [new StrOpt('filesystem_store_datadir', { default: '$state_path/images' }), new StrOpt('pw')]);
     c.load({ configFiles: [file('sub.conf', '[DEFAULT]\nstate_path = /var/lib/stratus\n[glance_store]\npw = pa$$word\n[database]\nconnection = mysql://u@${api.max_limit}/x\n')] });
@@ -167,14 +167,14 @@ describe('ConfigOpts', () => {
     assert.throws(() => c.get('loop', 'a'), /circular/);
   });
 
-  test('registering a different option under an existing name fails; the same one is fine', () => {
+  void test('registering a different option under an existing name fails; the same one is fine', () => {
     const c = conf();
     c.register('api', [new IntOpt('max_limit', { default: 1000, min: 0 })]);
     assert.throws(() => c.register('api', [new StrOpt('max_limit')]), DuplicateOptError);
     assert.throws(() => c.register('x', [new IntOpt('n', { default: 5, max: 1 })]), ConfigValueError);
   });
 
-  test('groupValues and DictOpt', () => {
+  void test('groupValues and DictOpt', () => {
     const c = new ConfigOpts();
     c.register('ovs', [new DictOpt('bridge_mappings', { default: {} }), new BoolOpt('enabled', { default: true })]);
     c.load({ configFiles: [file('dict.conf', '[ovs]\nbridge_mappings = public:br-ex\n')] });
@@ -182,15 +182,15 @@ describe('ConfigOpts', () => {
   });
 });
 
-describe('parseConfigArgs', () => {
-  test('repeated --config-file and --config-dir, other args kept in order', () => {
+void describe('parseConfigArgs', () => {
+  void test('repeated --config-file and --config-dir, other args kept in order', () => {
     const a = parseConfigArgs(['--config-file', '/etc/nova/nova.conf', '--debug', '--config-file=/etc/nova/cpu.conf', 'up', '--config-dir', '/etc/nova/nova.conf.d', '--state-dir=/tmp/s', 'x']);
     assert.deepEqual(a.configFiles, ['/etc/nova/nova.conf', '/etc/nova/cpu.conf']);
     assert.deepEqual(a.configDirs, ['/etc/nova/nova.conf.d']);
     assert.deepEqual(a.rest, ['--debug', 'up', '--state-dir=/tmp/s', 'x']);
   });
 
-  test('no args, and a flag without a value', () => {
+  void test('no args, and a flag without a value', () => {
     assert.deepEqual(parseConfigArgs([]), { configFiles: [], configDirs: [], rest: [] });
     assert.throws(() => parseConfigArgs(['--config-file']), /needs a value/);
   });

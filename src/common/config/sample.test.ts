@@ -6,7 +6,7 @@ import { IntOpt, ListOpt, MultiStrOpt, StrOpt } from './opts.js';
 import { generateSample } from './sample.js';
 import { parseIni } from './ini.js';
 
-test('generateSample writes help, type, bounds, deprecations and commented defaults', () => {
+void test('generateSample writes help, type, bounds, deprecations and commented defaults', () => {
   const c = new ConfigOpts();
   registerCommonOpts(c);
   registerDatabaseOpts(c, 'sqlite:///$state_path/nova.sqlite');

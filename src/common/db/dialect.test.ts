@@ -2,8 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromDbDatetime, fromJson, isDeadlockError, isDuplicateKeyError, isForeignKeyError, retryOnDeadlock, toDbDatetime, toJson, affectedRows } from './dialect.js';
 
-describe('dialect value helpers', () => {
-  test('datetimes are stored as naive UTC text and parsed back from any engine form', () => {
+void describe('dialect value helpers', () => {
+  void test('datetimes are stored as naive UTC text and parsed back from any engine form', () => {
     const d = new Date('2026-11-25T11:04:06.123Z');
     assert.equal(toDbDatetime(d), '2026-11-25 11:04:06.123');
     assert.equal(fromDbDatetime('2026-11-25 11:04:06.123')!.toISOString(), d.toISOString());
@@ -16,7 +16,7 @@ describe('dialect value helpers', () => {
     assert.throws(() => toDbDatetime('nope'), /Invalid datetime/);
   });
 
-  test('JSON helpers', () => {
+  void test('JSON helpers', () => {
     assert.equal(toJson({ a: [1] }), '{"a":[1]}');
     assert.equal(toJson(undefined), 'null');
     assert.deepEqual(fromJson('{"a":[1]}'), { a: [1] });
@@ -25,7 +25,7 @@ describe('dialect value helpers', () => {
     assert.equal(fromJson(null), null);
   });
 
-  test('driver errors are classified for all three engines', () => {
+  void test('driver errors are classified for all three engines', () => {
     for (const e of [{ code: 'SQLITE_CONSTRAINT_UNIQUE' }, { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }, { code: 'ER_DUP_ENTRY', errno: 1062 }, { code: '23505' }]) {
       assert.ok(isDuplicateKeyError(e), JSON.stringify(e));
       assert.ok(!isDeadlockError(e));
@@ -36,7 +36,7 @@ describe('dialect value helpers', () => {
     assert.ok(!isDuplicateKeyError(null));
   });
 
-  test('retryOnDeadlock retries deadlocks only', async () => {
+  void test('retryOnDeadlock retries deadlocks only', async () => {
     let n = 0;
     const r = await retryOnDeadlock(async () => {
       n++;
@@ -56,7 +56,7 @@ describe('dialect value helpers', () => {
     assert.equal(m, 1);
   });
 
-  test('affectedRows sums update/delete results', () => {
+  void test('affectedRows sums update/delete results', () => {
     assert.equal(affectedRows({ numUpdatedRows: 1n }), 1);
     assert.equal(affectedRows([{ numDeletedRows: 2n }, { numDeletedRows: 1n }]), 3);
   });

@@ -27,8 +27,8 @@ const m2: Migration = {
   },
 };
 
-describe('migrate (SQLite)', () => {
-  test('applies pending migrations once, in order, and reports the version', async () => {
+void describe('migrate (SQLite)', () => {
+  void test('applies pending migrations once, in order, and reports the version', async () => {
     const d = await openDatabase('sqlite://');
     try {
       assert.deepEqual(await dbVersion(d, 'svc'), { current: null, applied: [] });
@@ -44,7 +44,7 @@ describe('migrate (SQLite)', () => {
     }
   });
 
-  test('a failing migration is rolled back and not recorded', async () => {
+  void test('a failing migration is rolled back and not recorded', async () => {
     const d = await openDatabase('sqlite://');
     const bad: Migration = {
       name: '002_bad',
@@ -63,13 +63,13 @@ describe('migrate (SQLite)', () => {
     }
   });
 
-  test('duplicate migration names are refused', async () => {
+  void test('duplicate migration names are refused', async () => {
     const d = await openDatabase('sqlite://');
     await assert.rejects(migrate(d, 'svc', [m1, m1]), /Duplicate migration name 001_initial/);
     await d.close();
   });
 
-  test('two handles on one file in a process share one connection; each migration applies once', async () => {
+  void test('two handles on one file in a process share one connection; each migration applies once', async () => {
     const url = `sqlite:///${path.join(dir, 'race.sqlite')}`;
     const a = await openDatabase(url);
     const b = await openDatabase(url);
@@ -83,8 +83,8 @@ describe('migrate (SQLite)', () => {
   });
 });
 
-describe('schema registry', () => {
-  test('dbSync and dbVersionCommand use the registered migrations', async () => {
+void describe('schema registry', () => {
+  void test('dbSync and dbVersionCommand use the registered migrations', async () => {
     registerDbSchema('stratus_test_svc', [m1, m2]);
     assert.deepEqual(getDbSchema('stratus_test_svc').map((m) => m.name), ['001_initial', '002_add_colour']);
     assert.ok(listDbSchemas().includes('stratus_test_svc'));

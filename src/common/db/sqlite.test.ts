@@ -14,8 +14,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('openDatabase on SQLite', () => {
-  test('a file database uses WAL, a busy timeout and foreign keys; dropDatabase removes it', async () => {
+void describe('openDatabase on SQLite', () => {
+  void test('a file database uses WAL, a busy timeout and foreign keys; dropDatabase removes it', async () => {
     const file = path.join(dir, 'sub', 'nova.sqlite');
     const url = `sqlite:///${file}`;
     await ensureDatabaseExists(url);
@@ -43,7 +43,7 @@ describe('openDatabase on SQLite', () => {
     assert.ok(!existsSync(file));
   });
 
-  test('sqlite:// is an in-memory database', async () => {
+  void test('sqlite:// is an in-memory database', async () => {
     const d = await openDatabase('sqlite://');
     await d.db.schema.createTable('t').addColumn('x', 'integer').execute();
     await d.db.insertInto('t').values({ x: 1 }).execute();
@@ -51,7 +51,7 @@ describe('openDatabase on SQLite', () => {
     await d.close();
   });
 
-  test('booleans and datetimes read back typed, even through joins and aliases', async () => {
+  void test('booleans and datetimes read back typed, even through joins and aliases', async () => {
     const d = await openDatabase('sqlite://');
     await d.db.schema.createTable('t').addColumn('id', 'integer').addColumn('b', 'boolean').addColumn('at', datetimeType('sqlite')).addColumn('n', 'integer').execute();
     const at = new Date('2026-01-02T03:04:05.678Z');
@@ -66,7 +66,7 @@ describe('openDatabase on SQLite', () => {
     await d.close();
   });
 
-  test('transaction() records a db.transaction span with the service name', async () => {
+  void test('transaction() records a db.transaction span with the service name', async () => {
     const spans: Span[] = [];
     const remove = addSpanSink({ write: (s) => spans.push(s) });
     const d = await openDatabase(`sqlite:///${path.join(dir, 'keystone.sqlite')}`, { service: 'keystone' });

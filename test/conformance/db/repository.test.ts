@@ -63,7 +63,7 @@ type Row = Record<string, unknown>;
 const all = await engines();
 
 for (const engine of all) {
-  describe(`db conformance: ${engine.name}`, { skip: engine.skip || undefined }, () => {
+  void describe(`db conformance: ${engine.name}`, { skip: engine.skip || undefined }, () => {
     let database: Database;
     let db: Kysely<any>;
     let seq = 0;
@@ -80,7 +80,7 @@ for (const engine of all) {
       await engine.cleanup();
     });
 
-    test('migrations are idempotent and versioned', async () => {
+    void test('migrations are idempotent and versioned', async () => {
       assert.deepEqual(await migrate(database, 'nova', migrations), { applied: [] });
       assert.deepEqual(await dbVersion(database, 'nova'), { current: '002_actions', applied: ['001_instances', '002_actions'] });
       const extra: Migration = {
@@ -95,7 +95,7 @@ for (const engine of all) {
       assert.equal((await dbVersion(database, 'nova')).current, '003_column');
     });
 
-    test('CRUD with insertReturningId', async () => {
+    void test('CRUD with insertReturningId', async () => {
       const id = await insertReturningId(db, database.dialect, 'instances', instance({ hostname: 'vm1' }));
       const id2 = await insertReturningId(db, database.dialect, 'instances', instance({ hostname: 'vm2' }));
       assert.ok(Number.isInteger(id) && id2 > id);
@@ -110,7 +110,7 @@ for (const engine of all) {
       assert.equal(await db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst(), undefined);
     });
 
-    test('unique and foreign key violations are recognised', async () => {
+    void test('unique and foreign key violations are recognised', async () => {
       const u = uuid();
       await db.insertInto('instances').values(instance({ uuid: u })).execute();
       const dup = await db.insertInto('instances').values(instance({ uuid: u })).execute().catch((e: unknown) => e);
@@ -125,7 +125,7 @@ for (const engine of all) {
       assert.equal((await db.selectFrom('instance_actions').selectAll().where('instance_uuid', '=', u).execute()).length, 0);
     });
 
-    test('a transaction that throws is rolled back entirely, and records an error span', async () => {
+    void test('a transaction that throws is rolled back entirely, and records an error span', async () => {
       const spans: Span[] = [];
       const remove = addSpanSink({ write: (s) => spans.push(s) });
       const a = uuid();
@@ -165,7 +165,7 @@ for (const engine of all) {
       assert.ok(tx.every((s) => s.service === 'nova' && s.status === 'error' && s.attributes['dialect'] === engine.name));
     });
 
-    test('concurrent compare-and-swap updates: exactly one wins', async () => {
+    void test('concurrent compare-and-swap updates: exactly one wins', async () => {
       const u = uuid();
       await db.insertInto('instances').values(instance({ uuid: u, task_state: null })).execute();
       const attempts = ['deleting', 'rebooting', 'resize_prep', 'pausing', 'suspending', 'rebuilding'];
@@ -190,7 +190,7 @@ for (const engine of all) {
       assert.equal(row.task_state, winners[0]);
     });
 
-    test('JSON columns round-trip, including large documents and unicode', async () => {
+    void test('JSON columns round-trip, including large documents and unicode', async () => {
       const doc = { numa: { cells: [{ id: 0, cpus: [0, 1], memory: 2048 }] }, name: 'ünïcødé ☁', nested: null, flag: true };
       const big = { blob: 'x'.repeat(100_000) };
       const a = uuid();
@@ -201,7 +201,7 @@ for (const engine of all) {
       assert.deepEqual(fromJson(rows[1]!.metadata), big);
     });
 
-    test('datetimes: write Date, read Date, compare and order in SQL', async () => {
+    void test('datetimes: write Date, read Date, compare and order in SQL', async () => {
       const t0 = new Date('2026-03-01T10:00:00.123Z');
       const t1 = new Date('2026-03-01T10:00:01.000Z');
       const t2 = new Date('2026-03-02T00:00:00.999Z');
@@ -232,7 +232,7 @@ for (const engine of all) {
       assert.ok(Math.abs(created.getTime() - before) < 60_000, 'now() is stored as UTC');
     });
 
-    test('booleans and numbers read back the same on every engine', async () => {
+    void test('booleans and numbers read back the same on every engine', async () => {
       const a = uuid();
       const b = uuid();
       await db.insertInto('instances').values([
@@ -254,7 +254,7 @@ for (const engine of all) {
       assert.deepEqual(agg, { n: 2, total: 2 ** 40 + 512, top: 16 });
     });
 
-    test('upsert inserts, then updates the chosen columns on conflict', async () => {
+    void test('upsert inserts, then updates the chosen columns on conflict', async () => {
       const u = uuid();
       await upsert(db, database.dialect, 'instances', instance({ uuid: u, hostname: 'first', vm_state: 'building' }), ['uuid'], ['hostname']);
       await upsert(db, database.dialect, 'instances', instance({ uuid: u, hostname: 'second', vm_state: 'active' }), ['uuid'], ['hostname']);
@@ -265,7 +265,7 @@ for (const engine of all) {
       assert.deepEqual(rows, [{ hostname: 'second', vm_state: 'building' }]);
     });
 
-    test('pagination: sort keys, marker and limit give the same pages everywhere; text orders byte-wise', async () => {
+    void test('pagination: sort keys, marker and limit give the same pages everywhere; text orders byte-wise', async () => {
       const names = ['b', 'B', 'a', 'A', '_x', 'z1', 'z10', 'z2', 'é'];
       const t = new Date('2026-05-05T05:05:05.000Z');
       for (const n of names) await db.insertInto('instances').values(instance({ hostname: `pg-${n}`, created_at: t, vm_state: 'page' })).execute();
@@ -294,7 +294,7 @@ for (const engine of all) {
       assert.deepEqual(offset.map((r) => r.hostname), ['pg-A', 'pg-_x', 'pg-z1']);
     });
 
-    test('retryOnDeadlock reruns a transaction that lost a deadlock', { skip: engine.name === 'sqlite' ? 'SQLite serializes writers; it cannot deadlock' : undefined }, async () => {
+    void test('retryOnDeadlock reruns a transaction that lost a deadlock', { skip: engine.name === 'sqlite' ? 'SQLite serializes writers; it cannot deadlock' : undefined }, async () => {
       const a = uuid();
       const b = uuid();
       await db.insertInto('instances').values([instance({ uuid: a }), instance({ uuid: b })]).execute();
@@ -318,7 +318,7 @@ for (const engine of all) {
       assert.equal(rows.length, 2);
     });
 
-    test('raw SQL through the dialect-neutral sql tag', async () => {
+    void test('raw SQL through the dialect-neutral sql tag', async () => {
       const r = await sql<{ n: number }>`select count(*) as n from instances where vm_state = ${'page'}`.execute(db);
       assert.equal(Number(r.rows[0]!.n), 9);
     });

@@ -21,8 +21,8 @@ after(async () => {
 });
 
 for (const engine of all) {
-  describe(`db sync from several processes: ${engine.name}`, { skip: engine.skip || undefined }, () => {
-    test('each migration is applied once', async () => {
+  void describe(`db sync from several processes: ${engine.name}`, { skip: engine.skip || undefined }, () => {
+    void test('each migration is applied once', async () => {
       const url = await engine.create();
       const results = await Promise.all(
         [1, 2].map(async () => {
