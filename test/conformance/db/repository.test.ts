@@ -6,7 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
-import { openDatabase, type Database } from '../../../src/common/db/connection.js';
+import { ensureDatabaseExists, openDatabase, type Database } from '../../../src/common/db/connection.js';
 import {
   addIdColumn,
   affectedRows,
@@ -316,6 +316,13 @@ for (const engine of all) {
       assert.equal(deadlocks, 1, 'exactly one of the two lock orders lost');
       const rows = await db.selectFrom('instances').select('hostname').where('uuid', 'in', [a, b]).execute();
       assert.equal(rows.length, 2);
+    });
+
+    void test('a missing server database is a clear error; ensureDatabaseExists is idempotent', { skip: engine.name === 'sqlite' ? 'SQLite creates its file' : undefined }, async () => {
+      const missing = database.url.replace(/\/[^/]+$/, '/stratus_test_does_not_exist');
+      await assert.rejects(openDatabase(missing), new RegExp(`Cannot connect to ${engine.name} database stratus_test_does_not_exist`));
+      await ensureDatabaseExists(database.url);
+      assert.deepEqual(await migrate(database, 'nova', migrations), { applied: [] });
     });
 
     void test('raw SQL through the dialect-neutral sql tag', async () => {
