@@ -298,6 +298,27 @@ void describe('auth', () => {
   });
 });
 
+void describe('context in service hooks', () => {
+  void test('preHandler hooks (app-level and route-level) see the request context, with and without a body', async () => {
+    const app = createApp({ service: 'hooks', faults: 'nova' });
+    apps.push(app);
+    const seen: Array<string | undefined> = [];
+    app.addHook('preHandler', async (req) => {
+      seen.push(currentContext()?.requestId === req.ctx.requestId ? 'app' : undefined);
+    });
+    const routeHook = async (req: { ctx: { requestId: string } }) => {
+      seen.push(currentContext()?.requestId === req.ctx.requestId ? 'route' : undefined);
+    };
+    app.post('/x', { preHandler: routeHook }, async () => ({ ok: currentContext() !== undefined }));
+    app.get('/x', { preHandler: routeHook }, async () => ({ ok: currentContext() !== undefined }));
+    let r = await app.inject({ method: 'POST', url: '/x', payload: { a: 1 } });
+    assert.deepEqual(r.json(), { ok: true });
+    r = await app.inject({ method: 'GET', url: '/x' });
+    assert.deepEqual(r.json(), { ok: true });
+    assert.deepEqual(seen, ['app', 'route', 'app', 'route']);
+  });
+});
+
 void describe('journey spans', () => {
   void test('one http.in span per request; handler spans nest under it; traceparent sets its parent', async () => {
     const sink = new MemorySpanSink();

@@ -125,6 +125,15 @@ export function createApp(opts: AppOptions): FastifyInstance {
     }
   });
 
+  // Hooks the services add (policy checks in preHandler, ...) see the context too: enter it
+  // once the request is known, and again after the body is read (stream callbacks lose it).
+  const enter = (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+    if (!req.ctx) return done();
+    runWithContext(req.ctx, () => runUnderSpan(req.httpSpan.id, () => done(), owner));
+  };
+  app.addHook('onRequest', enter);
+  app.addHook('preValidation', enter);
+
   app.addHook('onResponse', async (req, reply) => {
     const span = req.httpSpan;
     if (!span || !req.ctx) return;
