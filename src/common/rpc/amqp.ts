@@ -200,12 +200,15 @@ export class AmqpBus implements MessageBus {
   }
 
   publishTopic(exchange: string, routingKey: string, body: Buffer, opts?: PublishOptions): Promise<void> {
+    const envelope = { exchange, routingKey, ...MESSAGE_PROPS, ...(opts?.expirationMs !== undefined ? { expiration: String(Math.max(0, Math.round(opts.expirationMs))) } : {}) };
+    // Fast path: channel up and exchange declared; the common case once a service runs.
+    if (!this.closed && this.ch?.active && this.declared.has(`x:${exchange}`)) {
+      this.corkUntilNextTurn();
+      return this.ch.basicPublish(envelope, body).catch(() => this.onChannel((ch) => ch.basicPublish(envelope, body)));
+    }
     return this.onChannel(async (ch) => {
       await this.declareExchange(ch, exchange, 'topic', false);
-      await ch.basicPublish(
-        { exchange, routingKey, ...MESSAGE_PROPS, ...(opts?.expirationMs !== undefined ? { expiration: String(Math.max(0, Math.round(opts.expirationMs))) } : {}) },
-        body,
-      );
+      await ch.basicPublish(envelope, body);
     });
   }
 
@@ -219,9 +222,12 @@ export class AmqpBus implements MessageBus {
 
   publishReply(queue: string, body: Buffer): Promise<void> {
     // oslo's direct_mandatory_flag: an unroutable reply comes back instead of vanishing silently.
-    return this.onChannel(async (ch) => {
-      await ch.basicPublish({ exchange: '', routingKey: queue, mandatory: true, ...MESSAGE_PROPS }, body);
-    });
+    const envelope = { exchange: '', routingKey: queue, mandatory: true, ...MESSAGE_PROPS };
+    if (!this.closed && this.ch?.active) {
+      this.corkUntilNextTurn();
+      return this.ch.basicPublish(envelope, body).catch(() => this.onChannel((ch) => ch.basicPublish(envelope, body)));
+    }
+    return this.onChannel((ch) => ch.basicPublish(envelope, body));
   }
 
   publishNotification(exchange: string, routingKey: string, body: Buffer): Promise<void> {
