@@ -10,7 +10,7 @@ const err = (fn: () => unknown): ApiError => {
   throw new Error('expected an ApiError');
 };
 
-test('resources parameter', () => {
+void test('resources parameter', () => {
   assert.deepEqual([...normalizeResources('VCPU:2,MEMORY_MB:1024')], [['VCPU', 2], ['MEMORY_MB', 1024]]);
   assert.match(err(() => normalizeResources('VCPU')).message, /Badly formed resources parameter.*Got: VCPU\./);
   assert.match(err(() => normalizeResources('VCPU:x')).message, /expected positive integer amount. Got: x\./);
@@ -18,7 +18,7 @@ test('resources parameter', () => {
   assert.match(err(() => normalizeResources('')).message, /Got: empty string/);
 });
 
-test('required traits: forbidden, any-of and repetition by microversion', () => {
+void test('required traits: forbidden, any-of and repetition by microversion', () => {
   const e = normalizeTraitsParams(['in:A,B', 'C,!D'], v('1.39'));
   assert.deepEqual(e.required.map((s) => [...s]), [['A', 'B'], ['C']]);
   assert.deepEqual([...e.forbidden], ['D']);
@@ -29,7 +29,7 @@ test('required traits: forbidden, any-of and repetition by microversion', () => 
   assert.equal(err(() => normalizeTraitsParams(['A,,B'], v('1.39'))).status, 400);
 });
 
-test('member_of values', () => {
+void test('member_of values', () => {
   const a = '11111111-1111-1111-1111-111111111111';
   const b = '22222222-2222-2222-2222-222222222222';
   assert.deepEqual(normalizeMemberOfValue(`in:${a},${b}`).required.map((s) => [...s]), [[a, b]]);
@@ -38,7 +38,7 @@ test('member_of values', () => {
   assert.match(err(() => normalizeMemberOfValue('nope')).message, /valid UUID/);
 });
 
-test('request groups: suffixes, orphans, same_subtree checks', () => {
+void test('request groups: suffixes, orphans, same_subtree checks', () => {
   const groups = requestGroups({ resources: ['VCPU:1'], resources_NET: ['SRIOV_NET_VF:1'], required_NET: ['CUSTOM_X'] }, v('1.36'), []);
   assert.deepEqual(groups.map((g) => [g.suffix, g.useSameProvider]), [['', false], ['_NET', true]]);
   assert.equal(err(() => requestGroups({ resources_NET: ['VCPU:1'] }, v('1.32'), [])).status, 400, 'string suffixes need 1.33');
@@ -49,7 +49,7 @@ test('request groups: suffixes, orphans, same_subtree checks', () => {
   assert.match(err(() => requestGroups({ resources: ['VCPU:1'], required: ['A,!A'] }, v('1.36'), [])).message, /Conflicting required and forbidden/);
 });
 
-test('request-wide parameters', () => {
+void test('request-wide parameters', () => {
   const w = requestWideParams({ limit: ['5'], group_policy: ['isolate'], root_required: ['A,!B'], same_subtree: ['_1,_2'] }, v('1.36'));
   assert.equal(w.limit, 5);
   assert.deepEqual([...w.rootRequired!], ['A']);

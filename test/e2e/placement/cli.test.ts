@@ -36,7 +36,7 @@ async function osFail(...args: string[]): Promise<string> {
 before(async () => { if (!skip) c = await startPlacementCloud(); });
 after(async () => { await c?.stop(); });
 
-test('openstack CLI drives placement', { skip, timeout: 240_000 }, async (t) => {
+void test('openstack CLI drives placement', { skip, timeout: 240_000 }, async (t) => {
   let rp = '';
   await t.test('resource provider create / list / show', async () => {
     const created = await os('resource', 'provider', 'create', 'cli-cn1');

@@ -16,7 +16,7 @@ function shapes(areqs: Areq[], names: Record<string, string>): string[] {
     .sort().join(' ')).sort();
 }
 
-describe('allocation candidates', () => {
+void describe('allocation candidates', () => {
   let h: Harness;
   const names: Record<string, string> = {};
   let cn1: string, numa0: string, numa1: string, pf0: string, pf1: string, cn2: string, ss: string;
@@ -43,7 +43,7 @@ describe('allocation candidates', () => {
   });
   after(async () => { await h.close(); });
 
-  test('nested tree: one request spread over a tree, with the tree in the summaries', async () => {
+  void test('nested tree: one request spread over a tree, with the tree in the summaries', async () => {
     const r = await q('resources=VCPU:1,MEMORY_MB:512');
     assert.deepEqual(shapes(r.allocation_requests, names), [
       'cn1:MEMORY_MB=512 numa0:VCPU=1', 'cn1:MEMORY_MB=512 numa1:VCPU=1', 'cn2:MEMORY_MB=512 cn2:VCPU=1',
@@ -60,7 +60,7 @@ describe('allocation candidates', () => {
     assert.ok(Array.isArray((await q('resources=VCPU:1', '1.10')).allocation_requests[0]!.allocations));
   });
 
-  test('sharing provider serves disk to the trees in its aggregate', async () => {
+  void test('sharing provider serves disk to the trees in its aggregate', async () => {
     const r = await q('resources=VCPU:1,DISK_GB:20');
     assert.deepEqual(shapes(r.allocation_requests, names), ['cn2:VCPU=1 ss:DISK_GB=20']);
     const fits = await q('resources=VCPU:1,DISK_GB:5');
@@ -73,7 +73,7 @@ describe('allocation candidates', () => {
     assert.deepEqual(shapes(notAgg.allocation_requests, names), ['cn1:DISK_GB=5 numa0:VCPU=1', 'cn1:DISK_GB=5 numa1:VCPU=1']);
   });
 
-  test('traits: required, forbidden, any-of, root_required, unknown trait', async () => {
+  void test('traits: required, forbidden, any-of, root_required, unknown trait', async () => {
     // As upstream: the providers of the request together must have the trait; the root's
     // trait counts only when the root serves part of the request (root_required is for that).
     const avx = await q('resources=VCPU:1,MEMORY_MB:1&required=HW_CPU_X86_AVX2');
@@ -97,7 +97,7 @@ describe('allocation candidates', () => {
     assert.match(badRc.body.errors[0].detail, /Invalid resource class in resources parameter/);
   });
 
-  test('granular groups: isolate, none, mappings, group_policy required', async () => {
+  void test('granular groups: isolate, none, mappings, group_policy required', async () => {
     const missing = await h.call('GET', '/allocation_candidates?resources1=SRIOV_NET_VF:1&resources2=SRIOV_NET_VF:1');
     assert.equal(missing.status, 400);
     const iso = await q('resources1=SRIOV_NET_VF:1&resources2=SRIOV_NET_VF:1&group_policy=isolate');
@@ -117,7 +117,7 @@ describe('allocation candidates', () => {
     assert.deepEqual(shapes(resourceless.allocation_requests, names), ['pf1:SRIOV_NET_VF=1']);
   });
 
-  test('in_tree and limit', async () => {
+  void test('in_tree and limit', async () => {
     const inTree = await q(`resources=VCPU:1&in_tree=${numa1}`);
     assert.deepEqual(shapes(inTree.allocation_requests, names), ['numa0:VCPU=1', 'numa1:VCPU=1']);
     const lim = await q('resources=VCPU:1&limit=1');
@@ -129,7 +129,7 @@ describe('allocation candidates', () => {
     assert.equal(zero.status, 400);
   });
 
-  test('candidates follow claims: a used-up provider drops out', async () => {
+  void test('candidates follow claims: a used-up provider drops out', async () => {
     const c = randomUUID();
     const put = await h.call('PUT', `/allocations/${c}`, {
       allocations: { [cn2]: { resources: { VCPU: 2 } } }, project_id: 'p', user_id: 'u', consumer_generation: null, consumer_type: 'INSTANCE',
@@ -142,7 +142,7 @@ describe('allocation candidates', () => {
     assert.ok(shapes(back.allocation_requests, names).some((s) => s.includes('cn2')));
   });
 
-  test('two racing claims for the last unit: exactly one wins', async () => {
+  void test('two racing claims for the last unit: exactly one wins', async () => {
     const rp = await provider(h, 'last-unit', { VCPU: { total: 1 } });
     const claim = (consumer: string) => h.call('PUT', `/allocations/${consumer}`, {
       allocations: { [rp]: { resources: { VCPU: 1 } } }, project_id: 'p', user_id: 'u', consumer_generation: null, consumer_type: 'INSTANCE',

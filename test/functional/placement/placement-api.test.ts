@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startPlacement, provider, type Harness } from './helpers.js';
 
-describe('placement API', () => {
+void describe('placement API', () => {
   let h: Harness;
   before(async () => { h = await startPlacement(); });
   after(async () => { await h.close(); });
 
-  test('version document and microversion negotiation', async () => {
+  void test('version document and microversion negotiation', async () => {
     const r = await h.call('GET', '/');
     assert.equal(r.status, 200);
     assert.deepEqual(r.body.versions[0], { id: 'v1.0', max_version: '1.39', min_version: '1.0', status: 'CURRENT', links: [{ rel: 'self', href: '' }] });
@@ -21,7 +21,7 @@ describe('placement API', () => {
     assert.equal((await h.call('GET', '/resource_providers', undefined, { version: '1.5' })).headers['openstack-api-version'], 'placement 1.5');
   });
 
-  test('needs a token and an admin', async () => {
+  void test('needs a token and an admin', async () => {
     const r = await h.app.inject({ method: 'GET', url: '/resource_providers' });
     assert.equal(r.statusCode, 401);
     const m = await h.call('GET', '/resource_providers', undefined, { token: 'member' });
@@ -29,7 +29,7 @@ describe('placement API', () => {
     assert.match(m.body.errors[0].detail, /Policy does not allow placement:resource_providers:list/);
   });
 
-  test('provider create, show, rename, duplicate name, delete', async () => {
+  void test('provider create, show, rename, duplicate name, delete', async () => {
     const created = await h.call('POST', '/resource_providers', { name: 'rp-crud' });
     assert.equal(created.status, 200);
     assert.equal(created.body.generation, 0);
@@ -55,7 +55,7 @@ describe('placement API', () => {
     assert.match(badBody.body.errors[0].detail, /JSON does not validate/);
   });
 
-  test('inventories: generation conflicts, capacity rules, in-use classes', async () => {
+  void test('inventories: generation conflicts, capacity rules, in-use classes', async () => {
     const rp = await provider(h, 'rp-inv', { VCPU: { total: 4 }, MEMORY_MB: { total: 2048, reserved: 512, allocation_ratio: 1.5 } });
     const inv = await h.call('GET', `/resource_providers/${rp}/inventories`);
     assert.deepEqual(inv.body.inventories.MEMORY_MB, {
@@ -92,7 +92,7 @@ describe('placement API', () => {
     assert.equal((await h.call('DELETE', `/allocations/${consumer}`)).status, 404);
   });
 
-  test('allocations: consumer generations, capacity, usages by project and consumer type', async () => {
+  void test('allocations: consumer generations, capacity, usages by project and consumer type', async () => {
     const rp = await provider(h, 'rp-alloc', { VCPU: { total: 4, max_unit: 2 }, DISK_GB: { total: 100, step_size: 10 } });
     const c = randomUUID();
     const body = (gen: number | null, res: Record<string, number>) => ({
@@ -131,7 +131,7 @@ describe('placement API', () => {
     assert.deepEqual(rpAllocs.body.allocations[c2], { resources: { VCPU: 2 }, consumer_generation: 1 });
   });
 
-  test('traits: custom traits, provider traits, filters', async () => {
+  void test('traits: custom traits, provider traits, filters', async () => {
     assert.equal((await h.call('PUT', '/traits/CUSTOM_GOLD')).status, 201);
     assert.equal((await h.call('PUT', '/traits/CUSTOM_GOLD')).status, 204);
     assert.equal((await h.call('PUT', '/traits/GOLD')).status, 400);
@@ -155,7 +155,7 @@ describe('placement API', () => {
     assert.equal(noGen.body.errors[0].code, 'placement.concurrent_update');
   });
 
-  test('resource classes: standard and custom', async () => {
+  void test('resource classes: standard and custom', async () => {
     const list = await h.call('GET', '/resource_classes');
     assert.ok(list.body.resource_classes.some((r: { name: string }) => r.name === 'VCPU'));
     assert.equal((await h.call('PUT', '/resource_classes/CUSTOM_FPGA_X')).status, 201);
@@ -167,7 +167,7 @@ describe('placement API', () => {
     assert.equal((await h.call('GET', '/resource_classes/CUSTOM_FPGA_X')).status, 404);
   });
 
-  test('aggregates with generations; nested providers and reparenting', async () => {
+  void test('aggregates with generations; nested providers and reparenting', async () => {
     const agg = randomUUID();
     const root = await provider(h, 'rp-root', {});
     const got = await h.call('GET', `/resource_providers/${root}/aggregates`);
@@ -197,7 +197,7 @@ describe('placement API', () => {
     assert.equal(loop.status, 400);
   });
 
-  test('reshaper moves inventory and allocations to a child provider', async () => {
+  void test('reshaper moves inventory and allocations to a child provider', async () => {
     const cn = await provider(h, 'rp-reshape', { VGPU: { total: 4 } });
     const consumer = randomUUID();
     await h.call('PUT', `/allocations/${consumer}`, {

@@ -18,8 +18,8 @@ after(async () => {
 });
 
 for (const engine of all) {
-  describe(`placement on ${engine.name}`, { skip: engine.skip }, () => {
-    test('providers, inventories, traits, aggregates, candidates, and racing claims', async () => {
+  void describe(`placement on ${engine.name}`, { skip: engine.skip }, () => {
+    void test('providers, inventories, traits, aggregates, candidates, and racing claims', async () => {
       const database = await openDatabase(await engine.create(), { service: 'placement', poolSize: 8 });
       const app = await createPlacementApp({ database });
       try {
