@@ -79,6 +79,14 @@ export const identityPolicies: RuleDefault[] = [
   ...admin('create_policy', 'update_policy', 'delete_policy', 'create_consumer', 'update_consumer', 'delete_consumer'),
   ...read('get_policy', 'list_policies', 'get_consumer', 'list_consumers'),
 
+  // domain-specific configuration
+  ...admin('create_domain_config', 'update_domain_config', 'delete_domain_config'),
+  ...read('get_domain_config', 'get_domain_config_default'),
+
+  // endpoint filter
+  ...admin('create_endpoint_group', 'update_endpoint_group', 'delete_endpoint_group', 'add_endpoint_group_to_project', 'remove_endpoint_group_from_project', 'add_endpoint_to_project', 'remove_endpoint_from_project'),
+  ...read('get_endpoint_group', 'list_endpoint_groups', 'list_projects_associated_with_endpoint_group', 'list_endpoints_associated_with_endpoint_group', 'get_endpoint_group_in_project', 'list_endpoint_groups_for_project', 'check_endpoint_in_project', 'list_endpoints_for_project', 'list_projects_for_endpoint'),
+
   // application credentials: the owner's business
   r('identity:get_application_credential', ADMIN_OR_READER_OR_OWNER),
   r('identity:list_application_credentials', ADMIN_OR_READER_OR_OWNER),

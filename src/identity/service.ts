@@ -41,6 +41,12 @@ import { PolicyBlobManager } from './core/policy-blobs.js';
 import { ConsumerManager } from './core/consumers.js';
 import { TrustManager } from './core/trusts.js';
 import { registerTrusts } from './api/trusts.js';
+import { DomainConfigManager } from './core/domain-config.js';
+import { registerDomainConfig } from './api/domain-config.js';
+import { EndpointFilterManager } from './core/endpoint-filter.js';
+import { registerEndpointFilter } from './api/endpoint-filter.js';
+import type { TokenData } from './token/provider.js';
+import type { CatalogEntry } from '../common/context.js';
 
 export type { BootstrapSpec } from './bootstrap.js';
 
@@ -96,9 +102,18 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   const tokens = new TokenProvider({ keys, resource, identity, assignment, revoke, appCreds, trusts, expirationSeconds: () => conf.tokenExpiration });
   const auth = new AuthManager({ resource, identity, assignment, appCreds, trusts, tokens });
   const enforcer = new Enforcer(identityPolicies);
-  const validator = new LocalTokenValidator(tokens, catalog);
+  const endpointFilter = new EndpointFilterManager(db);
+  /** The catalog of a token: everything, or only what the project's endpoint filters allow. */
+  const tokenCatalog = async (t: TokenData): Promise<CatalogEntry[]> => {
+    const full = await catalog.catalog();
+    if (t.scope.kind !== 'project') return full;
+    const allowed = await endpointFilter.allowedEndpoints(t.scope.id, await catalog.listEndpoints());
+    if (!allowed) return full;
+    return full.map((s) => ({ ...s, endpoints: s.endpoints.filter((e) => allowed.has(e.id!)) })).filter((s) => s.endpoints.length > 0);
+  };
+  const validator = new LocalTokenValidator(tokens, tokenCatalog);
 
-  const deps: ApiDeps = { resource, identity, assignment, catalog, appCreds, revoke, auth, tokens, enforcer, publicUrl, conf };
+  const deps: ApiDeps = { resource, identity, assignment, catalog, appCreds, revoke, auth, tokens, enforcer, publicUrl, conf, tokenCatalog };
   const app = createApp({ service: 'keystone', faults: 'keystone', validator, authUrl: publicUrl });
   // any write may change what a token validates to (roles, enabled flags): drop the cache
   app.addHook('onSend', async (req, _reply, payload) => {
@@ -106,6 +121,9 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     return payload;
   });
   registerDiscovery(app, deps);
+  const domainConfig = new DomainConfigManager(db);
+  domainConfig.tx = tx;
+  registerDomainConfig(app, { ...deps, domainConfig });
   registerAuth(app, deps);
   registerResource(app, deps);
   registerUsers(app, deps);
@@ -114,6 +132,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   registerAppCreds(app, deps);
   registerCredentials(app, { ...deps, credentials: new CredentialManager(db, credentialKeys) });
   registerTrusts(app, { ...deps, trusts });
+  registerEndpointFilter(app, { ...deps, endpointFilter });
   registerPoliciesAndConsumers(app, { ...deps, policyBlobs: new PolicyBlobManager(db), consumers: new ConsumerManager(db) });
 
   return {

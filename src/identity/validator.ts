@@ -5,7 +5,6 @@
  */
 import type { TokenValidator, ValidatedToken } from '../common/http/auth-types.js';
 import { ApiError } from '../common/errors.js';
-import type { CatalogManager } from './core/catalog.js';
 import type { TokenData, TokenProvider } from './token/provider.js';
 import { isoTime } from './util.js';
 import type { CatalogEntry } from '../common/context.js';
@@ -35,7 +34,7 @@ export class LocalTokenValidator implements TokenValidator {
 
   constructor(
     private readonly tokens: TokenProvider,
-    private readonly catalog: CatalogManager,
+    private readonly catalog: (t: TokenData) => Promise<CatalogEntry[]>,
   ) {}
 
   async validate(token: string): Promise<ValidatedToken> {
@@ -48,7 +47,7 @@ export class LocalTokenValidator implements TokenValidator {
     }
     let v = this.rendered.get(t);
     if (!v) {
-      v = toValidatedToken(t, await this.catalog.catalog());
+      v = toValidatedToken(t, await this.catalog(t));
       this.rendered.set(t, v);
     }
     return v;

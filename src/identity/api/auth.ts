@@ -40,7 +40,7 @@ function subject(req: FastifyRequest): string {
 }
 
 export function registerAuth(app: FastifyInstance, d: ApiDeps): void {
-  const catalogFor = async (t: TokenData, nocatalog: boolean) => (nocatalog ? undefined : await d.catalog.catalog());
+  const catalogFor = async (t: TokenData, nocatalog: boolean) => (nocatalog ? undefined : await d.tokenCatalog(t));
 
   app.post('/v3/auth/tokens', { config: { public: true } }, async (req, reply) => {
     const body = checkBody<Record<string, any>>(identitySchema, req.body);
@@ -88,7 +88,7 @@ export function registerAuth(app: FastifyInstance, d: ApiDeps): void {
     if (t.scope.kind === 'unscoped') {
       throw new (await import('../../common/errors.js')).ApiError(403, 'A scoped token is required to get a catalog.', { title: 'Forbidden' });
     }
-    return { catalog: await d.catalog.catalog(), links: selfLink(d, 'auth/catalog') };
+    return { catalog: await d.tokenCatalog(t), links: selfLink(d, 'auth/catalog') };
   });
 
   app.get('/v3/auth/projects', async (req) => {

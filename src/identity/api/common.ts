@@ -15,6 +15,7 @@ import type { RevokeManager } from '../core/revoke.js';
 import type { AuthManager } from '../core/auth.js';
 import type { TokenProvider, TokenData } from '../token/provider.js';
 import type { IdentityConfig } from '../config.js';
+import type { CatalogEntry } from '../../common/context.js';
 import { forbiddenError, unauthorizedError } from '../util.js';
 
 export interface ApiDeps {
@@ -29,6 +30,8 @@ export interface ApiDeps {
   enforcer: Enforcer;
   publicUrl: string;
   conf: IdentityConfig;
+  /** The catalog a token shows (endpoint filters of its project applied). */
+  tokenCatalog(t: TokenData): Promise<CatalogEntry[]>;
 }
 
 /** The caller's token (validated by the app's auth hook, so this is a cache hit). */

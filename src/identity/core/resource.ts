@@ -159,6 +159,8 @@ export class ResourceManager {
       await trx.deleteFrom('project_tag').where('project_id', 'in', all).execute();
       await trx.deleteFrom('assignment').where('target_id', 'in', all).execute();
       await trx.deleteFrom('project').where('id', 'in', all).execute();
+      await trx.deleteFrom('whitelisted_config').where('domain_id', '=', id).execute();
+      await trx.deleteFrom('sensitive_config').where('domain_id', '=', id).execute();
     });
   }
 

@@ -216,6 +216,40 @@ export const identityMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '004_domain_config_endpoint_groups',
+    async up(db: Kysely<any>) {
+      for (const t of ['whitelisted_config', 'sensitive_config']) {
+        await db.schema
+          .createTable(t)
+          .addColumn('domain_id', id, (c) => c.notNull())
+          .addColumn('group', 'varchar(255)', (c) => c.notNull())
+          .addColumn('option', 'varchar(255)', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${t}_pk`, ['domain_id', 'group', 'option'])
+          .execute();
+      }
+      await db.schema
+        .createTable('endpoint_group')
+        .addColumn('id', id, (c) => c.primaryKey())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('filters', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('project_endpoint_group')
+        .addColumn('endpoint_group_id', id, (c) => c.notNull())
+        .addColumn('project_id', id, (c) => c.notNull())
+        .addPrimaryKeyConstraint('project_endpoint_group_pk', ['endpoint_group_id', 'project_id'])
+        .execute();
+      await db.schema
+        .createTable('project_endpoint')
+        .addColumn('endpoint_id', id, (c) => c.notNull())
+        .addColumn('project_id', id, (c) => c.notNull())
+        .addPrimaryKeyConstraint('project_endpoint_pk', ['endpoint_id', 'project_id'])
+        .execute();
+    },
+  },
 ];
 
 registerDbSchema('keystone', identityMigrations);

@@ -183,7 +183,35 @@ export interface TrustRoleTable {
   role_id: string;
 }
 
+export interface DomainConfigTable {
+  domain_id: string;
+  group: string;
+  option: string;
+  /** JSON */
+  value: string;
+}
+export interface EndpointGroupTable {
+  id: string;
+  name: string;
+  description: string | null;
+  /** JSON: {interface?, service_id?, region_id?} */
+  filters: string;
+}
+export interface ProjectEndpointGroupTable {
+  endpoint_group_id: string;
+  project_id: string;
+}
+export interface ProjectEndpointTable {
+  endpoint_id: string;
+  project_id: string;
+}
+
 export interface KeystoneDB {
+  whitelisted_config: DomainConfigTable;
+  sensitive_config: DomainConfigTable;
+  endpoint_group: EndpointGroupTable;
+  project_endpoint_group: ProjectEndpointGroupTable;
+  project_endpoint: ProjectEndpointTable;
   trust: TrustTable;
   trust_role: TrustRoleTable;
   credential: CredentialTable;
