@@ -95,7 +95,23 @@ program
     process.exitCode = await manage(service, args, { stateDir: new StateDir(o.stateDir), configFiles: o.configFile });
   });
 
-program.parseAsync(process.argv).catch((e: unknown) => {
+/** `stratus <binary> --config-file F`: one OpenStack binary in this process. */
+async function runOneBinary(name: string, argv: string[]): Promise<void> {
+  const { runBinary } = await import('./binaries.js');
+  const running = await runBinary(name, argv);
+  console.log(`${running.describe}`);
+  const stop = async () => {
+    await running.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+const BINARY_RE = /^(keystone|placement-api|glance-api|neutron-[a-z0-9-]+|nova-[a-z-]+|cinder-[a-z-]+)$/;
+const first = process.argv[2];
+const main = first && BINARY_RE.test(first) ? runOneBinary(first, process.argv.slice(3)) : program.parseAsync(process.argv);
+main.catch((e: unknown) => {
   console.error(`stratus: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });
