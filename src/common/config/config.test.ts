@@ -30,8 +30,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function conf(): ConfigOpts {
-  const c = new ConfigOpts();
+function conf(env: Record<string, string> = {}): ConfigOpts {
+  const c = new ConfigOpts(env);
   registerCommonOpts(c);
   registerDatabaseOpts(c, 'sqlite:///$state_path/nova.sqlite');
   c.register('filter_scheduler', [new ListOpt('enabled_filters', { default: ['ComputeFilter'] })]);
@@ -111,6 +111,17 @@ void describe('ConfigOpts', () => {
     assert.throws(() => c.set('api', 'max_limit', -1), ConfigValueError);
   });
 
+  void test('OS_<GROUP>__<OPTION> environment variables win over files, overrides win over them', () => {
+    const c = conf({ OS_DEFAULT__HOST: 'envhost', OS_API__MAX_LIMIT: '7', OS_DATABASE__CONNECTION: 'postgresql://postgres@127.0.0.1/nova' });
+    c.load({ configFiles: [file('env.conf', '[DEFAULT]\nhost = fromfile\n[api]\nmax_limit = 9\n')] });
+    assert.equal(c.get('DEFAULT', 'host'), 'envhost');
+    assert.equal(c.get('api', 'max_limit'), 7);
+    assert.equal(c.get('database', 'connection'), 'postgresql://postgres@127.0.0.1/nova');
+    c.set('DEFAULT', 'host', 'cli');
+    assert.equal(c.get('DEFAULT', 'host'), 'cli');
+    assert.throws(() => conf({ OS_API__MAX_LIMIT: 'x' }).load({}), /\[api\] max_limit from environment variable OS_API__MAX_LIMIT/);
+  });
+
   void test('a bad value names the group, option and file', () => {
     const c = conf();
     const f = file('bad.conf', '[api]\nmax_limit = lots\n');
@@ -123,7 +134,7 @@ void describe('ConfigOpts', () => {
   });
 
   void test('an option registered after load is checked when read', () => {
-    const c = new ConfigOpts();
+    const c = new ConfigOpts({});
     c.load({ configFiles: [file('late.conf', '[late]\nn = x\nm = 7\n')] });
     c.register('late', [new IntOpt('n'), new IntOpt('m')]);
     assert.equal(c.get('late', 'm'), 7);
@@ -175,7 +186,7 @@ void describe('ConfigOpts', () => {
   });
 
   void test('groupValues and DictOpt', () => {
-    const c = new ConfigOpts();
+    const c = new ConfigOpts({});
     c.register('ovs', [new DictOpt('bridge_mappings', { default: {} }), new BoolOpt('enabled', { default: true })]);
     c.load({ configFiles: [file('dict.conf', '[ovs]\nbridge_mappings = public:br-ex\n')] });
     assert.deepEqual(c.groupValues('ovs'), { bridge_mappings: { public: 'br-ex' }, enabled: true });

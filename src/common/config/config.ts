@@ -1,8 +1,8 @@
 /**
  * ConfigOpts: the option registry and value resolution of oslo.config.
  *
- * A value comes from, in order of precedence: an override (`set`, e.g. from a CLI flag), the
- * config files (later files win; `--config-dir` files come after `--config-file` ones, sorted),
+ * A value comes from, in order of precedence: an override (`set`, e.g. from a CLI flag), an
+ * `OS_<GROUP>__<OPTION>` environment variable, the config files (later files win; `--config-dir` files come after `--config-file` ones, sorted),
  * the option's old names in those files, then the default (`setDefault` or the option's own).
  * Multi-valued options accumulate every value of every file instead. Options present in files
  * but never registered are ignored, as oslo ignores them. String values may reference other
@@ -80,7 +80,11 @@ export class ConfigOpts {
   private readonly cache = new Map<string, unknown>();
   private files: ParsedFile[] = [];
 
-  constructor() {
+  /**
+   * @param env where `OS_<GROUP>__<OPTION>` variables are read from (oslo.config's environment
+   *   source: above config files, below overrides); pass `{}` to ignore the environment.
+   */
+  constructor(private readonly env: Readonly<Record<string, string | undefined>> = process.env) {
     this.groups.set('DEFAULT', new Map());
   }
 
@@ -204,7 +208,7 @@ export class ConfigOpts {
     seen.add(k);
     try {
       let v: unknown;
-      const found = this.overrides.has(k) ? null : this.fromFiles(opt, g);
+      const found = this.overrides.has(k) ? null : (this.fromEnv(opt, g) ?? this.fromFiles(opt, g));
       if (found) {
         const raws = found.raws.map((r) => this.substitute(r, g, seen));
         v = parseRaw(opt, raws, g, found.source);
@@ -227,6 +231,12 @@ export class ConfigOpts {
       names.push([normalizeGroup(opt.deprecatedGroup ?? g), opt.deprecatedName ?? opt.name]);
     }
     return names;
+  }
+
+  private fromEnv(opt: Opt<any>, g: string): { raws: string[]; source: string } | null {
+    const name = `OS_${g.toUpperCase()}__${opt.name.toUpperCase()}`;
+    const v = this.env[name];
+    return v === undefined ? null : { raws: [v], source: `environment variable ${name}` };
   }
 
   private fromFiles(opt: Opt<any>, g: string): { raws: string[]; source: string } | null {

@@ -7,7 +7,7 @@ import { generateSample } from './sample.js';
 import { parseIni } from './ini.js';
 
 void test('generateSample writes help, type, bounds, deprecations and commented defaults', () => {
-  const c = new ConfigOpts();
+  const c = new ConfigOpts({});
   registerCommonOpts(c);
   registerDatabaseOpts(c, 'sqlite:///$state_path/nova.sqlite');
   c.register('api', [
