@@ -63,6 +63,12 @@ function describe(s: Span): string {
   const a = s.attributes ?? {};
   let text = s.name;
   if (typeof a['status'] === 'number') text += ` -> ${a['status']}`;
+  if ((s.kind === 'rpc.send' || s.kind === 'rpc.receive') && typeof a['routing_key'] === 'string') {
+    // "build_instances  cast nova/compute.host1 v6.0"
+    const version = typeof a['version'] === 'string' && a['version'] ? ` v${a['version']}` : '';
+    text += `  ${typeof a['type'] === 'string' ? `${a['type']} ` : ''}${typeof a['exchange'] === 'string' ? `${a['exchange']}/` : ''}${a['routing_key']}${version}`;
+  }
+  if (s.kind === 'notification' && typeof a['event_type'] === 'string' && a['event_type'] !== s.name) text += `  ${a['event_type']}`;
   if (s.status === 'error') text += s.error ? `  ! ${s.error}` : '  ! error';
   return text;
 }

@@ -21,7 +21,7 @@ const J2 = 'req-00000000-0000-4000-8000-000000000002';
 /** A request through nova-api that casts to the conductor over RPC, which calls placement. */
 const journey1: Span[] = [
   span({ id: 'a', journeyId: J1, requestId: J1, start: 1000, durationMs: 40, kind: 'http.in', name: 'POST /v2.1/servers', service: 'nova-api', host: 'ctl', attributes: { status: 202 } }),
-  span({ id: 'b', parentId: 'a', journeyId: J1, requestId: J1, start: 1005, durationMs: 2, kind: 'rpc.send', name: 'conductor.schedule_and_build_instances', service: 'nova-api', host: 'ctl' }),
+  span({ id: 'b', parentId: 'a', journeyId: J1, requestId: J1, start: 1005, durationMs: 2, kind: 'rpc.send', name: 'conductor.schedule_and_build_instances', service: 'nova-api', host: 'ctl', attributes: { exchange: 'nova', routing_key: 'conductor', type: 'cast', version: '1.25' } }),
   span({ id: 'c', parentId: 'b', journeyId: J1, requestId: 'req-conductor', start: 1008, durationMs: 30, kind: 'rpc.receive', name: 'schedule_and_build_instances', service: 'nova-conductor', host: 'ctl' }),
   span({ id: 'd', parentId: 'c', journeyId: J1, requestId: 'req-conductor', start: 1010, durationMs: 10, kind: 'http.out', name: 'GET placement/allocation_candidates', service: 'nova-conductor', host: 'ctl', attributes: { status: 200 } }),
   span({ id: 'e', parentId: 'c', journeyId: J1, requestId: 'req-conductor', start: 1025, durationMs: 5, kind: 'db.transaction', name: 'instance_update', service: 'nova-conductor', host: 'ctl', status: 'error', error: 'Boom: no' }),
@@ -89,7 +89,7 @@ void describe('formatting', () => {
     const lines = text.trimEnd().split('\n');
     assert.equal(lines[0], `Journey ${J1}  5 hops, 2 services, 40.0 ms`);
     assert.match(lines[1]!, /^ +\+0\.0 ms +40\.0 ms  http\.in +POST \/v2\.1\/servers -> 202 +nova-api@ctl +req-0+-0000-4000-8000-000000000001$/);
-    assert.match(lines[2]!, /^ +\+5\.0 ms +2\.0 ms  └─ rpc\.send +conductor\.schedule_and_build_instances +nova-api@ctl/);
+    assert.match(lines[2]!, /^ +\+5\.0 ms +2\.0 ms  └─ rpc\.send +conductor\.schedule_and_build_instances  cast nova\/conductor v1\.25 +nova-api@ctl/);
     assert.match(lines[3]!, /^ +\+8\.0 ms +30\.0 ms     └─ rpc\.receive +schedule_and_build_instances +nova-conductor@ctl +req-conductor$/);
     assert.match(lines[4]!, /^ +\+10\.0 ms +10\.0 ms        ├─ http\.out +GET placement\/allocation_candidates -> 200/);
     assert.match(lines[5]!, /^ +\+25\.0 ms +5\.0 ms        └─ db\.transaction +instance_update  ! Boom: no/);
