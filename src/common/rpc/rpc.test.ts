@@ -6,7 +6,7 @@ import { deserializeRemoteException, serializeRemoteException, registerRemoteExc
 import { versionIsCompatible, routingKey } from './target.js';
 import { parseTransportUrl } from './url.js';
 
-test('versionIsCompatible follows oslo (same major, minor and revision not above)', () => {
+void test('versionIsCompatible follows oslo (same major, minor and revision not above)', () => {
   assert.equal(versionIsCompatible('5.1', '5.0'), true);
   assert.equal(versionIsCompatible('5.1', '5.1'), true);
   assert.equal(versionIsCompatible('5.1', '5.2'), false);
@@ -17,12 +17,12 @@ test('versionIsCompatible follows oslo (same major, minor and revision not above
   assert.equal(versionIsCompatible('1.0', undefined), false);
 });
 
-test('routing keys', () => {
+void test('routing keys', () => {
   assert.equal(routingKey({ topic: 'compute' }), 'compute');
   assert.equal(routingKey({ topic: 'compute', server: 'cmp1' }), 'compute.cmp1');
 });
 
-test('envelope round trip and 1.0 messages', () => {
+void test('envelope round trip and 1.0 messages', () => {
   const b = encodeMessage({ method: 'm', args: { a: [1, 'x'] } });
   const outer = JSON.parse(b.toString()) as Record<string, unknown>;
   assert.equal(outer['oslo.version'], '2.0');
@@ -33,7 +33,7 @@ test('envelope round trip and 1.0 messages', () => {
   assert.throws(() => decodeMessage(Buffer.from('[1]')), /not a JSON object/);
 });
 
-test('context packs to _context_* keys and back', () => {
+void test('context packs to _context_* keys and back', () => {
   const ctx = new RequestContext({ userId: 'u', projectId: 'p', roles: ['admin'], globalRequestId: 'req-g' });
   const m: Record<string, unknown> = {};
   packContext(m, ctx, 'abcd');
@@ -51,12 +51,12 @@ test('context packs to _context_* keys and back', () => {
   assert.ok(!('_context_auth_token' in n));
 });
 
-test('oslo timestamps always carry microseconds', () => {
+void test('oslo timestamps always carry microseconds', () => {
   assert.equal(osloTimestamp(new Date(Date.UTC(2026, 0, 1, 12, 0, 0, 0))), '2026-01-01 12:00:00.000000');
   assert.equal(osloTimestamp(new Date(Date.UTC(2026, 10, 5, 3, 4, 5, 67))), '2026-11-05 03:04:05.067000');
 });
 
-test('failure JSON: registered classes come back by name, others as RemoteError', () => {
+void test('failure JSON: registered classes come back by name, others as RemoteError', () => {
   class FlavorNotFound extends Error {}
   registerRemoteException('FlavorNotFound', FlavorNotFound);
   const e = deserializeRemoteException(serializeRemoteException(new FlavorNotFound('Flavor 7 could not be found.')));
@@ -77,7 +77,7 @@ test('failure JSON: registered classes come back by name, others as RemoteError'
   assert.deepEqual(w['kwargs'], { code: 413 });
 });
 
-test('transport URLs', () => {
+void test('transport URLs', () => {
   assert.deepEqual(parseTransportUrl('inproc://'), { driver: 'inproc', name: '' });
   assert.deepEqual(parseTransportUrl('fake://cell1'), { driver: 'inproc', name: 'cell1' });
   const r = parseTransportUrl('rabbit://stackrabbit:s%40cret@10.0.0.1:5673,10.0.0.2/nova_cell1?heartbeat=30');
@@ -95,7 +95,7 @@ test('transport URLs', () => {
   assert.throws(() => parseTransportUrl('nonsense'), /Invalid/);
 });
 
-test('duplicate cache remembers the last 16 ids', () => {
+void test('duplicate cache remembers the last 16 ids', () => {
   const c = new DuplicateCache();
   assert.equal(c.seen('a'), false);
   assert.equal(c.seen('a'), true);

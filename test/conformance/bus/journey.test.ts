@@ -6,11 +6,11 @@ import { RpcClient, RpcServer } from '../../../src/common/rpc/index.js';
 import { EXCHANGE, Harness, TRANSPORTS, until } from './harness.js';
 
 for (const transport of TRANSPORTS) {
-  describe(`journey spans over ${transport.name}`, () => {
+  void describe(`journey spans over ${transport.name}`, () => {
     const h = new Harness(transport);
     after(() => h.cleanup());
 
-    test('rpc.send and rpc.receive spans nest across the bus, including a second hop', async () => {
+    void test('rpc.send and rpc.receive spans nest across the bus, including a second hop', async () => {
       const spans: Span[] = [];
       const remove = addSpanSink({ write: (s) => spans.push(s) });
       h.defer(async () => {

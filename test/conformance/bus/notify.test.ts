@@ -32,11 +32,11 @@ class Collector {
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/;
 
 for (const transport of TRANSPORTS) {
-  describe(`notifications over ${transport.name}`, () => {
+  void describe(`notifications over ${transport.name}`, () => {
     const h = new Harness(transport);
     after(() => h.cleanup());
 
-    test('info/error/warn reach listeners with publisher, event type, payload and metadata', async () => {
+    void test('info/error/warn reach listeners with publisher, event type, payload and metadata', async () => {
       const topic = h.topic();
       for (const p of ['info', 'error', 'warn']) h.queue(`${topic}.${p}`);
       const c = new Collector();
@@ -63,7 +63,7 @@ for (const transport of TRANSPORTS) {
       assert.equal(byPriority['warn']!.eventType, 'compute.instance.exists');
     });
 
-    test('versioned topic through prepare(), and the wire fields', async () => {
+    void test('versioned topic through prepare(), and the wire fields', async () => {
       const topic = h.topic();
       const vtopic = `${topic}_versioned`;
       h.queue(`${topic}.info`);
@@ -88,7 +88,7 @@ for (const transport of TRANSPORTS) {
       assert.equal(typeof m['_context_request_id'], 'string');
     });
 
-    test('notifications wait in the default queue until a listener comes', async () => {
+    void test('notifications wait in the default queue until a listener comes', async () => {
       const topic = h.topic();
       h.queue(`${topic}.info`);
       const notifier = new Notifier(await h.bus(), { publisherId: 'p', exchange: EXCHANGE, topics: [topic] });
@@ -101,7 +101,7 @@ for (const transport of TRANSPORTS) {
       assert.equal(c.got[0]!.eventType, 'early.event');
     });
 
-    test('listeners of one pool share the messages', async () => {
+    void test('listeners of one pool share the messages', async () => {
       const topic = h.topic();
       const pool = `${topic}_pool`;
       h.queue(pool);

@@ -61,7 +61,7 @@ class TaskManager {
 const ctx = (): RequestContext => new RequestContext({ userId: 'u1', projectId: 'p1', roles: ['member'] });
 
 for (const transport of TRANSPORTS) {
-  describe(`rpc over ${transport.name}`, () => {
+  void describe(`rpc over ${transport.name}`, () => {
     const h = new Harness(transport);
     after(() => h.cleanup());
 
@@ -72,7 +72,7 @@ for (const transport of TRANSPORTS) {
       return server;
     }
 
-    test('call returns the result and carries the context', async () => {
+    void test('call returns the result and carries the context', async () => {
       const topic = h.topic(['h1']);
       await serve(topic, 'h1', [new ComputeManager('h1')]);
       const client = new RpcClient(await h.bus(), { topic, exchange: EXCHANGE, version: '5.0' });
@@ -81,7 +81,7 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(r, { host: 'h1', args: { a: 1, nested: { b: [1, 2] } }, user: 'u1', requestId: c.requestId, current: c.requestId });
     });
 
-    test('call to a server goes to that server only; topic calls are shared', async () => {
+    void test('call to a server goes to that server only; topic calls are shared', async () => {
       const topic = h.topic(['a', 'b']);
       const a = new ComputeManager('a');
       const b = new ComputeManager('b');
@@ -98,7 +98,7 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual([...hosts].sort(), ['a', 'b']);
     });
 
-    test('cast and fanout cast', async () => {
+    void test('cast and fanout cast', async () => {
       const topic = h.topic(['a', 'b']);
       const a = new ComputeManager('a');
       const b = new ComputeManager('b');
@@ -115,17 +115,17 @@ for (const transport of TRANSPORTS) {
       assert.equal(a.calls.length + b.calls.length, 3);
     });
 
-    test('a call with fanout is refused', async () => {
+    void test('a call with fanout is refused', async () => {
       const client = new RpcClient(await h.bus(), { topic: h.topic(), exchange: EXCHANGE, fanout: true });
       await assert.rejects(client.call(ctx(), 'echo'), InvalidTarget);
     });
 
-    test('no server: MessagingTimeout', async () => {
+    void test('no server: MessagingTimeout', async () => {
       const client = new RpcClient(await h.bus(), { topic: h.topic(), exchange: EXCHANGE }, { timeoutMs: 300 });
       await assert.rejects(client.call(ctx(), 'echo'), MessagingTimeout);
     });
 
-    test('dispatch by namespace and version; NoSuchMethod and UnsupportedVersion', async () => {
+    void test('dispatch by namespace and version; NoSuchMethod and UnsupportedVersion', async () => {
       const topic = h.topic(['h1']);
       await serve(topic, 'h1', [new ComputeManager('h1'), new TaskManager()]);
       const client = new RpcClient(await h.bus(), { topic, exchange: EXCHANGE, version: '5.0' });
@@ -140,7 +140,7 @@ for (const transport of TRANSPORTS) {
       await assert.rejects(client.call(ctx(), 'migrate_server'), NoSuchMethod);
     });
 
-    test('remote exceptions: registered class, else RemoteError with excType', async () => {
+    void test('remote exceptions: registered class, else RemoteError with excType', async () => {
       const topic = h.topic(['h1']);
       await serve(topic, 'h1', [new ComputeManager('h1')]);
       const client = new RpcClient(await h.bus(), { topic, exchange: EXCHANGE, version: '5.0' });
@@ -160,7 +160,7 @@ for (const transport of TRANSPORTS) {
       assert.equal((await client.call<{ host: string }>(ctx(), 'echo')).host, 'h1');
     });
 
-    test('version caps and canSendVersion', async () => {
+    void test('version caps and canSendVersion', async () => {
       const topic = h.topic(['h1']);
       await serve(topic, 'h1', [new ComputeManager('h1')]);
       const client = new RpcClient(await h.bus(), { topic, exchange: EXCHANGE, version: '5.0' }, { versionCap: '5.0' });
@@ -174,14 +174,14 @@ for (const transport of TRANSPORTS) {
       assert.equal((await client.call<{ host: string }>(ctx(), 'echo')).host, 'h1');
     });
 
-    test('call monitor: heartbeats keep a long call alive', async () => {
+    void test('call monitor: heartbeats keep a long call alive', async () => {
       const topic = h.topic(['h1']);
       await serve(topic, 'h1', [new ComputeManager('h1')]);
       const client = new RpcClient(await h.bus(), { topic, exchange: EXCHANGE, version: '5.0' }, { timeoutMs: 20_000, callMonitorTimeoutMs: 2000 });
       assert.equal(await client.call(ctx(), 'slow', { ms: 3500 }), 'done');
     });
 
-    test('call monitor: a dead server is noticed before the overall timeout', async () => {
+    void test('call monitor: a dead server is noticed before the overall timeout', async () => {
       const topic = h.topic(['h1']);
       const bus = await h.bus();
       // A consumer that takes the request and never answers (no heartbeats either).
@@ -191,7 +191,7 @@ for (const transport of TRANSPORTS) {
       await assert.rejects(client.call(ctx(), 'echo'), MessagingTimeout);
     });
 
-    test('nothing passes by reference', async () => {
+    void test('nothing passes by reference', async () => {
       const topic = h.topic(['h1']);
       await serve(topic, 'h1', [new ComputeManager('h1')]);
       const client = new RpcClient(await h.bus(), { topic, exchange: EXCHANGE, version: '5.0' });
@@ -201,7 +201,7 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(r, { id: 1, when: '1970-01-01T00:00:00.000Z', changed: true });
     });
 
-    test('serializers run on both sides', async () => {
+    void test('serializers run on both sides', async () => {
       const topic = h.topic(['h1']);
       const tag: Serializer = {
         serializeEntity: (_c, v) => (v instanceof Set ? { __set: [...v] } : v),
@@ -222,7 +222,7 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(r, new Set([7, 8, 2]));
     });
 
-    test('stop waits for requests in progress and stops consuming', async () => {
+    void test('stop waits for requests in progress and stops consuming', async () => {
       const topic = h.topic(['h1']);
       const m = new ComputeManager('h1');
       const server = new RpcServer(await h.bus(), { topic, server: 'h1', exchange: EXCHANGE }, [m]);
@@ -235,7 +235,7 @@ for (const transport of TRANSPORTS) {
       await assert.rejects(client.call(ctx(), 'echo'), MessagingTimeout);
     });
 
-    test('many concurrent calls', async () => {
+    void test('many concurrent calls', async () => {
       const topic = h.topic(['h1']);
       await serve(topic, 'h1', [new ComputeManager('h1')]);
       const client = new RpcClient(await h.bus(), { topic, exchange: EXCHANGE, version: '5.0' });

@@ -5,11 +5,11 @@ import { RpcClient, RpcServer, RemoteError, decodeMessage, encodeMessage } from 
 import { EXCHANGE, Harness, TRANSPORTS, sleep, until } from './harness.js';
 
 for (const transport of TRANSPORTS) {
-  describe(`wire format over ${transport.name}`, () => {
+  void describe(`wire format over ${transport.name}`, () => {
     const h = new Harness(transport);
     after(() => h.cleanup());
 
-    test('a call is an oslo 2.0 envelope with flattened context; a hand-made reply is understood', async () => {
+    void test('a call is an oslo 2.0 envelope with flattened context; a hand-made reply is understood', async () => {
       const topic = h.topic();
       const bus = await h.bus();
       const seen: Array<{ outer: Record<string, unknown>; inner: Record<string, unknown> }> = [];
@@ -51,7 +51,7 @@ for (const transport of TRANSPORTS) {
       assert.notEqual(seen[1]!.inner['_msg_id'], inner['_msg_id']);
     });
 
-    test('casts carry no reply fields; no namespace key without a namespace', async () => {
+    void test('casts carry no reply fields; no namespace key without a namespace', async () => {
       const topic = h.topic(['h9']);
       const bus = await h.bus();
       const seen: Record<string, unknown>[] = [];
@@ -68,7 +68,7 @@ for (const transport of TRANSPORTS) {
       assert.ok(!('_msg_id' in m) && !('_reply_q' in m) && !('_timeout' in m));
     });
 
-    test('a failure reply in oslo JSON becomes RemoteError; replies of the server are {result, failure, ending}', async () => {
+    void test('a failure reply in oslo JSON becomes RemoteError; replies of the server are {result, failure, ending}', async () => {
       const topic = h.topic(['h1']);
       const bus = await h.bus();
       // Server side of the check: a Stratus server's reply as seen on the reply queue.
@@ -119,7 +119,7 @@ for (const transport of TRANSPORTS) {
       await assert.rejects(client.call(new RequestContext(), 'boom'), (e: unknown) => e instanceof RemoteError && e.excType === 'TypeError' && e.value === 'bad thing');
     });
 
-    test('a message delivered twice (same _unique_id) is handled once', async () => {
+    void test('a message delivered twice (same _unique_id) is handled once', async () => {
       const topic = h.topic(['h1']);
       const bus = await h.bus();
       let n = 0;

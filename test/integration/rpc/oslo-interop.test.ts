@@ -88,7 +88,7 @@ const step = (lines: PyProc['lines'], name: string): Record<string, unknown> => 
   return l as Record<string, unknown>;
 };
 
-describe('oslo.messaging interop over RabbitMQ', () => {
+void describe('oslo.messaging interop over RabbitMQ', () => {
   const buses: MessageBus[] = [];
   const queues: string[] = [];
   const procs: PyProc[] = [];
@@ -101,7 +101,7 @@ describe('oslo.messaging interop over RabbitMQ', () => {
     await conn.close();
   });
 
-  test('a Python client calls, casts and fanouts to a Stratus server', async () => {
+  void test('a Python client calls, casts and fanouts to a Stratus server', async () => {
     const topic = `interop_${randomUUID().slice(0, 8)}`;
     queues.push(topic, `${topic}.stratus1`);
     const casts: Array<{ args: Record<string, unknown>; requestId: string }> = [];
@@ -157,7 +157,7 @@ describe('oslo.messaging interop over RabbitMQ', () => {
     await server.stop();
   });
 
-  test('a Stratus client calls a Python server', async () => {
+  void test('a Stratus client calls a Python server', async () => {
     const topic = `interop_${randomUUID().slice(0, 8)}`;
     queues.push(topic, `${topic}.py1`);
     const py = runPython('py_server.py', [RABBIT_URL, EXCHANGE, topic, 'py1']);
@@ -195,7 +195,7 @@ describe('oslo.messaging interop over RabbitMQ', () => {
     assert.equal(await py.exited, 0);
   });
 
-  test('notifications: Stratus notifier -> Python listener, Python notifier -> Stratus listener', async () => {
+  void test('notifications: Stratus notifier -> Python listener, Python notifier -> Stratus listener', async () => {
     const topic = `interop_notif_${randomUUID().slice(0, 8)}`;
     queues.push(`${topic}.info`, `${topic}.error`);
     const bus = await createTransport(RABBIT_URL);

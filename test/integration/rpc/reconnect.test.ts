@@ -50,7 +50,7 @@ class Proxy {
   }
 }
 
-test('calls work again after the broker connection is lost and queues are gone', async () => {
+void test('calls work again after the broker connection is lost and queues are gone', async () => {
   const parsed = parseTransportUrl(RABBIT_URL);
   assert.equal(parsed.driver, 'rabbit');
   const h = parsed.driver === 'rabbit' ? parsed.hosts[0]! : undefined;
