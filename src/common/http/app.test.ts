@@ -156,6 +156,14 @@ void describe('errors in each service format', () => {
     err = r.json().errors[0];
     assert.equal(err.code, 'placement.undefined_code');
     assert.equal(err.detail, 'The resource could not be found.\n\n Thing missing could not be found.  ');
+    r = await app.inject({ method: 'GET', url: '/nowhere' });
+    assert.equal(r.json().errors[0].detail, 'The resource could not be found.\n\n   ');
+    r = await app.inject({ method: 'DELETE', url: '/v1/things' });
+    assert.equal(r.statusCode, 405);
+    assert.equal(r.json().errors[0].detail, 'The method DELETE is not allowed for this resource. \n\n The method specified is not allowed for this resource.');
+    r = await app.inject({ method: 'POST', url: '/v1/things', payload: 'x', headers: { 'content-type': 'text/plain' } });
+    assert.equal(r.statusCode, 415);
+    assert.match(r.json().errors[0].detail, /The media type text\/plain is not supported, use application\/json/);
   });
 
   void test('glance: webob text unless the client asks for JSON', async () => {

@@ -170,7 +170,13 @@ export function createApp(opts: AppOptions): FastifyInstance {
   app.setNotFoundHandler(async (req) => {
     const allowed = routes.methodsFor(pathOf(req.url));
     if (allowed.length > 0 && !allowed.includes(req.method)) {
-      throw new ApiError(405, messages.badMethod, { headers: { Allow: allowed.join(', ') } });
+      throw new ApiError(405, messages.badMethod, {
+        headers: { Allow: allowed.join(', ') },
+        // Placement shows webob's 405 template, which names the method, before its own message.
+        ...(opts.faults === 'placement'
+          ? { detail: `The method ${req.method} is not allowed for this resource. \n\n ${messages.badMethod}` }
+          : {}),
+      });
     }
     throw new ApiError(404, messages.notFound);
   });
@@ -285,7 +291,7 @@ function installBodyParsers(app: FastifyInstance, messages: FrameworkMessages): 
       }
       return;
     }
-    done(new ApiError(415, messages.unsupportedMediaType, { type: 'InvalidContentType' }), undefined);
+    done(new ApiError(415, messages.unsupportedMediaType.replace('%(content_type)s', ct), { type: 'InvalidContentType' }), undefined);
   });
 }
 
@@ -298,7 +304,7 @@ function toApiError(err: FastifyError | Error, messages: FrameworkMessages, styl
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiError(413, messages.tooLarge);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError(415, messages.unsupportedMediaType);
+      return new ApiError(415, messages.unsupportedMediaType.replace('%(content_type)s ', ''));
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new ApiError(400, messages.malformedBody);

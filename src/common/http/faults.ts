@@ -194,6 +194,7 @@ export interface FrameworkMessages {
   badMethod: string;
   malformedBody: string;
   internal: string;
+  /** `%(content_type)s` stands for the request's Content-Type. */
   unsupportedMediaType: string;
   tooLarge: string;
 }
@@ -219,7 +220,7 @@ export function frameworkMessages(style: FaultStyle): FrameworkMessages {
         badMethod: WEBOB_EXPLANATIONS[405]!,
         malformedBody: 'Body contains invalid data',
         internal: 'Request Failed: internal server error while processing your request.',
-        unsupportedMediaType: 'The request media type is not supported by this server.',
+        unsupportedMediaType: 'The request media type %(content_type)s is not supported by this server.',
         tooLarge: 'Request is too large.',
       };
     case 'keystone':
@@ -239,7 +240,7 @@ export function frameworkMessages(style: FaultStyle): FrameworkMessages {
         badMethod: 'The method specified is not allowed for this resource.',
         malformedBody: 'Malformed JSON in request body.',
         internal: 'The server has either erred or is incapable of performing the requested operation.',
-        unsupportedMediaType: 'The request media type is not supported by this server.',
+        unsupportedMediaType: 'The request media type %(content_type)s is not supported by this server.',
         tooLarge: 'Request is too large.',
       };
     case 'placement':
@@ -248,7 +249,7 @@ export function frameworkMessages(style: FaultStyle): FrameworkMessages {
         badMethod: 'The method specified is not allowed for this resource.',
         malformedBody: 'Malformed JSON: the request body is not valid JSON.',
         internal: 'The server has either erred or is incapable of performing the requested operation.',
-        unsupportedMediaType: 'The media type is not supported, use application/json',
+        unsupportedMediaType: 'The media type %(content_type)s is not supported, use application/json',
         tooLarge: 'Request is too large.',
       };
   }
