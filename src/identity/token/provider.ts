@@ -68,7 +68,9 @@ export class TokenProvider {
   private keysVersion = -2;
   private keysCheckedAt = 0;
   private readonly formatter = new TokenFormatter(() => this.fernet());
-  private readonly cache = new Map<string, { data: TokenData; gen: number }>();
+  private readonly cache = new Map<string, { data: TokenData; gen: number; at: number }>();
+  /** A cached validation is rechecked after this long (changes made by other Keystone processes). */
+  static readonly CACHE_TTL_MS = 5000;
   /** Bumped by any change that could alter a validation result. */
   generation = 0;
 
@@ -131,8 +133,9 @@ export class TokenProvider {
   /** Full validation; throws 404 (Keystone's TokenNotFound) for any invalid token. */
   async validate(token: string, opts: { allowExpired?: boolean } = {}): Promise<TokenData> {
     const hit = this.cache.get(token);
-    if (hit && hit.gen === this.generation && !opts.allowExpired) {
-      if (hit.data.expiresAt > Date.now()) return hit.data;
+    const now = Date.now();
+    if (hit && hit.gen === this.generation && !opts.allowExpired && now - hit.at < TokenProvider.CACHE_TTL_MS) {
+      if (hit.data.expiresAt > now) return hit.data;
       this.cache.delete(token);
       throw tokenNotFound();
     }
@@ -140,7 +143,7 @@ export class TokenProvider {
     const data = await this.build(token, opts);
     if (!opts.allowExpired && gen === this.generation) {
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(token, { data, gen });
+      this.cache.set(token, { data, gen, at: now });
     }
     return data;
   }
