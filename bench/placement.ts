@@ -15,28 +15,42 @@ import type { PlacementDatabase } from '../src/placement/db/sql.js';
 
 setLogDestination('/dev/null');
 
-const QUERY = '/allocation_candidates?resources=VCPU:1,MEMORY_MB:2048,DISK_GB:20&required=COMPUTE_NODE&limit=1000';
+// What Nova's scheduler asks for a small flavor (it adds root_required=!COMPUTE_STATUS_DISABLED).
+const QUERY = '/allocation_candidates?resources=VCPU:1,MEMORY_MB:2048,DISK_GB:20&root_required=!COMPUTE_STATUS_DISABLED&limit=1000';
 
-export async function populate(database: PlacementDatabase, n: number): Promise<string[]> {
+/**
+ * `n` providers: flat compute nodes, or (nested) n/2 trees of a compute node with memory and
+ * disk and a NUMA child with the VCPUs. Returns the uuids of the providers holding VCPU.
+ */
+export async function populate(database: PlacementDatabase, n: number, nested = false): Promise<string[]> {
   const rcs = await ResourceClassMap.load(database.db);
   const traits = new Map((await database.db.selectFrom('traits').select(['id', 'name'])
     .where('name', 'in', ['COMPUTE_NODE', 'HW_CPU_X86_AVX2']).execute()).map((t) => [t.name, t.id]));
   const uuids: string[] = [];
   const now = new Date();
   await database.transaction(async (trx) => {
-    for (let i = 0; i < n; i++) {
+    const inv = (id: number, rc: string, total: number, ratio: number) => ({
+      resource_provider_id: id, resource_class_id: rcs.idOf(rc), total, reserved: 0, min_unit: 1, max_unit: total,
+      step_size: 1, allocation_ratio: ratio, created_at: now, updated_at: null,
+    });
+    for (let i = 0; i < (nested ? n / 2 : n); i++) {
       const uuid = randomUUID();
-      uuids.push(uuid);
       const r = await trx.insertInto('resource_providers')
         .values({ uuid, name: `cn-${i}`, generation: 3, created_at: now, updated_at: null, parent_provider_id: null, root_provider_id: null })
         .returning('id').executeTakeFirstOrThrow();
       const id = Number(r.id);
       await trx.updateTable('resource_providers').set({ root_provider_id: id }).where('id', '=', id).execute();
-      const inv = (rc: string, total: number, ratio: number) => ({
-        resource_provider_id: id, resource_class_id: rcs.idOf(rc), total, reserved: 0, min_unit: 1, max_unit: total,
-        step_size: 1, allocation_ratio: ratio, created_at: now, updated_at: null,
-      });
-      await trx.insertInto('inventories').values([inv('VCPU', 64, 4), inv('MEMORY_MB', 262144, 1), inv('DISK_GB', 2000, 1)]).execute();
+      if (nested) {
+        const childUuid = randomUUID();
+        uuids.push(childUuid);
+        const c = await trx.insertInto('resource_providers')
+          .values({ uuid: childUuid, name: `cn-${i}-numa0`, generation: 1, created_at: now, updated_at: null, parent_provider_id: id, root_provider_id: id })
+          .returning('id').executeTakeFirstOrThrow();
+        await trx.insertInto('inventories').values([inv(Number(c.id), 'VCPU', 64, 4), inv(id, 'MEMORY_MB', 262144, 1), inv(id, 'DISK_GB', 2000, 1)]).execute();
+      } else {
+        uuids.push(uuid);
+        await trx.insertInto('inventories').values([inv(id, 'VCPU', 64, 4), inv(id, 'MEMORY_MB', 262144, 1), inv(id, 'DISK_GB', 2000, 1)]).execute();
+      }
       const t = [{ trait_id: traits.get('COMPUTE_NODE')!, resource_provider_id: id, created_at: now, updated_at: null }];
       if (i % 2 === 0) t.push({ trait_id: traits.get('HW_CPU_X86_AVX2')!, resource_provider_id: id, created_at: now, updated_at: null });
       await trx.insertInto('resource_provider_traits').values(t).execute();
@@ -49,12 +63,12 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function measure(n: number, iterations: number): Promise<void> {
+async function measure(n: number, iterations: number, nested = false): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'stratus-bench-placement-'));
   const database = await openDatabase(`sqlite:///${path.join(dir, 'placement.db')}`, { service: 'placement' });
   const app = await createPlacementApp({ database });
   try {
-    const uuids = await populate(database as PlacementDatabase, n);
+    const uuids = await populate(database as PlacementDatabase, n, nested);
     const headers = { 'openstack-api-version': 'placement 1.39' };
     const get = async () => {
       const t0 = performance.now();
@@ -74,12 +88,13 @@ async function measure(n: number, iterations: number): Promise<void> {
     }
     times.sort((a, b) => a - b);
     // After each claim one provider's generation moves: measure the refresh-and-answer path.
+    const vcpuHolder = (i: number) => uuids[i % uuids.length]!;
     const afterClaim: number[] = [];
     for (let i = 0; i < Math.min(50, iterations); i++) {
       const put = await app.inject({
         method: 'PUT', url: `/allocations/${randomUUID()}`, headers: { ...headers, 'content-type': 'application/json' },
         payload: JSON.stringify({
-          allocations: { [uuids[i % uuids.length]!]: { resources: { VCPU: 1, MEMORY_MB: 2048, DISK_GB: 20 } } },
+          allocations: { [vcpuHolder(i)]: { resources: { VCPU: 1 } } },
           project_id: 'bench', user_id: 'bench', consumer_generation: null, consumer_type: 'INSTANCE',
         }),
       });
@@ -88,7 +103,7 @@ async function measure(n: number, iterations: number): Promise<void> {
     }
     afterClaim.sort((a, b) => a - b);
     const f = (x: number) => x.toFixed(1).padStart(6);
-    console.log(`providers=${String(n).padStart(6)}  candidates=${count}  first=${f(cold.ms)} ms  p50=${f(pct(times, 50))} ms  p99=${f(pct(times, 99))} ms`
+    console.log(`providers=${String(n).padStart(6)}${nested ? ' (nested)' : '         '}  candidates=${count}  first=${f(cold.ms)} ms  p50=${f(pct(times, 50))} ms  p99=${f(pct(times, 99))} ms`
       + `  after-claim p50=${f(pct(afterClaim, 50))} ms p99=${f(pct(afterClaim, 99))} ms  (n=${iterations})`);
   } finally {
     await app.close();
@@ -101,6 +116,7 @@ export async function run(args: string[]): Promise<void> {
   const iterations = Number(args.find((a) => /^\d+$/.test(a)) ?? 200);
   console.log(`GET ${QUERY}`);
   for (const n of [1000, 10000]) await measure(n, iterations);
+  await measure(10000, iterations, true);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run(process.argv.slice(2));

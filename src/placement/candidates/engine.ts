@@ -67,10 +67,12 @@ class Search {
     this.anchorRoots = null;
     if (wide.rootRequired?.size || wide.rootForbidden?.size) {
       const roots = new Set<number>();
+      const required = [...(wide.rootRequired ?? [])];
+      const forbidden = wide.rootForbidden ?? new Set<string>();
       for (const p of snap.ordered) {
         if (p.parentId !== null) continue;
-        if (wide.rootRequired && ![...wide.rootRequired].every((t) => p.traits.has(t))) continue;
-        if (wide.rootForbidden && [...wide.rootForbidden].some((t) => p.traits.has(t))) continue;
+        if (!required.every((t) => p.traits.has(t))) continue;
+        if (hasAny(p.traits, forbidden)) continue;
         roots.add(p.id);
       }
       this.anchorRoots = roots;
@@ -154,103 +156,110 @@ function* singleProviderRequestsLazy(s: Search, g: RequestGroup, matches: Iterab
 
 interface Cand { rp: SnapProvider; root: number; rc: number }
 
-/** The unsuffixed group when trees or sharing providers exist (`get_trees_matching_all`). */
-function multiProviderRequests(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): AllocationRequest[] {
+/**
+ * The unsuffixed group when trees or sharing providers exist (`get_trees_matching_all` and
+ * `_alloc_candidates_multiple_providers`), one tree at a time so callers can stop early: per
+ * resource class the tree's providers with capacity plus the sharing providers anchored on it,
+ * filtered by anchor traits and aggregates; trees missing a class drop out; then one provider
+ * per class in every combination whose providers together hold the required traits and none
+ * a forbidden one.
+ */
+function* multiProviderRequestsLazy(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): Generator<AllocationRequest> {
   const snap = s.snap;
+  if (!rcAmounts.length) return;
   if (g.requiredTraits.length) {
     const wanted = new Set(g.requiredTraits.flatMap((x) => [...x]));
-    if (!snap.ordered.some((p) => [...wanted].some((t) => p.traits.has(t)))) return [];
+    if (!snap.ordered.some((p) => hasAny(p.traits, wanted))) return;
   }
   const rpsInAggs = g.memberOf.length ? new Set(snap.ordered.filter((p) => inAggs(p, g.memberOf)).map((p) => p.id)) : null;
   const badAggRps = g.forbiddenAggs.size ? new Set(snap.ordered.filter((p) => inAnyAgg(p, g.forbiddenAggs)).map((p) => p.id)) : null;
-  let merged: Cand[] | null = null;
-  for (const [rc, amount] of rcAmounts) {
-    const key = new Set<string>();
-    let cands: Cand[] = [];
-    const add = (rp: SnapProvider, root: number) => {
-      const k = `${rp.id}:${root}`;
-      if (!key.has(k)) { key.add(k); cands.push({ rp, root, rc }); }
-    };
-    for (const p of snap.byRc.get(rc) ?? []) {
-      if ((treeRoot === undefined || p.rootId === treeRoot) && hasCapacity(p, rc, amount)) add(p, p.rootId);
-    }
-    if (!cands.length) return [];
-    if (treeRoot === undefined) {
+  // Sharing providers with capacity, per class, by the trees they anchor on.
+  const sharedByRoot = new Map<number, Map<number, SnapProvider[]>>();
+  if (treeRoot === undefined) {
+    for (const [rc, amount] of rcAmounts) {
       for (const sp of snap.sharing) {
         if (rpsInAggs && !rpsInAggs.has(sp.id)) continue;
         if (!hasCapacity(sp, rc, amount)) continue;
-        for (const anchor of s.anchorsFor(sp)) add(sp, anchor);
+        for (const anchor of s.anchorsFor(sp)) {
+          let m = sharedByRoot.get(anchor);
+          if (!m) sharedByRoot.set(anchor, (m = new Map()));
+          const l = m.get(rc);
+          if (l) l.push(sp); else m.set(rc, [sp]);
+        }
       }
     }
-    if (s.anchorRoots) cands = cands.filter((c) => s.anchorRoots!.has(c.root));
-    if (rpsInAggs) cands = cands.filter((c) => rpsInAggs.has(c.rp.id) || rpsInAggs.has(c.root));
-    if (badAggRps) cands = cands.filter((c) => !badAggRps.has(c.rp.id) && !badAggRps.has(c.root));
-    if (!cands.length) return [];
-    if (merged === null) {
-      merged = cands;
-    } else {
-      const prev: Cand[] = merged;
-      const a = new Set<number>(prev.map((c) => c.root));
-      const both = new Set<number>(cands.map((c) => c.root).filter((r) => a.has(r)));
-      merged = [...prev, ...cands].filter((c) => both.has(c.root));
-    }
-    if (!merged.length) return [];
   }
-  if (merged === null) return [];
-  if ((g.requiredTraits.length || g.forbiddenTraits.size) && snap.sharing.length === 0) {
-    merged = treesWithTraits(snap, merged, g);
-  }
-  // Per tree: one provider per resource class, every combination whose providers together
-  // have the required traits and none has a forbidden one.
-  const byRoot = new Map<number, Map<number, Cand[]>>();
-  for (const c of merged) {
-    let m = byRoot.get(c.root);
-    if (!m) byRoot.set(c.root, (m = new Map()));
-    const l = m.get(c.rc);
-    if (l) l.push(c); else m.set(c.rc, [c]);
+  const traitFilter = (g.requiredTraits.length || g.forbiddenTraits.size) && snap.sharing.length === 0;
+  // Trees to visit: those holding the rarest class themselves, plus those sharing providers anchor on.
+  let roots: number[];
+  if (treeRoot !== undefined) {
+    roots = [treeRoot];
+  } else {
+    const rarest = rcAmounts.map(([rc]) => snap.byRc.get(rc) ?? []).reduce((a, b) => (b.length < a.length ? b : a));
+    const set = new Set<number>(rarest.map((p) => p.rootId));
+    for (const r of sharedByRoot.keys()) set.add(r);
+    roots = [...set].sort((a, b) => a - b);
   }
   const amountOf = new Map(rcAmounts);
-  const out: AllocationRequest[] = [];
-  for (const [root, perRc] of byRoot) {
-    if (perRc.size !== rcAmounts.length) continue;
-    const lists = [...perRc.entries()].sort((x, y) => x[0] - y[0]).map(([, l]) => l);
+  const sortedRcs = [...rcAmounts].sort((a, b) => a[0] - b[0]);
+  for (const root of roots) {
+    if (s.anchorRoots && !s.anchorRoots.has(root)) continue;
+    const tree = snap.byRoot.get(root) ?? [];
+    const lists: Cand[][] = [];
+    for (const [rc, amount] of sortedRcs) {
+      const seen = new Set<number>();
+      const list: Cand[] = [];
+      const consider = (rp: SnapProvider) => {
+        if (seen.has(rp.id)) return;
+        seen.add(rp.id);
+        if (rpsInAggs && !rpsInAggs.has(rp.id) && !rpsInAggs.has(root)) return;
+        if (badAggRps && (badAggRps.has(rp.id) || badAggRps.has(root))) return;
+        list.push({ rp, root, rc });
+      };
+      for (const p of tree) if (hasCapacity(p, rc, amount)) consider(p);
+      for (const sp of sharedByRoot.get(root)?.get(rc) ?? []) consider(sp);
+      if (!list.length) break;
+      lists.push(list);
+    }
+    if (lists.length !== sortedRcs.length) continue;
+    if (traitFilter && !treeMeetsTraits(lists, g)) continue;
     for (const combo of product(lists)) {
       const traits = new Set<string>();
       let bad = false;
       for (const c of combo) {
-        if ([...g.forbiddenTraits].some((t) => c.rp.traits.has(t))) { bad = true; break; }
+        if (hasAny(c.rp.traits, g.forbiddenTraits)) { bad = true; break; }
         for (const t of c.rp.traits) traits.add(t);
       }
-      if (bad || !g.requiredTraits.every((any) => [...any].some((t) => traits.has(t)))) continue;
-      out.push({
+      if (bad || !g.requiredTraits.every((any) => hasAny(traits, any))) continue;
+      yield {
         anchorRootId: root, useSameProvider: false,
         resources: combo.map((c) => ({ rp: c.rp, rcId: c.rc, amount: amountOf.get(c.rc)! })),
         mappings: new Map([[g.suffix, new Set(combo.map((c) => c.rp.uuid))]]),
-      });
+      };
     }
   }
-  return out;
 }
 
-/** placement's `_get_trees_with_traits`: drop trees that cannot meet the trait constraints. */
-function treesWithTraits(snap: PlacementSnapshot, cands: Cand[], g: RequestGroup): Cand[] {
-  const rps = new Map<number, SnapProvider>();
-  for (const c of cands) rps.set(c.rp.id, c.rp);
-  const good = [...rps.values()].filter((p) => ![...g.forbiddenTraits].some((t) => p.traits.has(t)));
-  let okRoots: Set<number>;
-  if (!g.requiredTraits.length) {
-    okRoots = new Set(good.map((p) => p.rootId));
-  } else {
-    const traitsByRoot = new Map<number, Set<string>>();
-    for (const p of good) {
-      let t = traitsByRoot.get(p.rootId);
-      if (!t) traitsByRoot.set(p.rootId, (t = new Set()));
-      for (const x of p.traits) t.add(x);
+function multiProviderRequests(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): AllocationRequest[] {
+  return [...multiProviderRequestsLazy(s, g, rcAmounts, treeRoot)];
+}
+
+/**
+ * placement's `_get_trees_with_traits` for one tree: the tree's candidate providers without a
+ * forbidden trait must together hold every required trait (any of each set).
+ */
+function treeMeetsTraits(lists: Cand[][], g: RequestGroup): boolean {
+  const traits = new Set<string>();
+  let anyGood = false;
+  for (const list of lists) {
+    for (const c of list) {
+      if (hasAny(c.rp.traits, g.forbiddenTraits)) continue;
+      anyGood = true;
+      for (const t of c.rp.traits) traits.add(t);
     }
-    okRoots = new Set([...traitsByRoot].filter(([, t]) => g.requiredTraits.every((any) => [...any].some((x) => t.has(x)))).map(([r]) => r));
   }
-  void snap;
-  return cands.filter((c) => c.root === c.rp.rootId && okRoots.has(c.root));
+  if (!g.requiredTraits.length) return anyGood;
+  return g.requiredTraits.every((any) => hasAny(traits, any));
 }
 
 function* product<T>(lists: T[][], prefix: T[] = []): Generator<T[]> {
@@ -425,7 +434,7 @@ function checkSingle(a: AllocationRequest): AllocationRequest | null {
 function singleGroupFastPath(s: Search, groups: RequestGroup[], wide: RequestWideParams): CandidatesResult | null {
   if (groups.length !== 1 || wide.sameSubtrees.length) return null;
   const g = groups[0]!;
-  if (!g.useSameProvider && (s.snap.sharing.length > 0 || s.snap.hasTrees)) return null;
+  const multi = !g.useSameProvider && (s.snap.sharing.length > 0 || s.snap.hasTrees);
   const rcAmounts: Array<[number, number]> = [...g.resources].map(([name, amount]) => [s.rcs.idOf(name), amount]);
   const treeRoot = s.treeRootOf(g.inTree);
   if (treeRoot === null) return EMPTY;
@@ -433,12 +442,14 @@ function singleGroupFastPath(s: Search, groups: RequestGroup[], wide: RequestWid
   const excludeNested = !wide.nestedAware && s.snap.hasTrees;
   const seen = new Set<string>();
   const results: AllocationRequest[] = [];
-  for (const areq of singleProviderRequestsLazy(s, g, singleProviderMatchesLazy(s, g, rcAmounts, treeRoot), rcAmounts)) {
+  const areqs = multi
+    ? multiProviderRequestsLazy(s, g, rcAmounts, treeRoot)
+    : singleProviderRequestsLazy(s, g, singleProviderMatchesLazy(s, g, rcAmounts, treeRoot), rcAmounts);
+  for (const areq of areqs) {
     if (!checkSingle(areq)) continue;
     if (excludeNested && spansOneTreeTwice(areq)) continue;
-    // Only a sharing provider yields the same request twice (once per anchor).
-    const p = areq.resources[0]?.rp;
-    if (p && p.traits.has(SHARING_TRAIT)) {
+    // Requests from another tree's providers (sharing ones) can repeat under several anchors.
+    if (areq.resources.some((r) => r.rp.rootId !== areq.anchorRootId)) {
       const key = dedupeKey(areq);
       if (seen.has(key)) continue;
       seen.add(key);

@@ -67,6 +67,9 @@ void describe('allocation candidates', () => {
     assert.deepEqual(shapes(fits.allocation_requests, names), [
       'cn1:DISK_GB=5 numa0:VCPU=1', 'cn1:DISK_GB=5 numa1:VCPU=1', 'cn2:VCPU=1 ss:DISK_GB=5',
     ]);
+    // Anchored on two trees (its own and cn2's), the same request is listed once.
+    const diskOnly = await q('resources=DISK_GB:20');
+    assert.deepEqual(shapes(diskOnly.allocation_requests, names), ['ss:DISK_GB=20']);
     const inAgg = await q(`resources=VCPU:1,DISK_GB:5&member_of=${agg}`);
     assert.deepEqual(shapes(inAgg.allocation_requests, names), ['cn2:VCPU=1 ss:DISK_GB=5']);
     const notAgg = await q(`resources=VCPU:1,DISK_GB:5&member_of=!${agg}`);
