@@ -448,8 +448,8 @@ function singleGroupFastPath(s: Search, groups: RequestGroup[], wide: RequestWid
   for (const areq of areqs) {
     if (!checkSingle(areq)) continue;
     if (excludeNested && spansOneTreeTwice(areq)) continue;
-    // Requests from another tree's providers (sharing ones) can repeat under several anchors.
-    if (areq.resources.some((r) => r.rp.rootId !== areq.anchorRootId)) {
+    // Requests involving sharing providers can repeat under several anchors.
+    if (areq.resources.some((r) => r.rp.traits.has(SHARING_TRAIT))) {
       const key = dedupeKey(areq);
       if (seen.has(key)) continue;
       seen.add(key);
