@@ -42,23 +42,31 @@ export async function runBootstrap(m: Managers, spec: BootstrapSpec, identityUrl
 
   const project = async (name: string, description: string): Promise<Project> =>
     m.resource.getProjectByName(name, DEFAULT_DOMAIN_ID).catch(() => m.resource.createProject({ name, domain_id: DEFAULT_DOMAIN_ID, description }));
-  const user = async (name: string, password: string, defaultProject?: string): Promise<User> => {
+  /** Existing users keep their record; `resetPassword` makes the password the given one (keystone-manage bootstrap does so for admin). */
+  const user = async (name: string, password: string, defaultProject?: string, resetPassword = false): Promise<User> => {
     const existing = await m.identity.findUserByName(name, DEFAULT_DOMAIN_ID);
-    if (existing) return existing;
+    if (existing) {
+      if (!existing.enabled) await m.identity.updateUser(existing.id, { enabled: true });
+      if (resetPassword && !(await m.identity.passwordMatches(existing.id, password))) await m.identity.setPassword(existing.id, password, { selfService: false });
+      return existing;
+    }
     return m.identity.createUser({ name, domain_id: DEFAULT_DOMAIN_ID, password, default_project_id: defaultProject, options: { ignore_password_expiry: true, ignore_change_password_upon_first_use: true, ignore_lockout_failure_attempts: true } });
   };
 
   const adminProject = await project('admin', 'Bootstrap project for initializing the cloud.');
-  const adminUser = await user('admin', spec.adminPassword);
+  const adminUser = await user('admin', spec.adminPassword, undefined, true);
   await m.assignment.createGrant({ roleId: admin.id, userId: adminUser.id, projectId: adminProject.id });
   await m.assignment.createGrant({ roleId: admin.id, userId: adminUser.id, system: true });
 
   const serviceProject = await project('service', 'Project for the services.');
-  for (const su of spec.serviceUsers) {
-    const u = await user(su.name, su.password);
-    await m.assignment.createGrant({ roleId: admin.id, userId: u.id, projectId: serviceProject.id });
-    await m.assignment.createGrant({ roleId: service.id, userId: u.id, projectId: serviceProject.id });
-  }
+  // service users in parallel: bcrypt runs on the thread pool
+  await Promise.all(
+    spec.serviceUsers.map(async (su) => {
+      const u = await user(su.name, su.password, undefined, true);
+      await m.assignment.createGrant({ roleId: admin.id, userId: u.id, projectId: serviceProject.id });
+      await m.assignment.createGrant({ roleId: service.id, userId: u.id, projectId: serviceProject.id });
+    }),
+  );
 
   for (const [name, uname] of [['demo', 'demo'], ['alt_demo', 'alt_demo']] as const) {
     const p = await project(name, `${name} project`);

@@ -10,7 +10,6 @@ import { defaultRounds } from './password.js';
 export const identityOpts: Record<string, Opt<any>[]> = {
   token: [
     new IntOpt('expiration', { default: 3600, min: 0, help: 'Amount of time a token should remain valid (in seconds).' }),
-    new BoolOpt('cache_on_issue', { default: true, help: 'Cache validated tokens as they are issued.' }),
   ],
   fernet_tokens: [
     new StrOpt('key_repository', { default: null, help: 'Directory of Fernet keys (default: <state dir>/fernet-keys).' }),

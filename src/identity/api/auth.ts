@@ -5,6 +5,10 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { renderToken, tokenNotFound, type TokenData } from '../token/provider.js';
+import { ApiError } from '../../common/errors.js';
+import { getLogger } from '../../common/log.js';
+
+const log = getLogger('keystone');
 import { authorize, callerToken, checkBody, flag, listBody, query, selfLink, type ApiDeps } from './common.js';
 import { renderDomain, renderProject } from './resource.js';
 
@@ -44,7 +48,11 @@ export function registerAuth(app: FastifyInstance, d: ApiDeps): void {
 
   app.post('/v3/auth/tokens', { config: { public: true } }, async (req, reply) => {
     const body = checkBody<Record<string, any>>(identitySchema, req.body);
-    const t = await d.auth.authenticate(body);
+    const t = await d.auth.authenticate(body).catch((e: unknown) => {
+      // as Keystone: a warning naming the source, never which part of the credentials was wrong
+      if (e instanceof ApiError && e.status === 401) log.warn(`Authorization failed. ${e.message} from ${req.ip}`);
+      throw e;
+    });
     const q = query(req);
     reply.code(201).header('X-Subject-Token', t.token);
     return { token: renderToken(t, await catalogFor(t, flag(q, 'nocatalog'))) };
@@ -86,7 +94,7 @@ export function registerAuth(app: FastifyInstance, d: ApiDeps): void {
   app.get('/v3/auth/catalog', async (req) => {
     const t = await callerToken(d, req);
     if (t.scope.kind === 'unscoped') {
-      throw new (await import('../../common/errors.js')).ApiError(403, 'A scoped token is required to get a catalog.', { title: 'Forbidden' });
+      throw new ApiError(403, 'A scoped token is required to get a catalog.', { title: 'Forbidden' });
     }
     return { catalog: await d.tokenCatalog(t), links: selfLink(d, 'auth/catalog') };
   });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Domain, Project } from '../core/resource.js';
 import { DEFAULT_DOMAIN_ID } from '../core/resource.js';
 import { authorize, checkBody, DESCRIPTION, ENABLED, listBody, NAME, query, queryBool, selfLink, TAGS, ID, type ApiDeps } from './common.js';
-import { validationError } from '../util.js';
+import { notFoundError, validationError } from '../util.js';
 
 export function renderDomain(d: ApiDeps, x: Domain): Record<string, unknown> {
   return { id: x.id, name: x.name, description: x.description, enabled: x.enabled, tags: x.tags, options: x.options, links: selfLink(d, `domains/${x.id}`) };
@@ -194,7 +194,7 @@ export function registerResource(app: FastifyInstance, d: ApiDeps): void {
   app.get<{ Params: { id: string; tag: string } }>('/v3/projects/:id/tags/:tag', async (req, reply) => {
     await authorize(d, req, 'identity:get_project_tag', { target: { project: { id: req.params.id } } });
     const p = await d.resource.getProject(req.params.id);
-    if (!p.tags.includes(req.params.tag)) throw (await import('../util.js')).notFoundError('tag', req.params.tag);
+    if (!p.tags.includes(req.params.tag)) throw notFoundError('tag', req.params.tag);
     reply.code(204);
     return '';
   });

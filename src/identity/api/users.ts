@@ -4,7 +4,7 @@ import type { User, Group } from '../core/identity.js';
 import { DEFAULT_DOMAIN_ID } from '../core/resource.js';
 import { authorize, checkBody, DESCRIPTION, ENABLED, listBody, query, queryBool, selfLink, type ApiDeps } from './common.js';
 import { renderProject } from './resource.js';
-import { notFoundError, unauthorizedError, validationError } from '../util.js';
+import { forbiddenError, notFoundError, unauthorizedError, validationError } from '../util.js';
 
 export function renderUser(d: ApiDeps, u: User): Record<string, unknown> {
   return { ...u, links: selfLink(d, `users/${u.id}`) };
@@ -156,7 +156,7 @@ export function registerUsers(app: FastifyInstance, d: ApiDeps): void {
     const user = await d.identity.findUser(req.params.id);
     if (!user) throw unauthorizedError();
     if (user.options['lock_password'] === true) {
-      throw (await import('../util.js')).forbiddenError('You are not allowed to change the password of this user.');
+      throw forbiddenError('You are not allowed to change the password of this user.');
     }
     try {
       await d.identity.checkPassword(req.params.id, b.original_password);
@@ -229,13 +229,13 @@ export function registerUsers(app: FastifyInstance, d: ApiDeps): void {
   });
   app.head<{ Params: { gid: string; uid: string } }>('/v3/groups/:gid/users/:uid', async (req, reply) => {
     await authorize(d, req, 'identity:check_user_in_group');
-    if (!(await d.identity.isUserInGroup(req.params.uid, req.params.gid))) throw (await import('../util.js')).notFoundError('membership', `${req.params.uid}, ${req.params.gid}`);
+    if (!(await d.identity.isUserInGroup(req.params.uid, req.params.gid))) throw notFoundError('membership', `${req.params.uid}, ${req.params.gid}`);
     reply.code(204);
     return '';
   });
   app.get<{ Params: { gid: string; uid: string } }>('/v3/groups/:gid/users/:uid', async (req, reply) => {
     await authorize(d, req, 'identity:check_user_in_group');
-    if (!(await d.identity.isUserInGroup(req.params.uid, req.params.gid))) throw (await import('../util.js')).notFoundError('membership', `${req.params.uid}, ${req.params.gid}`);
+    if (!(await d.identity.isUserInGroup(req.params.uid, req.params.gid))) throw notFoundError('membership', `${req.params.uid}, ${req.params.gid}`);
     reply.code(204);
     return '';
   });

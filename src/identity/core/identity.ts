@@ -316,6 +316,14 @@ export class IdentityManager {
     });
   }
 
+  /** True when `password` is the user's current password (no lockout accounting, no 401). */
+  async passwordMatches(userId: string, password: string): Promise<boolean> {
+    const local = await this.db.selectFrom('local_user').select('id').where('user_id', '=', userId).executeTakeFirst();
+    if (!local) return false;
+    const pw = await this.currentPassword(Number(local.id));
+    return pw !== undefined && (await verifyPassword(password, pw.password_hash));
+  }
+
   /**
    * Checks a user's password for authentication. Every failure is the same 401 to the caller;
    * lockout counting happens here when `lockout_failure_attempts` is set.

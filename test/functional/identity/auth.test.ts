@@ -181,3 +181,23 @@ describe('password change', () => {
     assert.equal((await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('pw-user', 'new-pw') })).status, 201);
   });
 });
+
+describe('bootstrap', () => {
+  test('runs again without duplicating anything and restores the admin password', async () => {
+    const before = (await h.request('GET', '/v3/role_assignments', { token: admin })).body.role_assignments.length;
+    const adminUser = (await h.request('GET', '/v3/users?name=admin', { token: admin })).body.users[0];
+    await h.request('PATCH', `/v3/users/${adminUser.id}`, { token: admin, body: { user: { password: 'changed' } } });
+    await h.svc.bootstrap({
+      adminPassword: ADMIN_PASSWORD,
+      region: 'RegionOne',
+      services: [{ type: 'compute', name: 'nova', publicUrl: 'http://127.0.0.1:8774/v2.1' }, { type: 'image', name: 'glance', publicUrl: 'http://127.0.0.1:9292' }],
+      serviceUsers: [{ name: 'nova', password: 'nova-pw' }],
+      demoPassword: DEMO_PASSWORD,
+    });
+    const again = await h.login('admin', ADMIN_PASSWORD, 'admin');
+    assert.equal((await h.request('GET', '/v3/role_assignments', { token: again })).body.role_assignments.length, before);
+    assert.equal((await h.request('GET', '/v3/projects?name=admin', { token: again })).body.projects.length, 1);
+    assert.equal((await h.request('GET', '/v3/endpoints', { token: again })).body.endpoints.length, 6);
+    assert.deepEqual((await h.request('GET', '/v3/roles', { token: again })).body.roles.map((r: any) => r.name).sort(), ['admin', 'member', 'reader', 'service']);
+  });
+});
