@@ -16,7 +16,8 @@ export const RPC_TOPIC = 'conductor';
 
 export interface BuildRequestArgs {
   instance_uuid: string;
-  instance: Record<string, unknown>;
+  /** The Instance the BuildRequest holds. */
+  instance: unknown;
 }
 
 export class ComputeTaskAPI {

@@ -20,7 +20,7 @@ export interface RequestedNetwork {
 type Port = Record<string, any>;
 
 export class NeutronAPI {
-  constructor(private readonly session: Session) {}
+  constructor(readonly session: Session) {}
 
   private userOpts(ctx: RequestContext) {
     return ctx.authToken ? { ctx, userToken: ctx.authToken } : { ctx };

@@ -1,0 +1,170 @@
+/**
+ * POST /servers/{id}/action (nova/api/openstack/compute/servers.py + the action extensions):
+ * each action checks states like `check_instance_state`, records the instance action, moves
+ * the task state with a compare-and-swap and casts to the host.
+ * @module
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { badRequest } from '../../common/errors.js';
+import { validate } from '../../common/http/validation.js';
+import { imageIdFromRef, type ComputeApiFacade } from '../api.js';
+import { InstanceAction } from '../objects/instance-action.js';
+import { TaskState, VmState } from '../states.js';
+import { bookmarkUrl, mapErrors, mv, requireAdmin } from './common.js';
+import { serverDetail } from './views.js';
+
+type Handler = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply, body: any) => Promise<unknown>;
+
+const { ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR, RESCUED } = VmState;
+
+export function registerServerActions(app: FastifyInstance, compute: ComputeApiFacade): void {
+  const simple = (action: string, method: string, vmStates: string[], newTask: string, cast: (rpc: any, inst: any, ctx: FastifyRequest['ctx']) => Promise<void>, o: { checkLock?: boolean } = {}): Handler =>
+    async (req, reply) => {
+      await mapErrors(action, req.params.id, () => compute.action(req.ctx, req.params.id, { action: method, method, vmStates, newTaskState: newTask, cast: (rpc, i) => cast(rpc, i, req.ctx), ...o }));
+      reply.code(202);
+      return null;
+    };
+
+  const handlers: Record<string, Handler> = {
+    'os-stop': simple('stop', 'stop', [ACTIVE, ERROR], TaskState.POWERING_OFF, (rpc, i, ctx) => rpc.stopInstance(ctx, i)),
+    'os-start': simple('start', 'start', [STOPPED], TaskState.POWERING_ON, (rpc, i, ctx) => rpc.startInstance(ctx, i)),
+    pause: simple('pause', 'pause', [ACTIVE], TaskState.PAUSING, (rpc, i, ctx) => rpc.pauseInstance(ctx, i)),
+    unpause: simple('unpause', 'unpause', [PAUSED], TaskState.UNPAUSING, (rpc, i, ctx) => rpc.unpauseInstance(ctx, i)),
+    suspend: simple('suspend', 'suspend', [ACTIVE], TaskState.SUSPENDING, (rpc, i, ctx) => rpc.suspendInstance(ctx, i)),
+    resume: simple('resume', 'resume', [SUSPENDED], TaskState.RESUMING, (rpc, i, ctx) => rpc.resumeInstance(ctx, i)),
+    unrescue: simple('unrescue', 'unrescue', [RESCUED], TaskState.UNRESCUING, (rpc, i, ctx) => rpc.unrescueInstance(ctx, i)),
+
+    reboot: async (req, reply, body) => {
+      validate({ type: 'object', properties: { type: { type: 'string', enum: ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft'] } }, required: ['type'], additionalProperties: false }, body);
+      const hard = String(body.type).toUpperCase() === 'HARD';
+      await mapErrors('reboot', req.params.id, () => compute.action(req.ctx, req.params.id, {
+        action: 'reboot', method: 'reboot', vmStates: hard ? [ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR] : [ACTIVE],
+        taskStates: hard
+          ? [null, TaskState.REBOOTING, TaskState.REBOOT_PENDING, TaskState.REBOOT_STARTED, TaskState.REBOOTING_HARD, TaskState.RESUMING, TaskState.UNPAUSING, TaskState.PAUSING, TaskState.SUSPENDING]
+          : [null],
+        newTaskState: hard ? TaskState.REBOOTING_HARD : TaskState.REBOOTING,
+        cast: (rpc, i) => rpc.rebootInstance(req.ctx, i, hard ? 'HARD' : 'SOFT'),
+      }));
+      reply.code(202);
+      return null;
+    },
+
+    lock: async (req, reply, body) => {
+      const reason = mv(req, '2.73') && body && typeof body === 'object' ? (body.locked_reason ?? null) : null;
+      await mapErrors('lock', req.params.id, () => compute.setLocked(req.ctx, req.params.id, true, reason));
+      reply.code(202);
+      return null;
+    },
+    unlock: async (req, reply) => {
+      await mapErrors('unlock', req.params.id, () => compute.setLocked(req.ctx, req.params.id, false, null));
+      reply.code(202);
+      return null;
+    },
+
+    forceDelete: async (req, reply) => {
+      await mapErrors('forceDelete', req.params.id, () => compute.delete(req.ctx, req.params.id, true));
+      reply.code(202);
+      return null;
+    },
+
+    rebuild: async (req, reply, body) => {
+      validate({
+        type: 'object', required: ['imageRef'], additionalProperties: true,
+        properties: { imageRef: { type: 'string' }, name: { type: 'string', minLength: 1, maxLength: 255 }, adminPass: { type: 'string' }, metadata: { type: 'object' }, preserve_ephemeral: { type: 'boolean' }, description: { type: ['string', 'null'] } },
+      }, body);
+      const imageId = imageIdFromRef(body.imageRef);
+      if (compute.glance) {
+        const img = await compute.glance.show(req.ctx, imageId);
+        if (!img) throw badRequest(`Image ${imageId} could not be found.`);
+        if (img['status'] !== 'active') throw badRequest(`Image ${imageId} is not active.`);
+      }
+      const pass = body.adminPass ?? randomPass();
+      let orig = '';
+      const inst = await mapErrors('rebuild', req.params.id, () => compute.action(req.ctx, req.params.id, {
+        action: 'rebuild', method: 'rebuild', vmStates: [ACTIVE, STOPPED, ERROR], newTaskState: TaskState.REBUILDING,
+        prepare: (i) => {
+          orig = i.image_ref;
+          i.image_ref = imageId;
+          if (body.name) i.display_name = body.name;
+          if (body.metadata) i.metadata = body.metadata;
+          if (body.description !== undefined && mv(req, '2.19')) i.display_description = body.description;
+          i.progress = 0;
+        },
+        cast: (rpc, i) => rpc.rebuildInstance(req.ctx, i, { image_ref: imageId, orig_image_ref: orig, new_pass: pass, preserve_ephemeral: Boolean(body.preserve_ephemeral) }),
+      }));
+      reply.code(202);
+      return { server: { ...serverDetail(req, inst), adminPass: pass } };
+    },
+
+    createImage: async (req, reply, body) => {
+      validate({ type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 255 }, metadata: { type: 'object' } } }, body);
+      const loc = await mapErrors('createImage', req.params.id, () => compute.get(req.ctx, req.params.id));
+      const i0 = loc.instance;
+      if (!compute.glance) throw badRequest('Image service is not available');
+      // Check the state before creating anything in Glance.
+      await mapErrors('createImage', req.params.id, async () => {
+        const { checkInstanceState } = await import('../api.js');
+        checkInstanceState(i0, 'snapshot', [ACTIVE, STOPPED, PAUSED, SUSPENDED], [null], false);
+      });
+      const base = i0.image_ref ? await compute.glance.show(req.ctx, i0.image_ref).catch(() => null) : null;
+      const props: Record<string, unknown> = {
+        name: body.name, container_format: base?.['container_format'] ?? 'bare', disk_format: base?.['disk_format'] ?? 'qcow2',
+        visibility: 'private', min_ram: base?.['min_ram'] ?? 0, min_disk: Math.max(base?.['min_disk'] ?? 0, i0.root_gb ?? 0),
+        instance_uuid: i0.uuid, image_type: 'snapshot', user_id: req.ctx.userId ?? '', base_image_ref: i0.image_ref ?? '',
+        ...Object.fromEntries(Object.entries(body.metadata ?? {}).map(([k, v]) => [k, String(v)])),
+      };
+      const image = await compute.glance.create(req.ctx, props);
+      try {
+        await mapErrors('createImage', req.params.id, () => compute.action(req.ctx, req.params.id, {
+          action: 'createImage', method: 'snapshot', vmStates: [ACTIVE, STOPPED, PAUSED, SUSPENDED], newTaskState: TaskState.IMAGE_SNAPSHOT, mustHaveLaunched: false,
+          cast: (rpc, i) => rpc.snapshotInstance(req.ctx, i, image['id']),
+        }));
+      } catch (e) {
+        await compute.glance.delete(req.ctx, image['id']).catch(() => undefined);
+        throw e;
+      }
+      reply.code(202);
+      if (mv(req, '2.45')) return { image_id: image['id'] };
+      reply.header('Location', `${bookmarkUrl(req)}/images/${image['id']}`);
+      return null;
+    },
+
+    rescue: async (req, reply, body) => {
+      const pass = body?.adminPass ?? randomPass();
+      await mapErrors('rescue', req.params.id, () => compute.action(req.ctx, req.params.id, {
+        action: 'rescue', method: 'rescue', vmStates: [ACTIVE, STOPPED, ERROR], newTaskState: TaskState.RESCUING,
+        cast: (rpc, i) => rpc.rescueInstance(req.ctx, i, pass, body?.rescue_image_ref ?? null),
+      }));
+      reply.code(200);
+      return { adminPass: pass };
+    },
+
+    'os-resetState': async (req, reply, body) => {
+      requireAdmin(req, 'os_compute_api:os-admin-actions:reset_state');
+      validate({ type: 'object', required: ['state'], properties: { state: { type: 'string', enum: ['active', 'error'] } }, additionalProperties: false }, body);
+      const loc = await mapErrors('os-resetState', req.params.id, () => compute.get(req.ctx, req.params.id));
+      if (loc.cell) await InstanceAction.actionStart(loc.cell.backend, req.ctx, req.params.id, 'resetState');
+      loc.instance.vm_state = body.state;
+      loc.instance.task_state = null;
+      await mapErrors('os-resetState', req.params.id, () => compute.saveInstance(req.ctx, loc));
+      reply.code(202);
+      return null;
+    },
+  };
+
+  app.post<{ Params: { id: string } }>('/servers/:id/action', async (req, reply) => {
+    const body = req.body;
+    if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length === 0) throw badRequest('Malformed request body');
+    const name = Object.keys(body)[0]!;
+    const h = handlers[name];
+    if (!h) throw badRequest(`There is no such action: ${name}`);
+    return h(req, reply, (body as Record<string, unknown>)[name]);
+  });
+}
+
+function randomPass(): string {
+  const chars = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  let s = '';
+  for (let i = 0; i < 12; i++) s += chars[Math.floor(Math.random() * chars.length)];
+  return s;
+}

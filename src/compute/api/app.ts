@@ -1,0 +1,42 @@
+/**
+ * nova-api's REST app: /v2.1 (and /v2.1/{project_id}) with the compute microversions, Nova's
+ * faults and both request-id headers.
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import { COMPUTE_REQUEST_ID_HEADER, OPENSTACK_REQUEST_ID_HEADER, createApp } from '../../common/http/app.js';
+import type { TokenValidator } from '../../common/http/auth-types.js';
+import type { ComputeApiFacade } from '../api.js';
+import { registerServerActions } from './actions.js';
+import { MAX_MICROVERSION, MIN_MICROVERSION } from './common.js';
+import { registerFlavors } from './flavors.js';
+import { registerKeypairs } from './keypairs.js';
+import { registerMisc } from './misc.js';
+import { registerProxies } from './proxies.js';
+import { registerServers } from './servers.js';
+import { registerVersions } from './versions.js';
+
+export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; validator?: TokenValidator; authUrl?: string }): FastifyInstance {
+  const app = createApp({
+    service: 'nova-api', host: o.host, faults: 'nova',
+    microversion: { service: 'compute', min: MIN_MICROVERSION, max: MAX_MICROVERSION, legacyHeader: 'X-OpenStack-Nova-API-Version' },
+    ...(o.validator ? { validator: o.validator } : {}),
+    ...(o.authUrl ? { authUrl: o.authUrl } : {}),
+    requestIdHeaders: [OPENSTACK_REQUEST_ID_HEADER, COMPUTE_REQUEST_ID_HEADER],
+  });
+  registerVersions(app);
+  const routes = async (scope: FastifyInstance) => {
+    registerServers(scope, compute);
+    registerServerActions(scope, compute);
+    registerFlavors(scope, compute.api);
+    registerKeypairs(scope, compute.api);
+    registerMisc(scope, compute);
+    registerProxies(scope, compute);
+  };
+  // Both mounts exist upstream: with and without the project id in the path.
+  void app.register(routes, { prefix: '/v2.1' });
+  void app.register(routes, { prefix: '/v2.1/:project_id' });
+  void app.register(routes, { prefix: '/v2' });
+  void app.register(routes, { prefix: '/v2/:project_id' });
+  return app;
+}

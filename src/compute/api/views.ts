@@ -1,0 +1,134 @@
+/**
+ * View builders (nova/api/openstack/compute/views/servers.py, flavors.py): the server and
+ * flavor documents, per microversion and per role.
+ * @module
+ */
+import type { FastifyRequest } from 'fastify';
+import { hostId } from '../api.js';
+import type { Instance } from '../objects/instance.js';
+import { PROGRESS_STATUSES, statusFromState } from '../states.js';
+import { baseUrl, bookmarkUrl, mv } from './common.js';
+
+function links(req: FastifyRequest, kind: string, id: string) {
+  return [
+    { rel: 'self', href: `${baseUrl(req)}/${kind}/${id}` },
+    { rel: 'bookmark', href: `${bookmarkUrl(req)}/${kind}/${id}` },
+  ];
+}
+
+function iso(s: string | null | undefined): string | null {
+  if (!s) return null;
+  return s.replace(/\.\d+Z$/, 'Z');
+}
+
+/** `launched_at` style: `2019-01-01T00:00:00.000000`. */
+function usg(s: string | null | undefined): string | null {
+  if (!s) return null;
+  const d = new Date(s);
+  return d.toISOString().replace('Z', '').replace(/\.(\d{3})$/, '.$1000');
+}
+
+export function addresses(inst: Instance): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const vif of inst.networkInfo ?? []) {
+    const label = vif.network.label;
+    if (!out[label]) out[label] = [];
+    for (const sn of vif.network.subnets) {
+      for (const ip of sn.ips) {
+        out[label]!.push({ version: ip.version, addr: ip.address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': vif.address });
+        for (const f of ip.floating_ips ?? []) out[label]!.push({ version: 4, addr: f.address, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': vif.address });
+      }
+    }
+  }
+  return out;
+}
+
+export function serverBasic(req: FastifyRequest, inst: Instance): Record<string, unknown> {
+  return { id: inst.uuid, name: inst.display_name, links: links(req, 'servers', inst.uuid) };
+}
+
+export interface ServerViewOptions {
+  securityGroups?: { name: string }[];
+  hostStatus?: string;
+  volumes?: { id: string; delete_on_termination: boolean }[];
+}
+
+export function serverDetail(req: FastifyRequest, inst: Instance, o: ServerViewOptions = {}): Record<string, unknown> {
+  const admin = req.ctx.isAdmin;
+  const status = statusFromState(inst.vm_state, inst.task_state ?? null);
+  const s: Record<string, unknown> = {
+    id: inst.uuid,
+    name: inst.display_name,
+    status,
+    tenant_id: inst.project_id,
+    user_id: inst.user_id,
+    metadata: inst.metadata ?? {},
+    hostId: hostId(inst.project_id, inst.host ?? null),
+    image: inst.image_ref ? { id: inst.image_ref, links: [{ rel: 'bookmark', href: `${bookmarkUrl(req)}/images/${inst.image_ref}` }] } : '',
+    flavor: flavorInServer(req, inst),
+    created: iso(inst.created_at),
+    updated: iso(inst.updated_at ?? inst.created_at),
+    addresses: addresses(inst),
+    accessIPv4: inst.access_ip_v4 ?? '',
+    accessIPv6: inst.access_ip_v6 ?? '',
+    links: links(req, 'servers', inst.uuid),
+    'OS-DCF:diskConfig': inst.auto_disk_config ? 'AUTO' : 'MANUAL',
+    'OS-EXT-AZ:availability_zone': inst.availability_zone ?? '',
+    config_drive: inst.config_drive ?? '',
+    key_name: inst.key_name ?? null,
+    'OS-SRV-USG:launched_at': usg(inst.launched_at),
+    'OS-SRV-USG:terminated_at': usg(inst.terminated_at),
+    'OS-EXT-STS:task_state': inst.task_state ?? null,
+    'OS-EXT-STS:vm_state': inst.vm_state,
+    'OS-EXT-STS:power_state': inst.power_state ?? 0,
+    'os-extended-volumes:volumes_attached': (o.volumes ?? []).map((v) => (mv(req, '2.3') ? v : { id: v.id })),
+  };
+  if (o.securityGroups) s['security_groups'] = o.securityGroups;
+  if (PROGRESS_STATUSES.has(status)) s['progress'] = inst.progress ?? 0;
+  if (admin) {
+    s['OS-EXT-SRV-ATTR:host'] = inst.host ?? null;
+    s['OS-EXT-SRV-ATTR:hypervisor_hostname'] = inst.node ?? null;
+    s['OS-EXT-SRV-ATTR:instance_name'] = inst.id ? `instance-${inst.id.toString(16).padStart(8, '0')}` : '';
+    if (mv(req, '2.3')) {
+      Object.assign(s, {
+        'OS-EXT-SRV-ATTR:reservation_id': inst.reservation_id, 'OS-EXT-SRV-ATTR:launch_index': inst.launch_index ?? 0,
+        'OS-EXT-SRV-ATTR:hostname': inst.hostname, 'OS-EXT-SRV-ATTR:kernel_id': '', 'OS-EXT-SRV-ATTR:ramdisk_id': '',
+        'OS-EXT-SRV-ATTR:root_device_name': inst.root_device_name ?? null, 'OS-EXT-SRV-ATTR:user_data': inst.user_data ?? null,
+      });
+    }
+    if (mv(req, '2.16')) s['host_status'] = o.hostStatus ?? (inst.host ? 'UP' : '');
+  }
+  if (mv(req, '2.9')) s['locked'] = Boolean(inst.locked);
+  if (mv(req, '2.19')) s['description'] = inst.display_description ?? null;
+  if (mv(req, '2.26')) s['tags'] = inst.tags ?? [];
+  if ((status === 'ERROR' || status === 'DELETED') && inst.fault) {
+    const f: Record<string, unknown> = { code: inst.fault.code, created: iso(inst.fault.created), message: inst.fault.message };
+    if (admin || inst.fault.code !== 500) f['details'] = inst.fault.details;
+    s['fault'] = f;
+  }
+  return s;
+}
+
+function flavorInServer(req: FastifyRequest, inst: Instance): Record<string, unknown> {
+  const f = inst.flavor;
+  if (!f) return {};
+  if (mv(req, '2.47')) {
+    const out: Record<string, unknown> = { vcpus: f.vcpus, ram: f.memory_mb, disk: f.root_gb, ephemeral: f.ephemeral_gb ?? 0, swap: f.swap ?? 0, original_name: f.name };
+    out['extra_specs'] = f.extra_specs ?? {};
+    return out;
+  }
+  return { id: f.flavorid, links: [{ rel: 'bookmark', href: `${bookmarkUrl(req)}/flavors/${f.flavorid}` }] };
+}
+
+export function flavorView(req: FastifyRequest, f: Record<string, any>, detail: boolean): Record<string, unknown> {
+  const base: Record<string, unknown> = { id: f['flavorid'], name: f['name'], links: links(req, 'flavors', f['flavorid']) };
+  if (mv(req, '2.55')) base['description'] = f['description'] ?? null;
+  if (!detail) return base;
+  return {
+    ...base,
+    ram: f['memory_mb'], disk: f['root_gb'], vcpus: f['vcpus'], swap: f['swap'] ? f['swap'] : '',
+    'OS-FLV-EXT-DATA:ephemeral': f['ephemeral_gb'] ?? 0, 'OS-FLV-DISABLED:disabled': Boolean(f['disabled']),
+    'os-flavor-access:is_public': Boolean(f['is_public']), rxtx_factor: f['rxtx_factor'] ?? 1.0,
+    ...(mv(req, '2.61') ? { extra_specs: f['extra_specs'] ?? {} } : {}),
+  };
+}
