@@ -136,15 +136,26 @@ export class SnapshotCache {
   private snapshot: PlacementSnapshot | null = null;
   private fingerprint = '';
   private inflight: Promise<PlacementSnapshot> | null = null;
+  private queued: Promise<PlacementSnapshot> | null = null;
   private lastRefresh = 0;
 
   constructor(private readonly database: PlacementDatabase) {}
 
-  /** The current snapshot, refreshed if any provider changed since the last one. */
+  /**
+   * The current snapshot, refreshed if any provider changed since the last one. A caller never
+   * gets a refresh that started before it asked (it would miss the caller's own writes):
+   * callers arriving during a refresh share the next one.
+   */
   async get(): Promise<PlacementSnapshot> {
-    if (this.inflight) return this.inflight;
-    this.inflight = this.refresh().finally(() => { this.inflight = null; });
-    return this.inflight;
+    if (!this.inflight) {
+      this.inflight = this.refresh().finally(() => { this.inflight = null; });
+      return this.inflight;
+    }
+    this.queued ??= this.inflight.catch(() => undefined).then(() => {
+      this.queued = null;
+      return this.get();
+    });
+    return this.queued;
   }
 
   /** Forget everything (tests; after bulk imports). */

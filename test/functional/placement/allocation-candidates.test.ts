@@ -163,3 +163,40 @@ void describe('allocation candidates', () => {
     }
   });
 });
+
+void test('two placement processes on one database see each other\'s writes', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { openDatabase } = await import('../../../src/common/db/index.js');
+  const { createPlacementApp } = await import('../../../src/placement/service.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'stratus-placement-two-'));
+  const url = `sqlite:///${path.join(dir, 'placement.db')}`;
+  const [db1, db2] = [await openDatabase(url, { service: 'placement' }), await openDatabase(url, { service: 'placement' })];
+  const [a1, a2] = [await createPlacementApp({ database: db1 }), await createPlacementApp({ database: db2 })];
+  const call = async (app: typeof a1, method: string, url2: string, body?: unknown) => {
+    const r = await app.inject({
+      method: method as 'GET', url: url2,
+      headers: { 'openstack-api-version': 'placement 1.39', ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { payload: JSON.stringify(body) } : {}),
+    });
+    return r.body ? JSON.parse(r.body) : null;
+  };
+  try {
+    const rp = await call(a1, 'POST', '/resource_providers', { name: 'shared-db' });
+    await call(a1, 'PUT', `/resource_providers/${rp.uuid}/inventories`, { resource_provider_generation: 0, inventories: { VCPU: { total: 2 } } });
+    assert.equal((await call(a2, 'GET', '/allocation_candidates?resources=VCPU:2')).allocation_requests.length, 1);
+    await call(a1, 'PUT', `/allocations/${randomUUID()}`, {
+      allocations: { [rp.uuid]: { resources: { VCPU: 1 } } }, project_id: 'p', user_id: 'u', consumer_generation: null, consumer_type: 'INSTANCE',
+    });
+    assert.equal((await call(a2, 'GET', '/allocation_candidates?resources=VCPU:2')).allocation_requests.length, 0);
+    assert.equal((await call(a2, 'GET', '/allocation_candidates?resources=VCPU:1')).provider_summaries[rp.uuid].resources.VCPU.used, 1);
+    await call(a1, 'PUT', `/resource_providers/${rp.uuid}/traits`, { resource_provider_generation: 2, traits: ['HW_CPU_X86_AVX2'] });
+    assert.equal((await call(a2, 'GET', '/allocation_candidates?resources=VCPU:1&required=HW_CPU_X86_AVX2')).allocation_requests.length, 1);
+    await call(a1, 'DELETE', `/resource_providers/${rp.uuid}/traits`);
+    assert.equal((await call(a2, 'GET', '/allocation_candidates?resources=VCPU:1&required=HW_CPU_X86_AVX2')).allocation_requests.length, 0);
+  } finally {
+    await a1.close(); await a2.close(); await db1.close(); await db2.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
