@@ -17,6 +17,7 @@ export interface ManageOptions {
 /** Which databases a service owns, and the module that registers their migrations. */
 const SERVICES: Record<string, { dbs: string[]; load: () => Promise<unknown> }> = {
   keystone: { dbs: ['keystone'], load: () => import('../identity/db/migrations.js') },
+  placement: { dbs: ['placement'], load: () => import('../placement/db/migrations.js') },
 };
 
 async function databaseUrl(service: string, db: string, o: ManageOptions): Promise<string> {

@@ -2,14 +2,14 @@
  * The placement service: its REST app over its own database.
  *
  * `createPlacementApp` syncs the standard resource classes and traits (as placement does at
- * startup) and returns the Fastify app; the caller listens and closes it. Register placement's
- * migrations with `registerDbSchema('placement', ...)` (done on import below).
+ * startup) and returns the Fastify app; the caller listens and closes it. Placement's migrations
+ * are registered with `registerDbSchema('placement', ...)` by db/migrations.ts.
  * @module
  */
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../common/http/app.js';
 import type { TokenValidator } from '../common/http/auth-types.js';
-import { migrate, registerDbSchema, type Database } from '../common/db/index.js';
+import { migrate, type Database } from '../common/db/index.js';
 import { placementMigrations } from './db/migrations.js';
 import { SnapshotCache } from './candidates/snapshot.js';
 import { syncStandardResourceClasses } from './db/resource-classes.js';
@@ -25,8 +25,6 @@ import { registerAllocationCandidates } from './api/allocation-candidates.js';
 import { PLACEMENT_MAX_VERSION, PLACEMENT_MIN_VERSION } from './api/versions.js';
 
 export { placementMigrations } from './db/migrations.js';
-
-registerDbSchema('placement', placementMigrations);
 export { PLACEMENT_MAX_VERSION, PLACEMENT_MIN_VERSION } from './api/versions.js';
 
 export interface PlacementAppOptions {

@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely, type CreateTableBuilder } from 'kysely';
 import type { Migration } from '../../common/db/migrate.js';
+import { registerDbSchema } from '../../common/db/registry.js';
 
 type DialectName = 'sqlite' | 'mysql' | 'postgres';
 
@@ -118,3 +119,6 @@ const initial: Migration = {
 
 /** Placement's migrations, in apply order. */
 export const placementMigrations: readonly Migration[] = [initial];
+
+// `stratus manage placement db sync|version` finds them here.
+registerDbSchema('placement', placementMigrations);
