@@ -282,6 +282,7 @@ export class ImageAPI {
 
   private async activate(image: Image, stored: Awaited<ReturnType<FilesystemStore['add']>>, from: ImageStatus): Promise<Image> {
     image.size = stored.size;
+    image.virtual_size = virtualSize(image.disk_format, stored.size, stored.head);
     image.checksum = stored.checksum;
     image.os_hash_algo = stored.hashAlgo;
     image.os_hash_value = stored.hashValue;
@@ -507,6 +508,16 @@ export class ImageAPI {
     if (image.visibility === 'shared') return (await this.repo.getMember(image.id, ctx.projectId)) !== undefined;
     return false;
   }
+}
+
+/**
+ * What glance's format inspector reports as `virtual_size`: the data size for raw, the size in
+ * the header for qcow2 (magic `QFI\xfb`, big-endian u64 at offset 24), otherwise unknown.
+ */
+export function virtualSize(diskFormat: string | null, size: number, head: Buffer): number | null {
+  if (diskFormat === 'raw') return size;
+  if (diskFormat === 'qcow2' && head.length >= 32 && head.readUInt32BE(0) === 0x514649fb) return Number(head.readBigUInt64BE(24));
+  return null;
 }
 
 /**

@@ -14,7 +14,7 @@ async function collect(r: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-describe('FilesystemStore', () => {
+void describe('FilesystemStore', () => {
   let dir: string;
   let store: FilesystemStore;
   before(async () => {
@@ -23,7 +23,7 @@ describe('FilesystemStore', () => {
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
-  test('add hashes on the fly and reads back whole and by range', async () => {
+  void test('add hashes on the fly and reads back whole and by range', async () => {
     const data = Buffer.alloc(300_000);
     for (let i = 0; i < data.length; i++) data[i] = i % 251;
     const chunks = [data.subarray(0, 100_000), data.subarray(100_000, 250_000), data.subarray(250_000)];
@@ -40,7 +40,7 @@ describe('FilesystemStore', () => {
     assert.equal(await store.exists(s.url), false);
   });
 
-  test('over the size cap is 413 and leaves no file', async () => {
+  void test('over the size cap is 413 and leaves no file', async () => {
     const id = '21111111-2222-3333-4444-555555555555';
     await assert.rejects(store.add(id, Readable.from([Buffer.alloc(10), Buffer.alloc(10)]), { maxSize: 15 }), (e: unknown) => {
       assert.ok(e instanceof ApiError);
@@ -50,7 +50,7 @@ describe('FilesystemStore', () => {
     assert.deepEqual(await readdir(path.join(dir, 'images')), []);
   });
 
-  test('refuses locations outside the store', () => {
+  void test('refuses locations outside the store', () => {
     assert.throws(() => store.open('file:///etc/passwd'), ApiError);
     assert.throws(() => store.open('http://example.com/x'), ApiError);
   });

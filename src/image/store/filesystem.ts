@@ -22,6 +22,8 @@ export interface StoredImage {
   checksum: string;
   hashAlgo: string;
   hashValue: string;
+  /** The first bytes of the data (up to 512), for format inspection. */
+  head: Buffer;
 }
 
 export interface AddOptions {
@@ -44,6 +46,8 @@ export class FilesystemStore {
     const md5 = createHash('md5');
     const sha = createHash(HASH_ALGO);
     let size = 0;
+    const headParts: Buffer[] = [];
+    let headLen = 0;
     const max = opts.maxSize ?? Number.POSITIVE_INFINITY;
     try {
       await pipeline(
@@ -55,6 +59,11 @@ export class FilesystemStore {
               throw new ApiError(413, `The incoming image is too large: Image exceeds the storage quota: ${size} bytes exceeds ${max}`, {
                 type: 'ImageSizeLimitExceeded',
               });
+            }
+            if (headLen < 512) {
+              const b = Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.length, 512 - headLen));
+              headParts.push(Buffer.from(b));
+              headLen += b.length;
             }
             md5.update(chunk);
             sha.update(chunk);
@@ -68,7 +77,7 @@ export class FilesystemStore {
       await rm(tmp, { force: true });
       throw e;
     }
-    return { url: pathToFileURL(final).href, size, checksum: md5.digest('hex'), hashAlgo: HASH_ALGO, hashValue: sha.digest('hex') };
+    return { url: pathToFileURL(final).href, size, checksum: md5.digest('hex'), hashAlgo: HASH_ALGO, hashValue: sha.digest('hex'), head: Buffer.concat(headParts) };
   }
 
   /** A stream of the stored bytes `[start, end]` (inclusive, like fs.createReadStream). */

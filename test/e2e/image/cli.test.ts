@@ -39,7 +39,7 @@ after(async () => {
   await c?.stop();
 });
 
-test('openstack CLI drives Glance end to end', { skip, timeout: 300_000 }, async (t) => {
+void test('openstack CLI drives Glance end to end', { skip, timeout: 300_000 }, async (t) => {
   const admin = env('admin', 'admin', c.adminPassword);
   const demo = env('demo', 'demo', c.demoPassword);
   const file = path.join(c.dir, 'upload.img');

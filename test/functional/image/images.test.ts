@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { PROJECT_A, PROJECT_B, startGlance, type Glance } from './helpers.js';
 
-describe('glance v2 images', () => {
+void describe('glance v2 images', () => {
   let g: Glance;
   before(async () => {
     g = await startGlance();
@@ -25,20 +25,20 @@ describe('glance v2 images', () => {
       payload: JSON.stringify(ops),
     });
 
-  test('versions document is public and lists v2.7 CURRENT', async () => {
+  void test('versions document is public and lists v2.7 CURRENT', async () => {
     const r = await g.app.inject({ method: 'GET', url: '/' });
     assert.equal(r.statusCode, 300);
     const cur = r.json().versions.find((v: { status: string }) => v.status === 'CURRENT');
     assert.equal(cur.id, 'v2.7');
   });
 
-  test('no token is 401 with WWW-Authenticate', async () => {
+  void test('no token is 401 with WWW-Authenticate', async () => {
     const r = await g.app.inject({ method: 'GET', url: '/v2/images' });
     assert.equal(r.statusCode, 401);
     assert.match(String(r.headers['www-authenticate']), /Keystone uri=/);
   });
 
-  test('create, upload, show, download with hashes, range and Content-MD5', async () => {
+  void test('create, upload, show, download with hashes, range and Content-MD5', async () => {
     const c = await req('member-a', 'POST', '/v2/images', {
       name: 'img1', disk_format: 'raw', container_format: 'bare', visibility: 'private', ramdisk_id: '00000000-1111-2222-3333-444455556666',
     });
@@ -63,6 +63,7 @@ describe('glance v2 images', () => {
     assert.equal(shown.size, 1024);
     assert.equal(shown.checksum, createHash('md5').update(data).digest('hex'));
     assert.equal(shown.os_hash_algo, 'sha512');
+    assert.equal(shown.virtual_size, 1024);
     assert.equal(shown.os_hash_value, createHash('sha512').update(data).digest('hex'));
 
     const dl = await req('member-a', 'GET', `/v2/images/${img.id}/file`);
@@ -88,7 +89,7 @@ describe('glance v2 images', () => {
     assert.equal((await req('member-b', 'GET', `/v2/images/${img.id}`)).statusCode, 404);
   });
 
-  test('upload needs both formats and octet-stream', async () => {
+  void test('upload needs both formats and octet-stream', async () => {
     const img = (await req('member-a', 'POST', '/v2/images', { name: 'noformat' })).json();
     const r = await req('member-a', 'PUT', `/v2/images/${img.id}/file`, Buffer.from('x'), { 'content-type': 'application/octet-stream' });
     assert.equal(r.statusCode, 400);
@@ -98,7 +99,7 @@ describe('glance v2 images', () => {
     assert.equal((await req('member-a', 'GET', `/v2/images/${img.id}`)).json().status, 'queued');
   });
 
-  test('bad formats and read-only or reserved attributes on create', async () => {
+  void test('bad formats and read-only or reserved attributes on create', async () => {
     const a = await req('member-a', 'POST', '/v2/images', { name: 't', container_format: 'wrong', disk_format: 'vhd' }, { accept: 'application/json' });
     assert.equal(a.statusCode, 400);
     assert.match(a.json().message, /Provided object does not match schema 'image': 'wrong' is not one of/);
@@ -110,7 +111,7 @@ describe('glance v2 images', () => {
     assert.equal((await req('reader-a', 'POST', '/v2/images', { name: 't' })).statusCode, 403);
   });
 
-  test('404s: missing, empty id, deleted', async () => {
+  void test('404s: missing, empty id, deleted', async () => {
     const missing = '6fe40f1c-57bd-4918-89cc-8500f850f3de';
     assert.equal((await req('member-a', 'GET', `/v2/images/${missing}`)).statusCode, 404);
     assert.equal((await req('member-a', 'DELETE', `/v2/images/${missing}`)).statusCode, 404);
@@ -124,14 +125,14 @@ describe('glance v2 images', () => {
     assert.ok(!ids.includes(img.id));
   });
 
-  test('protected images cannot be deleted', async () => {
+  void test('protected images cannot be deleted', async () => {
     const img = (await req('member-a', 'POST', '/v2/images', { name: 'p', protected: true })).json();
     assert.equal((await req('member-a', 'DELETE', `/v2/images/${img.id}`)).statusCode, 403);
     assert.equal((await patch('member-a', img.id, [{ op: 'replace', path: '/protected', value: false }])).statusCode, 200);
     assert.equal((await req('member-a', 'DELETE', `/v2/images/${img.id}`)).statusCode, 204);
   });
 
-  test('json-patch updates: both dialects, properties, errors', async () => {
+  void test('json-patch updates: both dialects, properties, errors', async () => {
     const img = (await req('member-a', 'POST', '/v2/images', { name: 'old', container_format: 'bare', disk_format: 'raw' })).json();
     let r = await patch('member-a', img.id, [{ replace: '/name', value: 'new' }], '2.0');
     assert.equal(r.statusCode, 200, r.body);
@@ -162,7 +163,7 @@ describe('glance v2 images', () => {
     assert.match(String(wrongType.headers['accept-patch']), /openstack-images-v2.1-json-patch/);
   });
 
-  test('tags add and delete, missing tag and image 404', async () => {
+  void test('tags add and delete, missing tag and image 404', async () => {
     const img = (await req('member-a', 'POST', '/v2/images', { name: 'tagged', tags: ['one'] })).json();
     assert.deepEqual(img.tags, ['one']);
     assert.equal((await req('member-a', 'PUT', `/v2/images/${img.id}/tags/two`)).statusCode, 204);
@@ -173,7 +174,7 @@ describe('glance v2 images', () => {
     assert.equal((await req('member-a', 'PUT', '/v2/images/8cd30f82-6f9a-4c6e-8034-c1b51fba43d9/tags/x')).statusCode, 404);
   });
 
-  test('deactivate forbids download for non-admins; reactivate restores it', async () => {
+  void test('deactivate forbids download for non-admins; reactivate restores it', async () => {
     const img = (await req('member-a', 'POST', '/v2/images', { name: 'd', container_format: 'bare', disk_format: 'raw' })).json();
     await req('member-a', 'PUT', `/v2/images/${img.id}/file`, Buffer.from('abc'), { 'content-type': 'application/octet-stream' });
     assert.equal((await req('member-a', 'POST', `/v2/images/${img.id}/actions/deactivate`)).statusCode, 204);
@@ -184,7 +185,7 @@ describe('glance v2 images', () => {
     assert.equal((await req('member-a', 'GET', `/v2/images/${img.id}/file`)).body, 'abc');
   });
 
-  test('members: share, list as member with member_status, accept', async () => {
+  void test('members: share, list as member with member_status, accept', async () => {
     const img = (await req('member-a', 'POST', '/v2/images', { name: 'shared-one', container_format: 'bare', disk_format: 'raw' })).json();
     assert.equal(img.visibility, 'shared');
     const m = await req('member-a', 'POST', `/v2/images/${img.id}/members`, { member: PROJECT_B });
@@ -214,7 +215,7 @@ describe('glance v2 images', () => {
     assert.equal((await req('member-a', 'POST', `/v2/images/${priv.id}/members`, { member: PROJECT_B })).statusCode, 403);
   });
 
-  test('schemas', async () => {
+  void test('schemas', async () => {
     const s = (await req('reader-a', 'GET', '/v2/schemas/image')).json();
     assert.equal(s.name, 'image');
     assert.deepEqual(s.additionalProperties, { type: 'string' });
@@ -225,7 +226,7 @@ describe('glance v2 images', () => {
     assert.equal((await req('reader-a', 'GET', '/v2/schemas/task')).statusCode, 404);
   });
 
-  test('glance-direct import: stage then import to active', async () => {
+  void test('glance-direct import: stage then import to active', async () => {
     const info = (await req('member-a', 'GET', '/v2/info/import')).json();
     assert.ok(info['import-methods'].value.includes('glance-direct'));
     const img = (await req('member-a', 'POST', '/v2/images', { name: 'imp', container_format: 'bare', disk_format: 'raw' })).json();

@@ -5,7 +5,7 @@ import { PROJECT_A, startGlance, type Glance } from './helpers.js';
 
 interface Img { id: string; name: string; size: number | null; [k: string]: unknown }
 
-describe('glance v2 image list', () => {
+void describe('glance v2 image list', () => {
   let g: Glance;
   const created: Img[] = [];
   const get = async (url: string, tok = 'member-a') => g.app.inject({ method: 'GET', url, headers: { 'x-auth-token': tok } });
@@ -29,13 +29,13 @@ describe('glance v2 image list', () => {
   });
   after(async () => g.close());
 
-  test('no params lists every image, newest first', async () => {
+  void test('no params lists every image, newest first', async () => {
     const r = await list('');
     assert.deepEqual(r.images.map((i) => i.id), created.map((i) => i.id).reverse());
     assert.equal(r.first, '/v2/images');
   });
 
-  test('equality filters return only matching images', async () => {
+  void test('equality filters return only matching images', async () => {
     for (const [qs, key, value] of [
       ['?container_format=ami', 'container_format', 'ami'],
       ['?disk_format=raw', 'disk_format', 'raw'],
@@ -57,12 +57,12 @@ describe('glance v2 image list', () => {
     assert.equal((await list('?name=nothing-like-this')).images.length, 0);
   });
 
-  test('size_min and size_max bound the sizes', async () => {
+  void test('size_min and size_max bound the sizes', async () => {
     const r = await list('?size_min=1300&size_max=1950');
     assert.deepEqual(r.images.map((i) => i.size).sort(), [1324, 1624, 1924]);
   });
 
-  test('sorting by size both syntaxes', async () => {
+  void test('sorting by size both syntaxes', async () => {
     const sizes = (imgs: Img[]) => imgs.map((i) => i.size as number);
     const desc = sizes((await list('?sort=size:desc')).images);
     assert.deepEqual(desc, [...desc].sort((a, b) => b - a));
@@ -72,7 +72,7 @@ describe('glance v2 image list', () => {
     assert.deepEqual(asc, [...desc].reverse());
   });
 
-  test('limit and marker paginate with next links', async () => {
+  void test('limit and marker paginate with next links', async () => {
     const seen: string[] = [];
     let url: string | undefined = '/v2/images?limit=2&sort_key=name&sort_dir=asc';
     while (url) {
@@ -85,7 +85,7 @@ describe('glance v2 image list', () => {
     assert.equal((await list('?limit=1')).images.length, 1);
   });
 
-  test('bad parameters are 400', async () => {
+  void test('bad parameters are 400', async () => {
     for (const qs of ['?limit=-1', '?limit=abc', '?sort_key=bogus', '?sort_dir=up', '?sort=name&sort_key=size',
       '?visibility=everyone', '?member_status=maybe', '?os_hidden=maybe', '?size_min=abc', '?changes-since=2020-01-01', '?name=gt:x',
       '?marker=00000000-0000-0000-0000-000000000000']) {
@@ -93,7 +93,7 @@ describe('glance v2 image list', () => {
     }
   });
 
-  test('another project does not see private images; admin does', async () => {
+  void test('another project does not see private images; admin does', async () => {
     assert.equal((await list('', 'member-b')).images.length, 0);
     assert.equal((await list('', 'admin')).images.length, 6);
   });
