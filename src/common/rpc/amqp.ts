@@ -201,15 +201,17 @@ export class AmqpBus implements MessageBus {
 
   publishTopic(exchange: string, routingKey: string, body: Buffer, opts?: PublishOptions): Promise<void> {
     const envelope = { exchange, routingKey, ...MESSAGE_PROPS, ...(opts?.expirationMs !== undefined ? { expiration: String(Math.max(0, Math.round(opts.expirationMs))) } : {}) };
-    // Fast path: channel up and exchange declared; the common case once a service runs.
+    const slow = (): Promise<void> =>
+      this.onChannel(async (ch) => {
+        await this.declareExchange(ch, exchange, 'topic', false);
+        await ch.basicPublish(envelope, body);
+      });
+    // Fast path: channel up and exchange declared, the common case once a service runs.
     if (!this.closed && this.ch?.active && this.declared.has(`x:${exchange}`)) {
       this.corkUntilNextTurn();
-      return this.ch.basicPublish(envelope, body).catch(() => this.onChannel((ch) => ch.basicPublish(envelope, body)));
+      return this.ch.basicPublish(envelope, body).catch(slow);
     }
-    return this.onChannel(async (ch) => {
-      await this.declareExchange(ch, exchange, 'topic', false);
-      await ch.basicPublish(envelope, body);
-    });
+    return slow();
   }
 
   publishFanout(topic: string, body: Buffer): Promise<void> {
