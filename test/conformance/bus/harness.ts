@@ -35,6 +35,8 @@ export class Harness {
   topic(servers: string[] = []): string {
     const t = `conf_${randomUUID().slice(0, 8)}`;
     this.queues.add(t);
+    // Notification default queues a listener or notifier may declare for this topic.
+    for (const p of ['audit', 'debug', 'info', 'warn', 'error', 'critical', 'sample']) this.queues.add(`${t}.${p}`);
     for (const s of servers) this.queues.add(`${t}.${s}`);
     return t;
   }
