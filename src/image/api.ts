@@ -14,7 +14,7 @@ import type { RequestContext } from '../common/context.js';
 import { ApiError } from '../common/errors.js';
 import { getLogger } from '../common/log.js';
 import {
-  IMAGE_SIZE_CAP, IMPORT_METHODS, MEMBER_STATUSES, VISIBILITIES, transition,
+  IMAGE_SIZE_CAP, IMPORT_METHODS, MEMBER_QUOTA, MEMBER_STATUSES, PROPERTY_QUOTA, TAG_QUOTA, VISIBILITIES, transition,
   type ImageStatus, type MemberStatus, type Visibility,
 } from './domain.js';
 import type { Image, ImageMember, ImageRepository, ListQuery } from './db/repository.js';
@@ -143,6 +143,7 @@ export class ImageAPI {
       tags: [...new Set(tags)],
       locations: [],
     };
+    checkQuotas(image);
     await this.repo.create(image);
     return image;
   }
@@ -183,6 +184,7 @@ export class ImageAPI {
       if (change.op === 'remove') this.removeProperty(image, root);
       else this.setProperty(ctx, image, change, root);
     }
+    checkQuotas(image);
     if (changes.length) await this.repo.save(image);
     return image;
   }
@@ -409,6 +411,9 @@ export class ImageAPI {
     const image = await this.lookup(ctx, id);
     if (!this.policy.allowed('modify_image', ctx, imageTarget(ctx, image))) throw new ApiError(403, `Not allowed to update tags for image ${id}.`);
     if (!image.tags.includes(tag)) image.tags.push(tag);
+    if (image.tags.length > TAG_QUOTA) {
+      throw new ApiError(413, `Image tag limit exceeded for image ${id}: The limit has been exceeded on the number of allowed image tags. Attempted: ${image.tags.length}, Maximum: ${TAG_QUOTA}:`);
+    }
     await this.repo.save(image);
   }
 
@@ -449,6 +454,10 @@ export class ImageAPI {
     const image = await this.lookup(ctx, id);
     if (image.visibility !== 'shared' || !this.policy.allowed('add_member', ctx, imageTarget(ctx, image))) {
       throw new ApiError(403, `Not allowed to create members for image ${id}.`);
+    }
+    const count = (await this.repo.listMembers(id)).length + 1;
+    if (count > MEMBER_QUOTA) {
+      throw new ApiError(413, `Image member limit exceeded for image ${id}: The limit has been exceeded on the number of allowed image members for this image. Attempted: ${count}, Maximum: ${MEMBER_QUOTA}:`);
     }
     return this.repo.addMember(id, memberId);
   }
@@ -507,6 +516,17 @@ export class ImageAPI {
     if (ctx.projectId === image.owner) return true;
     if (image.visibility === 'shared') return (await this.repo.getMember(image.id, ctx.projectId)) !== undefined;
     return false;
+  }
+}
+
+/** glance's property and tag quotas (413, as `LimitExceeded`). */
+function checkQuotas(image: Image): void {
+  const props = Object.keys(image.properties).length;
+  if (props > PROPERTY_QUOTA) {
+    throw new ApiError(413, `The limit has been exceeded on the number of allowed image properties. Attempted: ${props}, Maximum: ${PROPERTY_QUOTA}`);
+  }
+  if (image.tags.length > TAG_QUOTA) {
+    throw new ApiError(413, `The limit has been exceeded on the number of allowed image tags. Attempted: ${image.tags.length}, Maximum: ${TAG_QUOTA}`);
   }
 }
 

@@ -30,6 +30,11 @@ export const IMAGE_SIZE_CAP = 1099511627776;
 export const LIMIT_DEFAULT = 25;
 export const LIMIT_MAX = 1000;
 
+/** `image_property_quota`, `image_tag_quota`, `image_member_quota` defaults. */
+export const PROPERTY_QUOTA = 128;
+export const TAG_QUOTA = 128;
+export const MEMBER_QUOTA = 128;
+
 /** Import methods this Glance offers (`enabled_import_methods`). */
 export const IMPORT_METHODS = ['glance-direct', 'copy-image'] as const;
 
