@@ -26,15 +26,15 @@ const e = new Enforcer(defaults);
 const member = new RequestContext({ userId: 'u1', projectId: 'p1', roles: ['member', 'reader'] });
 const admin = new RequestContext({ userId: 'a', projectId: 'p0', roles: ['Admin'], isAdmin: true });
 
-describe('policy engine', () => {
-  test('roles (case-insensitive) and generic checks', () => {
+void describe('policy engine', () => {
+  void test('roles (case-insensitive) and generic checks', () => {
     assert.equal(e.enforce('admin_required', {}, member), false);
     assert.equal(e.enforce('admin_required', {}, admin), true);
     assert.equal(e.enforce('project_member', { project_id: 'p1' }, member), true);
     assert.equal(e.enforce('project_member', { project_id: 'p2' }, member), false);
     assert.equal(e.enforce('project_member', {}, member), false, 'missing target key denies');
   });
-  test('rule references, @, !, empty, not', () => {
+  void test('rule references, @, !, empty, not', () => {
     assert.equal(e.enforce('admin_or_owner', { user_id: 'u1' }, member), true);
     assert.equal(e.enforce('admin_or_owner', { user_id: 'u2' }, member), false);
     assert.equal(e.enforce('always', {}, member), true);
@@ -43,7 +43,7 @@ describe('policy engine', () => {
     assert.equal(e.enforce('not_admin', {}, member), true);
     assert.equal(e.enforce('not_admin', {}, admin), false);
   });
-  test('dotted targets, flat or nested; system scope', () => {
+  void test('dotted targets, flat or nested; system scope', () => {
     assert.equal(e.enforce('get_user', { 'target.user.id': 'u1' }, member), true);
     assert.equal(e.enforce('get_user', { target: { user: { id: 'u1' } } }, member), true);
     assert.equal(e.enforce('get_user', { target: { user: { id: 'x' } } }, member), false);
@@ -51,7 +51,7 @@ describe('policy engine', () => {
     assert.equal(e.enforce('get_user', { target: { user: { id: 'x' } } }, sys), true);
     assert.equal(e.enforce('role_from_target', { target: { role: { name: 'MEMBER' } } }, member), true);
   });
-  test('is_admin:True, literals, recursion and missing rules deny', () => {
+  void test('is_admin:True, literals, recursion and missing rules deny', () => {
     assert.equal(e.enforce('is_admin_true', {}, admin), true);
     assert.equal(e.enforce('is_admin_true', {}, member), false);
     assert.equal(e.enforce('literal', { role: { name: 'member' } }, member), true);
@@ -59,7 +59,7 @@ describe('policy engine', () => {
     assert.equal(e.enforce('loop', {}, admin), false);
     assert.equal(e.enforce('dangling', {}, admin), false);
   });
-  test('precedence: and binds tighter than or; parentheses and not', () => {
+  void test('precedence: and binds tighter than or; parentheses and not', () => {
     const a = { roles: ['a'] };
     const bc = { roles: ['b', 'c'] };
     const b = { roles: ['b'] };
@@ -69,13 +69,13 @@ describe('policy engine', () => {
     assert.equal(e.enforce('nested', {}, b), true);
     assert.equal(e.enforce('nested', {}, bc), false);
   });
-  test('overrides replace defaults; authorize throws 403', () => {
+  void test('overrides replace defaults; authorize throws 403', () => {
     const o = new Enforcer(defaults, { never: '@' });
     assert.equal(o.enforce('never', {}, member), true);
     assert.throws(() => e.authorize('never', {}, member), (err: unknown) => err instanceof ApiError && err.status === 403);
     assert.throws(() => e.enforce('unregistered', {}, member));
   });
-  test('syntax errors', () => {
+  void test('syntax errors', () => {
     assert.throws(() => parseRule('(role:a'), PolicySyntaxError);
     assert.throws(() => parseRule('role:a and'), PolicySyntaxError);
     assert.throws(() => parseRule('nonsense'), PolicySyntaxError);

@@ -310,7 +310,11 @@ export class ResourceManager {
     const stack = [id];
     while (stack.length) {
       const rows = await this.db.selectFrom('project').select('id').where('parent_id', '=', stack.pop()!).where('is_domain', '=', 0).execute();
-      for (const r of rows) if (!out.includes(r.id)) (out.push(r.id), stack.push(r.id));
+      for (const r of rows) {
+        if (out.includes(r.id)) continue;
+        out.push(r.id);
+        stack.push(r.id);
+      }
     }
     return out;
   }

@@ -15,19 +15,19 @@ const SPEC = {
   src: 'hello',
 };
 
-describe('Fernet', () => {
-  test('generates the spec token', () => {
+void describe('Fernet', () => {
+  void test('generates the spec token', () => {
     const f = new Fernet(SPEC.secret);
     const iv = Buffer.from([...Array(16).keys()]);
     assert.equal(f.encrypt(Buffer.from(SPEC.src), SPEC.now, iv), SPEC.token);
   });
-  test('verifies the spec token, with and without padding', () => {
+  void test('verifies the spec token, with and without padding', () => {
     const f = new Fernet(SPEC.secret);
     assert.equal(f.decrypt(SPEC.token, 60, SPEC.now + 10).toString(), 'hello');
     assert.equal(f.decrypt(SPEC.token.replace(/=+$/, '')).toString(), 'hello');
     assert.equal(tokenTimestamp(SPEC.token), SPEC.now);
   });
-  test('rejects expired, tampered, wrong-key and garbage tokens', () => {
+  void test('rejects expired, tampered, wrong-key and garbage tokens', () => {
     const f = new Fernet(SPEC.secret);
     assert.throws(() => f.decrypt(SPEC.token, 60, SPEC.now + 120), InvalidToken);
     const raw = Buffer.from(SPEC.token, 'base64url');
@@ -37,7 +37,7 @@ describe('Fernet', () => {
     assert.throws(() => f.decrypt('not a token!'), InvalidToken);
     assert.throws(() => f.decrypt(''), InvalidToken);
   });
-  test('MultiFernet encrypts with the first key and decrypts with any', () => {
+  void test('MultiFernet encrypts with the first key and decrypts with any', () => {
     const k1 = generateKey();
     const k2 = generateKey();
     const old = new Fernet(k2).encrypt(Buffer.from('x'));
@@ -47,8 +47,8 @@ describe('Fernet', () => {
   });
 });
 
-describe('KeyRepository', () => {
-  test('setup creates staged + primary; rotate promotes and purges', () => {
+void describe('KeyRepository', () => {
+  void test('setup creates staged + primary; rotate promotes and purges', () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'fernet-')), 'keys');
     try {
       const repo = new KeyRepository(dir, 3);
@@ -70,14 +70,14 @@ describe('KeyRepository', () => {
   });
 });
 
-describe('TokenFormatter', () => {
+void describe('TokenFormatter', () => {
   const key = generateKey();
   const fmt = new TokenFormatter(() => new MultiFernet([key]));
   const user = '0123456789abcdef0123456789abcdef';
   const project = 'fedcba9876543210fedcba9876543210';
   const audit = 'AAECAwQFBgcICQoLDA0ODw';
 
-  test('method bitmask follows Keystone default [auth] methods', () => {
+  void test('method bitmask follows Keystone default [auth] methods', () => {
     assert.equal(methodsToInt(['password']), 2);
     assert.equal(methodsToInt(['password', 'token']), 6);
     assert.equal(methodsToInt(['application_credential']), 32);
@@ -93,7 +93,7 @@ describe('TokenFormatter', () => {
     ['app cred', { projectId: project, appCredId: user }],
     ['non-uuid ids', { projectId: 'admin-project' }],
   ] as const) {
-    test(`round-trips a ${name} payload, without padding`, () => {
+    void test(`round-trips a ${name} payload, without padding`, () => {
       const token = fmt.pack({ userId: user, methods: ['password'], expiresAt: 1700000000.5, auditIds: [audit], ...extra });
       assert.ok(!token.endsWith('='));
       const p = fmt.unpack(token);

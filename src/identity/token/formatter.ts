@@ -6,7 +6,7 @@
  * @module
  */
 import { encode, decode } from '@msgpack/msgpack';
-import { MultiFernet, tokenTimestamp, InvalidToken } from './fernet.js';
+import { tokenTimestamp, InvalidToken, type MultiFernet } from './fernet.js';
 
 /** Keystone's default `[auth] methods`, whose positions give the bitmask values. */
 export const AUTH_METHODS = ['external', 'password', 'token', 'oauth1', 'mapped', 'application_credential'];

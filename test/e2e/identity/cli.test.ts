@@ -41,7 +41,7 @@ after(async () => {
   await k?.stop();
 });
 
-test('openstack CLI drives Keystone end to end', { skip, timeout: 120_000 }, async (t) => {
+void test('openstack CLI drives Keystone end to end', { skip, timeout: 120_000 }, async (t) => {
   const admin = adminEnv();
 
   await t.test('token issue', async () => {

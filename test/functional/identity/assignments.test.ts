@@ -33,8 +33,8 @@ const list = async (qs: string) => {
   return r.body.role_assignments as any[];
 };
 
-describe('role assignments', () => {
-  test('direct assignments of a user and of a group', async () => {
+void describe('role assignments', () => {
+  void test('direct assignments of a user and of a group', async () => {
     const u1 = await list(`user.id=${ids['u1']}`);
     assert.equal(u1.length, 1);
     assert.deepEqual(u1[0].role, { id: ids['member'] });
@@ -46,7 +46,7 @@ describe('role assignments', () => {
     assert.deepEqual(await list(`user.id=${ids['u2']}`), []);
   });
 
-  test('effective: groups expanded to members, implied roles added, membership link', async () => {
+  void test('effective: groups expanded to members, implied roles added, membership link', async () => {
     const eff = await list(`user.id=${ids['u2']}&effective`);
     const roles = eff.map((a) => a.role.id).sort();
     assert.deepEqual(roles, [ids['admin'], ids['member'], ids['reader']].sort());
@@ -60,21 +60,21 @@ describe('role assignments', () => {
     assert.deepEqual(onP1.map((a) => a.role.id).sort(), [ids['member'], ids['reader']].sort());
   });
 
-  test('include_names adds names and domains', async () => {
+  void test('include_names adds names and domains', async () => {
     const [a] = await list(`user.id=${ids['u1']}&include_names`);
     assert.deepEqual(a.role, { id: ids['member'], name: 'member' });
     assert.deepEqual(a.user, { id: ids['u1'], name: 'ra-u1', domain: { id: 'default', name: 'Default' } });
     assert.deepEqual(a.scope.project, { id: ids['p1'], name: 'ra-p1', domain: { id: 'default', name: 'Default' } });
   });
 
-  test('role filter and group+effective rejected', async () => {
+  void test('role filter and group+effective rejected', async () => {
     const admins = await list(`role.id=${ids['admin']}&scope.project.id=${ids['p2']}`);
     assert.equal(admins.length, 1);
     const bad = await h.request('GET', `/v3/role_assignments?group.id=${ids['g1']}&effective`, { token: admin });
     assert.equal(bad.status, 400);
   });
 
-  test('inherited domain grants apply to the projects of the domain', async () => {
+  void test('inherited domain grants apply to the projects of the domain', async () => {
     const r = await h.request('PUT', `/v3/OS-INHERIT/domains/default/users/${ids['u1']}/roles/${ids['reader']}/inherited_to_projects`, { token: admin });
     assert.equal(r.status, 204);
     const direct = await list(`user.id=${ids['u1']}&scope.OS-INHERIT:inherited_to=projects`);
@@ -87,7 +87,7 @@ describe('role assignments', () => {
     await h.request('DELETE', `/v3/OS-INHERIT/domains/default/users/${ids['u1']}/roles/${ids['reader']}/inherited_to_projects`, { token: admin });
   });
 
-  test('grant check and list on a project; 404 for missing grants, users and roles', async () => {
+  void test('grant check and list on a project; 404 for missing grants, users and roles', async () => {
     const base = `/v3/projects/${ids['p1']}/users/${ids['u1']}/roles`;
     assert.equal((await h.request('HEAD', `${base}/${ids['member']}`, { token: admin })).status, 204);
     assert.equal((await h.request('HEAD', `${base}/${ids['admin']}`, { token: admin })).status, 404);
@@ -99,7 +99,7 @@ describe('role assignments', () => {
     assert.deepEqual(missing.body, { error: { code: 404, message: 'Could not find role: norole.', title: 'Not Found' } });
   });
 
-  test('inherited project grants reach the subtree; domain roles are never effective', async () => {
+  void test('inherited project grants reach the subtree; domain roles are never effective', async () => {
     const leaf = (await h.request('POST', '/v3/projects', { token: admin, body: { project: { name: 'ra-leaf', parent_id: ids['p1'] } } })).body.project;
     const base = `/v3/OS-INHERIT/projects/${ids['p1']}/users/${ids['u2']}/roles/${ids['reader']}/inherited_to_projects`;
     assert.equal((await h.request('PUT', base, { token: admin })).status, 204);
@@ -121,7 +121,7 @@ describe('role assignments', () => {
     assert.equal((await h.request('DELETE', `/v3/roles/${dr.id}`, { token: admin })).status, 204);
   });
 
-  test('implied roles API', async () => {
+  void test('implied roles API', async () => {
     const r = await h.request('GET', `/v3/roles/${ids['admin']}/implies`, { token: admin });
     assert.equal(r.status, 200);
     assert.deepEqual(r.body.role_inference.implies.map((x: any) => x.name), ['member']);
@@ -129,7 +129,7 @@ describe('role assignments', () => {
     assert.equal(all.body.role_inferences.length, 2);
   });
 
-  test('a member sees only their own projects, not another user\'s', async () => {
+  void test('a member sees only their own projects, not another user\'s', async () => {
     const tok = await h.login('ra-u1', 'pw', 'ra-p1');
     const mine = await h.request('GET', `/v3/users/${ids['u1']}/projects`, { token: tok });
     assert.equal(mine.status, 200);

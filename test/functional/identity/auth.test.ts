@@ -12,8 +12,8 @@ after(() => h.close());
 
 const UNAUTH = { error: { code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized' } };
 
-describe('discovery', () => {
-  test('GET / answers 300 with the v3 version', async () => {
+void describe('discovery', () => {
+  void test('GET / answers 300 with the v3 version', async () => {
     const r = await h.request('GET', '/');
     assert.equal(r.status, 300);
     const v = r.body.versions.values[0];
@@ -21,7 +21,7 @@ describe('discovery', () => {
     assert.equal(v.status, 'stable');
     assert.deepEqual(v['media-types'], [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }]);
   });
-  test('GET /v3 answers the version document', async () => {
+  void test('GET /v3 answers the version document', async () => {
     const r = await h.request('GET', '/v3');
     assert.equal(r.status, 200);
     assert.equal(r.body.version.links[0].href, 'http://127.0.0.1:5000/v3/');
@@ -29,8 +29,8 @@ describe('discovery', () => {
   });
 });
 
-describe('password authentication and scopes', () => {
-  test('project scope by name: roles with implied roles, catalog, X-Subject-Token', async () => {
+void describe('password authentication and scopes', () => {
+  void test('project scope by name: roles with implied roles, catalog, X-Subject-Token', async () => {
     const r = await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('demo', DEMO_PASSWORD, 'demo') });
     assert.equal(r.status, 201);
     assert.ok(r.headers['x-subject-token']);
@@ -43,7 +43,7 @@ describe('password authentication and scopes', () => {
     assert.equal(t.audit_ids.length, 1);
     assert.match(t.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
   });
-  test('user by id, project by id; nocatalog', async () => {
+  void test('user by id, project by id; nocatalog', async () => {
     const u = (await h.request('GET', '/v3/users?name=demo', { token: admin })).body.users[0];
     const p = (await h.request('GET', '/v3/projects?name=demo', { token: admin })).body.projects[0];
     const r = await h.request('POST', '/v3/auth/tokens?nocatalog', {
@@ -53,7 +53,7 @@ describe('password authentication and scopes', () => {
     assert.equal(r.body.token.catalog, undefined);
     assert.equal(r.body.token.project.id, p.id);
   });
-  test('no scope: the default project when the user has a role there, else unscoped', async () => {
+  void test('no scope: the default project when the user has a role there, else unscoped', async () => {
     const demo = await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('demo', DEMO_PASSWORD) });
     assert.equal(demo.body.token.project.name, 'demo');
     const adm = await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('admin', ADMIN_PASSWORD) });
@@ -62,7 +62,7 @@ describe('password authentication and scopes', () => {
     const unscoped = await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('demo', DEMO_PASSWORD, undefined, { scope: 'unscoped' }) });
     assert.equal(unscoped.body.token.project, undefined);
   });
-  test('system and domain scopes', async () => {
+  void test('system and domain scopes', async () => {
     const sys = await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('admin', ADMIN_PASSWORD, { system: { all: true } }) });
     assert.equal(sys.status, 201);
     assert.deepEqual(sys.body.token.system, { all: true });
@@ -76,7 +76,7 @@ describe('password authentication and scopes', () => {
     assert.equal(dom.status, 201);
     assert.deepEqual(dom.body.token.domain, { id: 'default', name: 'Default' });
   });
-  test('every bad credential is the same 401, naming no part', async () => {
+  void test('every bad credential is the same 401, naming no part', async () => {
     const cases = [
       passwordAuth('demo', 'wrong', 'demo'),
       passwordAuth('nobody', DEMO_PASSWORD, 'demo'),
@@ -90,12 +90,12 @@ describe('password authentication and scopes', () => {
       assert.deepEqual(r.body, UNAUTH);
     }
   });
-  test('the token method with an invalid or revoked token is 404, as in Keystone', async () => {
+  void test('the token method with an invalid or revoked token is 404, as in Keystone', async () => {
     const r = await h.request('POST', '/v3/auth/tokens', { body: { auth: { identity: { methods: ['token'], token: { id: 'garbage' } } } } });
     assert.equal(r.status, 404);
     assert.equal(r.body.error.code, 404);
   });
-  test('token method re-scopes and keeps the audit chain and expiry', async () => {
+  void test('token method re-scopes and keeps the audit chain and expiry', async () => {
     const r1 = await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('admin', ADMIN_PASSWORD) });
     const unscoped = r1.headers['x-subject-token'] as string;
     const r2 = await h.request('POST', '/v3/auth/tokens', {
@@ -108,8 +108,8 @@ describe('password authentication and scopes', () => {
   });
 });
 
-describe('validate, check, revoke', () => {
-  test('GET/HEAD validate with X-Subject-Token; DELETE revokes; then 404', async () => {
+void describe('validate, check, revoke', () => {
+  void test('GET/HEAD validate with X-Subject-Token; DELETE revokes; then 404', async () => {
     const tok = await h.login('demo', DEMO_PASSWORD, 'demo');
     const g = await h.request('GET', '/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': tok } });
     assert.equal(g.status, 200);
@@ -124,13 +124,13 @@ describe('validate, check, revoke', () => {
     assert.equal(after.body.error.code, 404);
     assert.equal((await h.request('GET', '/v3/projects', { token: tok })).status, 401);
   });
-  test("a member cannot validate someone else's token", async () => {
+  void test("a member cannot validate someone else's token", async () => {
     const demo = await h.login('demo', DEMO_PASSWORD, 'demo');
     const r = await h.request('GET', '/v3/auth/tokens', { token: demo, headers: { 'x-subject-token': admin } });
     assert.equal(r.status, 403);
     assert.equal(r.body.error.title, 'Forbidden');
   });
-  test('a tampered or unknown subject token is 404; a missing X-Auth-Token is 401 with WWW-Authenticate', async () => {
+  void test('a tampered or unknown subject token is 404; a missing X-Auth-Token is 401 with WWW-Authenticate', async () => {
     const r = await h.request('GET', '/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': admin.slice(0, -4) + 'AAAA' } });
     assert.equal(r.status, 404);
     const n = await h.request('GET', '/v3/projects');
@@ -138,7 +138,7 @@ describe('validate, check, revoke', () => {
     assert.deepEqual(n.body, UNAUTH);
     assert.equal(n.headers['www-authenticate'], 'Keystone uri="http://127.0.0.1:5000"');
   });
-  test('tokens stop validating when the user is disabled or loses the role', async () => {
+  void test('tokens stop validating when the user is disabled or loses the role', async () => {
     const p = (await h.request('POST', '/v3/projects', { token: admin, body: { project: { name: 'p-revoke' } } })).body.project;
     const u = (await h.request('POST', '/v3/users', { token: admin, body: { user: { name: 'u-revoke', password: 'pw' } } })).body.user;
     const member = (await h.request('GET', '/v3/roles?name=member', { token: admin })).body.roles[0];
@@ -154,7 +154,7 @@ describe('validate, check, revoke', () => {
     assert.equal((await check()).status, 404);
     assert.equal((await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('u-revoke', 'pw', 'p-revoke') })).status, 401);
   });
-  test('/v3/auth/projects, /domains, /system, /catalog', async () => {
+  void test('/v3/auth/projects, /domains, /system, /catalog', async () => {
     const demo = await h.login('demo', DEMO_PASSWORD, 'demo');
     const ps = await h.request('GET', '/v3/auth/projects', { token: demo });
     assert.deepEqual(ps.body.projects.map((p: any) => p.name), ['demo']);
@@ -166,8 +166,8 @@ describe('validate, check, revoke', () => {
   });
 });
 
-describe('password change', () => {
-  test('self-service change revokes old tokens and the old password', async () => {
+void describe('password change', () => {
+  void test('self-service change revokes old tokens and the old password', async () => {
     const u = (await h.request('POST', '/v3/users', { token: admin, body: { user: { name: 'pw-user', password: 'old-pw', default_project_id: undefined } } })).body.user;
     const tok = await h.login('pw-user', 'old-pw');
     const wrong = await h.request('POST', `/v3/users/${u.id}/password`, { token: tok, body: { user: { password: 'new-pw', original_password: 'bad' } } });
@@ -182,8 +182,8 @@ describe('password change', () => {
   });
 });
 
-describe('bootstrap', () => {
-  test('runs again without duplicating anything and restores the admin password', async () => {
+void describe('bootstrap', () => {
+  void test('runs again without duplicating anything and restores the admin password', async () => {
     const before = (await h.request('GET', '/v3/role_assignments', { token: admin })).body.role_assignments.length;
     const adminUser = (await h.request('GET', '/v3/users?name=admin', { token: admin })).body.users[0];
     await h.request('PATCH', `/v3/users/${adminUser.id}`, { token: admin, body: { user: { password: 'changed' } } });

@@ -18,8 +18,8 @@ before(async () => {
 });
 after(() => h.close());
 
-describe('credentials', () => {
-  test('CRUD; ec2 ids are sha256(access); blobs are encrypted at rest', async () => {
+void describe('credentials', () => {
+  void test('CRUD; ec2 ids are sha256(access); blobs are encrypted at rest', async () => {
     const blob = JSON.stringify({ access: 'AK1', secret: 'SK1' });
     const c = await h.request('POST', '/v3/credentials', { token: admin, body: { credential: { blob, type: 'ec2', user_id: demoUser, project_id: demoProject } } });
     assert.equal(c.status, 201);
@@ -38,7 +38,7 @@ describe('credentials', () => {
     assert.equal((await h.request('GET', `/v3/credentials/${c.body.credential.id}`, { token: admin })).status, 404);
   });
 
-  test('EC2 credentials: create for an own project, list, show, delete', async () => {
+  void test('EC2 credentials: create for an own project, list, show, delete', async () => {
     const r = await h.request('POST', `/v3/users/${demoUser}/credentials/OS-EC2`, { token: demo, body: { tenant_id: demoProject } });
     assert.equal(r.status, 201);
     const c = r.body.credential;
@@ -54,7 +54,7 @@ describe('credentials', () => {
     assert.equal((await h.request('GET', `/v3/users/${demoUser}/credentials/OS-EC2/${c.access}`, { token: demo })).status, 404);
   });
 
-  test('policies and OAuth1 consumers are admin-managed records', async () => {
+  void test('policies and OAuth1 consumers are admin-managed records', async () => {
     const p = await h.request('POST', '/v3/policies', { token: admin, body: { policy: { blob: '{"a": "b"}', type: 'application/json' } } });
     assert.equal(p.status, 201);
     assert.equal(p.body.policy.blob, '{"a": "b"}');

@@ -10,8 +10,8 @@ before(async () => {
 });
 after(() => h.close());
 
-describe('domain-specific configuration', () => {
-  test('defaults; create, show group and option, update, delete; sensitive options hidden; bad groups 403', async () => {
+void describe('domain-specific configuration', () => {
+  void test('defaults; create, show group and option, update, delete; sensitive options hidden; bad groups 403', async () => {
     const def = await h.request('GET', '/v3/domains/config/default', { token: admin });
     assert.equal(def.status, 200);
     assert.ok('driver' in def.body.config.identity && 'url' in def.body.config.ldap);
@@ -37,8 +37,8 @@ describe('domain-specific configuration', () => {
   });
 });
 
-describe('endpoint filter', () => {
-  test('endpoint groups narrow the catalog of associated projects only', async () => {
+void describe('endpoint filter', () => {
+  void test('endpoint groups narrow the catalog of associated projects only', async () => {
     const compute = (await h.request('GET', '/v3/services?type=compute', { token: admin })).body.services[0];
     const g = await h.request('POST', '/v3/OS-EP-FILTER/endpoint_groups', {
       token: admin,

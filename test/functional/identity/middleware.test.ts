@@ -21,8 +21,8 @@ async function issue(user: string, password: string, project: string): Promise<s
   return r.headers.get('x-subject-token')!;
 }
 
-describe('token validation for other services', () => {
-  test('HttpTokenValidator: validates over HTTP with a service user, caches, 401 for bad tokens', async () => {
+void describe('token validation for other services', () => {
+  void test('HttpTokenValidator: validates over HTTP with a service user, caches, 401 for bad tokens', async () => {
     const v = new HttpTokenValidator({ authUrl: k.authUrl, username: 'nova', password: 'nova-pw', projectName: 'service' });
     const tok = await issue('demo', k.demoPassword, 'demo');
     const data = await v.validate(tok);
@@ -39,12 +39,12 @@ describe('token validation for other services', () => {
     await assert.rejects(fresh.validate(tok), (e: unknown) => e instanceof ApiError && e.status === 401);
   });
 
-  test('HttpTokenValidator: bad service credentials are a 503, not a pass', async () => {
+  void test('HttpTokenValidator: bad service credentials are a 503, not a pass', async () => {
     const v = new HttpTokenValidator({ authUrl: k.authUrl, username: 'nova', password: 'wrong', projectName: 'service' });
     await assert.rejects(v.validate('anything'), (e: unknown) => e instanceof ApiError && e.status === 503);
   });
 
-  test('local validator: same answer in process, 401 after revocation', async () => {
+  void test('local validator: same answer in process, 401 after revocation', async () => {
     const tok = await issue('demo', k.demoPassword, 'demo');
     const data = await k.svc.validator.validate(tok);
     assert.equal(data.userName, 'demo');
@@ -54,7 +54,7 @@ describe('token validation for other services', () => {
     await assert.rejects(k.svc.validator.validate(tok), (e: unknown) => e instanceof ApiError && e.status === 401);
   });
 
-  test('tokens survive a key rotation (old primary becomes a secondary)', async () => {
+  void test('tokens survive a key rotation (old primary becomes a secondary)', async () => {
     const tok = await issue('demo', k.demoPassword, 'demo');
     k.svc.keys.rotate();
     k.svc.tokens.reloadKeys();

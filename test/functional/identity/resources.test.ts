@@ -10,8 +10,8 @@ before(async () => {
 });
 after(() => h.close());
 
-describe('errors', () => {
-  test('409 on duplicates, in Keystone wording', async () => {
+void describe('errors', () => {
+  void test('409 on duplicates, in Keystone wording', async () => {
     const body = { project: { name: 'dup' } };
     assert.equal((await h.request('POST', '/v3/projects', { token: admin, body })).status, 201);
     const r = await h.request('POST', '/v3/projects', { token: admin, body });
@@ -24,7 +24,7 @@ describe('errors', () => {
     const role = await h.request('POST', '/v3/roles', { token: admin, body: { role: { name: 'member' } } });
     assert.equal(role.status, 409);
   });
-  test('400 on schema errors, malformed JSON and bad references', async () => {
+  void test('400 on schema errors, malformed JSON and bad references', async () => {
     const cases: [string, string, unknown][] = [
       ['POST', '/v3/projects', { project: {} }],
       ['POST', '/v3/projects', { project: { name: 42 } }],
@@ -43,7 +43,7 @@ describe('errors', () => {
     const bad = await h.svc.app.inject({ method: 'POST', url: '/v3/projects', headers: { 'x-auth-token': admin, 'content-type': 'application/json' }, payload: '{"project": ' });
     assert.equal(bad.statusCode, 400);
   });
-  test('404s: missing entities, unknown routes', async () => {
+  void test('404s: missing entities, unknown routes', async () => {
     for (const url of ['/v3/projects/nope', '/v3/users/nope', '/v3/domains/nope', '/v3/roles/nope', '/v3/groups/nope', '/v3/services/nope', '/v3/endpoints/nope', '/v3/regions/nope', '/v3/OS-FEDERATION/identity_providers']) {
       const r = await h.request('GET', url, { token: admin });
       assert.equal(r.status, 404, url);
@@ -54,7 +54,7 @@ describe('errors', () => {
     assert.equal(noDomain.status, 404);
     assert.equal(noDomain.body.error.message, 'Could not find domain: nodomain.');
   });
-  test('403 for members on admin actions', async () => {
+  void test('403 for members on admin actions', async () => {
     const demo = await h.login('demo', DEMO_PASSWORD, 'demo');
     const r = await h.request('POST', '/v3/projects', { token: demo, body: { project: { name: 'nope' } } });
     assert.equal(r.status, 403);
@@ -63,8 +63,8 @@ describe('errors', () => {
   });
 });
 
-describe('resources', () => {
-  test('projects: tags, filters, update, delete', async () => {
+void describe('resources', () => {
+  void test('projects: tags, filters, update, delete', async () => {
     const p = (await h.request('POST', '/v3/projects', { token: admin, body: { project: { name: 'tagged', tags: ['a', 'b'], description: 'd' } } })).body.project;
     assert.deepEqual(p.tags, ['a', 'b']);
     assert.equal(p.is_domain, false);
@@ -83,7 +83,7 @@ describe('resources', () => {
     assert.equal((await h.request('DELETE', `/v3/projects/${p.id}`, { token: admin })).status, 204);
     assert.equal((await h.request('GET', `/v3/projects/${p.id}`, { token: admin })).status, 404);
   });
-  test('domains: create, disable before delete, delete cascades to users and projects', async () => {
+  void test('domains: create, disable before delete, delete cascades to users and projects', async () => {
     const d = (await h.request('POST', '/v3/domains', { token: admin, body: { domain: { name: 'dom2' } } })).body.domain;
     const u = (await h.request('POST', '/v3/users', { token: admin, body: { user: { name: 'in-dom2', domain_id: d.id } } })).body.user;
     const p = (await h.request('POST', '/v3/projects', { token: admin, body: { project: { name: 'in-dom2', domain_id: d.id } } })).body.project;
@@ -93,7 +93,7 @@ describe('resources', () => {
     assert.equal((await h.request('GET', `/v3/users/${u.id}`, { token: admin })).status, 404);
     assert.equal((await h.request('GET', `/v3/projects/${p.id}`, { token: admin })).status, 404);
   });
-  test('projects acting as domains', async () => {
+  void test('projects acting as domains', async () => {
     const r = await h.request('POST', '/v3/projects', { token: admin, body: { project: { name: 'dom-proj', is_domain: true } } });
     assert.equal(r.status, 201);
     assert.equal(r.body.project.is_domain, true);
@@ -105,7 +105,7 @@ describe('resources', () => {
     assert.equal((await h.request('DELETE', `/v3/projects/${id}`, { token: admin })).status, 204);
     assert.equal((await h.request('GET', `/v3/domains/${id}`, { token: admin })).status, 404);
   });
-  test('users: password_expires_at, options, extra attributes, groups', async () => {
+  void test('users: password_expires_at, options, extra attributes, groups', async () => {
     const u = (await h.request('POST', '/v3/users', { token: admin, body: { user: { name: 'u-x', password: 'pw', email: 'x@example.org', description: 'hi' } } })).body.user;
     assert.equal(u.password_expires_at, null);
     assert.equal(u.email, 'x@example.org');
@@ -119,7 +119,7 @@ describe('resources', () => {
     const me = await h.login('u-x', 'pw');
     assert.equal((await h.request('GET', `/v3/users/${u.id}`, { token: me })).status, 200, 'a user may read themselves');
   });
-  test('catalog: services, endpoints, regions', async () => {
+  void test('catalog: services, endpoints, regions', async () => {
     const s = (await h.request('POST', '/v3/services', { token: admin, body: { service: { type: 'volumev3', name: 'cinderv3' } } })).body.service;
     assert.equal(s.enabled, true);
     const e = await h.request('POST', '/v3/endpoints', { token: admin, body: { endpoint: { interface: 'public', service_id: s.id, url: 'http://127.0.0.1:8776/v3/$(project_id)s', region_id: 'RegionOne' } } });
@@ -132,8 +132,8 @@ describe('resources', () => {
   });
 });
 
-describe('application credentials', () => {
-  test('create (secret once, hashed), list, query by name, authenticate, restrict, delete', async () => {
+void describe('application credentials', () => {
+  void test('create (secret once, hashed), list, query by name, authenticate, restrict, delete', async () => {
     const demoTok = await h.login('demo', DEMO_PASSWORD, 'demo');
     const demo = (await h.request('GET', '/v3/auth/tokens', { token: demoTok, headers: { 'x-subject-token': demoTok } })).body.token;
     const uid = demo.user.id;

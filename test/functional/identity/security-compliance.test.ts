@@ -15,8 +15,8 @@ async function start(security: Record<string, unknown>) {
   return { h, admin, user };
 }
 
-describe('[security_compliance]', () => {
-  test('off by default: no lockout, any password reuse', async () => {
+void describe('[security_compliance]', () => {
+  void test('off by default: no lockout, any password reuse', async () => {
     const { h, user } = await start({});
     for (let i = 0; i < 5; i++) assert.equal((await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('sc-user', 'bad') })).status, 401);
     assert.equal((await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('sc-user', 'pw-0') })).status, 201);
@@ -25,7 +25,7 @@ describe('[security_compliance]', () => {
     assert.equal((await ch('pw-1', 'pw-0')).status, 204);
   });
 
-  test('lockout_failure_attempts locks the account; an admin enabling the user unlocks it', async () => {
+  void test('lockout_failure_attempts locks the account; an admin enabling the user unlocks it', async () => {
     const { h, admin, user } = await start({ lockoutFailureAttempts: 2, lockoutDuration: 600 });
     for (let i = 0; i < 2; i++) assert.equal((await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('sc-user', 'bad') })).status, 401);
     const locked = await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('sc-user', 'pw-0') });
@@ -34,7 +34,7 @@ describe('[security_compliance]', () => {
     assert.equal((await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('sc-user', 'pw-0') })).status, 201);
   });
 
-  test('unique_last_password_count refuses recent passwords with 400', async () => {
+  void test('unique_last_password_count refuses recent passwords with 400', async () => {
     const { h, user } = await start({ uniqueLastPasswordCount: 2 });
     const ch = (from: string, to: string) => h.request('POST', `/v3/users/${user.id}/password`, { body: { user: { original_password: from, password: to } } });
     assert.equal((await ch('pw-0', 'pw-1')).status, 204);
@@ -45,7 +45,7 @@ describe('[security_compliance]', () => {
     assert.equal((await ch('pw-2', 'pw-0')).status, 204, 'only the last 2 count');
   });
 
-  test('minimum_password_age, password_expires_days, password_regex', async () => {
+  void test('minimum_password_age, password_expires_days, password_regex', async () => {
     const { h, admin, user } = await start({ minimumPasswordAge: 1, passwordExpiresDays: 90, passwordRegex: '^.{4,}$', passwordRegexDescription: 'at least 4 characters' });
     const ch = (from: string, to: string) => h.request('POST', `/v3/users/${user.id}/password`, { body: { user: { original_password: from, password: to } } });
     const young = await ch('pw-0', 'longer-pw');

@@ -13,7 +13,7 @@ import { openDatabase } from '../../../src/common/db/index.js';
 import { createIdentityService } from '../../../src/identity/service.js';
 import { passwordAuth } from './helpers.js';
 
-test('two instances share tokens and revocations', async () => {
+void test('two instances share tokens and revocations', async () => {
   process.env['STRATUS_TEST'] ??= '1';
   const stateDir = mkdtempSync(path.join(tmpdir(), 'stratus-ks-shared-'));
   const url = `sqlite:///${path.join(stateDir, 'keystone.db')}`;

@@ -24,8 +24,8 @@ after(() => h.close());
 const create = (body: Record<string, unknown>, token = trustor) =>
   h.request('POST', '/v3/OS-TRUST/trusts', { token, body: { trust: { trustor_user_id: trustorId, trustee_user_id: trusteeId, project_id: projectId, impersonation: false, roles: [{ name: 'member' }], ...body } } });
 
-describe('trusts', () => {
-  test('create, show, roles, list; bad expiry is 400; only the trustor creates', async () => {
+void describe('trusts', () => {
+  void test('create, show, roles, list; bad expiry is 400; only the trustor creates', async () => {
     const expires = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const r = await create({ expires_at: expires });
     assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -47,7 +47,7 @@ describe('trusts', () => {
     assert.equal((await h.request('GET', `/v3/OS-TRUST/trusts/${t.id}`, { token: trustor })).status, 404);
   });
 
-  test('the trustee redeems a trust for a trust-scoped token; deleting the trust kills it', async () => {
+  void test('the trustee redeems a trust for a trust-scoped token; deleting the trust kills it', async () => {
     for (const impersonation of [false, true]) {
       const t = (await create({ impersonation })).body.trust;
       const tok = await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('alt_demo', DEMO_PASSWORD, { 'OS-TRUST:trust': { id: t.id } }) });
@@ -66,7 +66,7 @@ describe('trusts', () => {
     }
   });
 
-  test('remaining_uses limits redemptions', async () => {
+  void test('remaining_uses limits redemptions', async () => {
     const t = (await create({ remaining_uses: 1 })).body.trust;
     const redeem = () => h.request('POST', '/v3/auth/tokens', { body: passwordAuth('alt_demo', DEMO_PASSWORD, { 'OS-TRUST:trust': { id: t.id } }) });
     assert.equal((await redeem()).status, 201);

@@ -24,8 +24,8 @@ const auth = (user: string, password: string, project?: string) => ({
 });
 
 for (const engine of all) {
-  describe(`keystone on ${engine.name}`, { skip: engine.skip }, () => {
-    test('migrate, bootstrap twice, authenticate, manage, assign, app creds, revoke', async () => {
+  void describe(`keystone on ${engine.name}`, { skip: engine.skip }, () => {
+    void test('migrate, bootstrap twice, authenticate, manage, assign, app creds, revoke', async () => {
       const stateDir = mkdtempSync(path.join(tmpdir(), 'stratus-ks-engine-'));
       const database = await openDatabase(await engine.create(), { service: 'keystone' });
       const svc = await createIdentityService({ database, stateDir, publicUrl: 'http://127.0.0.1:5000' });
