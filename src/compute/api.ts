@@ -295,9 +295,10 @@ export class ComputeApiFacade {
     this.checkLocked(ctx, inst);
     const cell = loc.cell;
     await InstanceAction.actionStart(cell.backend, ctx, uuid, force ? 'forceDelete' : 'delete');
+    const expected = deletableTaskStates(inst.task_state);
     inst.task_state = TaskState.DELETING;
     try {
-      await inst.save(ctx, force ? {} : { expected_task_state: deletableTaskStates(inst.task_state) });
+      await inst.save(ctx, force ? {} : { expected_task_state: expected });
     } catch (e) {
       if (e instanceof UnexpectedTaskStateError) return; // already being deleted
       throw e;

@@ -2,7 +2,7 @@
  * JSON schemas of the servers API (nova/api/openstack/compute/schemas/servers.py), per microversion.
  * @module
  */
-const name = { type: 'string', minLength: 1, maxLength: 255, format: 'name-with-leading-trailing-spaces' };
+const name = { type: 'string', minLength: 1, maxLength: 255, format: 'name' };
 const uuid = { type: 'string', format: 'uuid' };
 const metadata = {
   type: 'object',
