@@ -23,8 +23,8 @@ export class DhcpAgent {
   readonly service: Service;
   private readonly plugin;
   private readonly runner: SerialRunner;
-  /** Ports already reported ready, per network. */
-  private readonly ready = new Map<string, Set<string>>();
+  /** Revision of each port last reported ready, per network (a new revision is reported again). */
+  private readonly ready = new Map<string, Map<string, number>>();
   private counts = { networks: 0, subnets: 0, ports: 0 };
 
   constructor(private readonly o: DhcpAgentOptions) {
@@ -88,14 +88,15 @@ export class DhcpAgent {
     }
     await this.backend.enable({ ...net, dhcp_port: port ?? null });
     // ports with an address on a DHCP subnet are now served: lift their DHCP block
-    const served = this.ready.get(net['id']) ?? new Set<string>();
+    const served = this.ready.get(net['id']) ?? new Map<string, number>();
     const dhcpIds = new Set(dhcpSubnets.map((s) => s['id']));
-    const fresh = (net['ports'] as Dict[]).filter((p) => !served.has(p['id']) && (p['fixed_ips'] as Dict[]).some((f) => dhcpIds.has(f['subnet_id'])))
-      .map((p) => p['id'] as string);
+    const fresh = (net['ports'] as Dict[]).filter((p) => served.get(p['id']) !== p['revision_number'] && (p['fixed_ips'] as Dict[]).some((f) => dhcpIds.has(f['subnet_id'])));
     if (fresh.length) {
-      await this.plugin.call(ctx, 'dhcp_ready_on_ports', { port_ids: fresh });
-      for (const id of fresh) served.add(id);
+      await this.plugin.call(ctx, 'dhcp_ready_on_ports', { port_ids: fresh.map((p) => p['id']) });
+      for (const p of fresh) served.set(p['id'], p['revision_number']);
     }
+    const present = new Set((net['ports'] as Dict[]).map((p) => p['id']));
+    for (const id of served.keys()) if (!present.has(id)) served.delete(id);
     this.ready.set(net['id'], served);
   }
 

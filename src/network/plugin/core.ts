@@ -888,7 +888,9 @@ export class NeutronPlugin {
 
   /** Neutron's provisioning_blocks.provisioning_complete: ACTIVE once no entity blocks the port. */
   async provisioningComplete(ctx: RequestContext, portId: string, entity: string): Promise<void> {
-    await this.db.deleteFrom('provisioningblocks').where('port_id', '=', portId).where('entity', '=', entity).execute();
+    const res = await this.db.deleteFrom('provisioningblocks').where('port_id', '=', portId).where('entity', '=', entity).executeTakeFirst();
+    // only the entity that held a block can complete provisioning (a late duplicate changes nothing)
+    if (Number(res.numDeletedRows) === 0) return;
     const left = await this.db.selectFrom('provisioningblocks').select('entity').where('port_id', '=', portId).executeTakeFirst();
     if (left) return;
     const row = await this.db.selectFrom('ports').select(['status', 'admin_state_up', 'binding_vif_type']).where('id', '=', portId).executeTakeFirst();

@@ -115,10 +115,9 @@ test('openstack CLI drives neutron', { skip, timeout: 300_000 }, async (t) => {
     assert.equal(r.routes.length, 1);
     assert.equal(r.external_gateway_info.enable_snat, true);
     assert.equal(r.interfaces_info.length, 2);
-    const ports = await os('port', 'list', '--router', 'cli-r');
     await until(async () => {
-      const st = await Promise.all(ports.map((p: any) => os('port', 'show', p.ID)));
-      return st.every((p: any) => p.status === 'ACTIVE');
+      const ports = await os('port', 'list', '--router', 'cli-r');
+      return ports.length === 3 && ports.every((p: any) => p.Status === 'ACTIVE');
     }, 'router ports ACTIVE');
     assert.match(await osFail('router', 'delete', 'cli-r'), /still has ports|409/);
     await osRun('router', 'unset', '--route', 'destination=10.50.0.0/24,gateway=10.9.0.55', 'cli-r');

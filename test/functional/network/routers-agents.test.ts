@@ -77,8 +77,12 @@ describe('neutron routers, floating IPs and agents', () => {
     // the L3 agent binds the router ports to its host; the L2 agent brings them up
     await waitFor(async () => (await call(c.app, 'demo', 'GET', `/v2.0/ports/${i1.body.port_id}`)).body.port.status === 'ACTIVE', 'router port ACTIVE');
     const p = (await call(c.app, 'demo', 'POST', '/v2.0/ports', { port: { network_id: n2.id } })).body.port;
+    // let the DHCP agent serve the port first: binding it later must still end ACTIVE
+    await waitFor(async () => (await call(c.app, 'admin', 'GET', `/v2.0/ports?network_id=${n2.id}&device_owner=network:dhcp`)).body.ports[0], 'DHCP port');
+    await new Promise((r) => setTimeout(r, 300));
     const i2 = await call(c.app, 'demo', 'PUT', `/v2.0/routers/${router.id}/add_router_interface`, { port_id: p.id });
     assert.equal(i2.body.port_id, p.id);
+    await waitFor(async () => (await call(c.app, 'demo', 'GET', `/v2.0/ports/${p.id}`)).body.port.status === 'ACTIVE', 'port interface ACTIVE');
     const byRouter = await call(c.app, 'demo', 'GET', `/v2.0/ports?device_id=${router.id}&device_owner=network:router_interface`);
     assert.equal(byRouter.body.ports.length, 2);
     const overlap = (await mkNet('10.20.0.0/25')).s;
