@@ -2,11 +2,13 @@
  * keystonemiddleware's token validation for services that run apart from Keystone: validates
  * user tokens with `GET /v3/auth/tokens` (X-Subject-Token) using a service user's own token,
  * caching results (`token_cache_time`, 300 s by default) and coalescing concurrent checks.
+ * The calls go through the shared `Session` (service token, re-auth, journey spans).
  * @module
  */
 import type { TokenValidator, ValidatedToken } from '../common/http/auth-types.js';
 import type { CatalogEntry } from '../common/context.js';
 import { ApiError } from '../common/errors.js';
+import { Session } from '../common/http/client.js';
 
 export interface HttpTokenValidatorOptions {
   /** Keystone URL, with or without `/v3`. */
@@ -58,13 +60,21 @@ export class HttpTokenValidator implements TokenValidator {
   private readonly max: number;
   private readonly cache = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<ValidatedToken>>();
-  private serviceToken: { id: string; until: number } | undefined;
-  private serviceTokenPending: Promise<string> | undefined;
+  private readonly session: Session;
 
   constructor(private readonly opts: HttpTokenValidatorOptions) {
     this.base = opts.authUrl.replace(/\/+$/, '').replace(/\/v3$/, '') + '/v3';
     this.ttl = opts.cacheTtlMs ?? 300_000;
     this.max = opts.cacheMax ?? 100_000;
+    this.session = new Session({
+      authUrl: this.base,
+      username: opts.username,
+      password: opts.password,
+      projectName: opts.projectName,
+      userDomainId: opts.userDomainId ?? 'default',
+      projectDomainId: opts.projectDomainId ?? 'default',
+      service: 'keystonemiddleware',
+    });
   }
 
   async validate(token: string): Promise<ValidatedToken> {
@@ -92,55 +102,26 @@ export class HttpTokenValidator implements TokenValidator {
     this.cache.set(token, e);
   }
 
-  private async fetchValidation(token: string, retried = false): Promise<ValidatedToken> {
-    const svc = await this.getServiceToken();
-    const res = await fetch(`${this.base}/auth/tokens`, {
-      headers: { 'X-Auth-Token': svc, 'X-Subject-Token': token, Accept: 'application/json' },
-    });
-    if (res.status === 200) {
-      const v = parseTokenBody(await res.json());
-      const expires = Date.parse(v.expiresAt);
-      this.remember(token, { until: Math.min(Date.now() + this.ttl, Number.isNaN(expires) ? Infinity : expires), value: v });
-      return v;
+  private async fetchValidation(token: string): Promise<ValidatedToken> {
+    let res;
+    try {
+      // through the shared Session: service token, re-auth on 401, request ids and an http.out span
+      res = await this.session.request<unknown>('GET', this.base, '/auth/tokens', {
+        headers: { 'X-Subject-Token': token },
+        okStatuses: [404],
+        retries: 1,
+      });
+    } catch {
+      throw new ApiError(503, 'The Keystone service is temporarily unavailable.', { type: 'ServiceUnavailable' });
     }
-    await res.body?.cancel();
     if (res.status === 404) {
       const error = unauthorized();
       this.remember(token, { until: Date.now() + Math.min(this.ttl, 30_000), error });
       throw error;
     }
-    if (res.status === 401 && !retried) {
-      // our own token expired or was revoked: get a new one and try once more
-      this.serviceToken = undefined;
-      return this.fetchValidation(token, true);
-    }
-    throw new ApiError(503, 'The Keystone service is temporarily unavailable.', { type: 'ServiceUnavailable' });
-  }
-
-  private async getServiceToken(): Promise<string> {
-    if (this.serviceToken && this.serviceToken.until > Date.now()) return this.serviceToken.id;
-    this.serviceTokenPending ??= this.issueServiceToken().finally(() => (this.serviceTokenPending = undefined));
-    return this.serviceTokenPending;
-  }
-
-  private async issueServiceToken(): Promise<string> {
-    const o = this.opts;
-    const res = await fetch(`${this.base}/auth/tokens?nocatalog`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: { methods: ['password'], password: { user: { name: o.username, password: o.password, domain: { id: o.userDomainId ?? 'default' } } } },
-          scope: { project: { name: o.projectName, domain: { id: o.projectDomainId ?? 'default' } } },
-        },
-      }),
-    });
-    const id = res.headers.get('x-subject-token');
-    const body = (await res.json().catch(() => ({}))) as { token?: { expires_at?: string } };
-    if (res.status !== 201 || !id) throw new ApiError(503, 'The Keystone service is temporarily unavailable.', { type: 'ServiceUnavailable' });
-    const exp = Date.parse(body.token?.expires_at ?? '');
-    // renew a minute before expiry, as keystoneauth does
-    this.serviceToken = { id, until: (Number.isNaN(exp) ? Date.now() + 3_600_000 : exp) - 60_000 };
-    return id;
+    const v = parseTokenBody(res.body);
+    const expires = Date.parse(v.expiresAt);
+    this.remember(token, { until: Math.min(Date.now() + this.ttl, Number.isNaN(expires) ? Infinity : expires), value: v });
+    return v;
   }
 }
