@@ -13,6 +13,9 @@ export interface Secrets {
   servicePassword: string;
 }
 
+/** State directories locked by this process (a second cloud in one process is refused too). */
+const lockedHere = new Set<string>();
+
 export class StateDir {
   readonly root: string;
   constructor(root: string) {
@@ -49,6 +52,7 @@ export class StateDir {
   /** Guards against two clouds on one state directory, and snapshots of a running cloud. */
   lock(): void {
     const f = this.file('stratus.pid');
+    if (lockedHere.has(this.root)) throw new Error(`a cloud (pid ${process.pid}) is already running on ${this.root}`);
     if (existsSync(f)) {
       const pid = Number(readFileSync(f, 'utf8'));
       if (pid && pid !== process.pid && isAlive(pid)) {
@@ -56,9 +60,11 @@ export class StateDir {
       }
     }
     writeFileSync(f, String(process.pid));
+    lockedHere.add(this.root);
   }
 
   unlock(): void {
+    lockedHere.delete(this.root);
     rmSync(this.file('stratus.pid'), { force: true });
   }
 

@@ -54,14 +54,14 @@ program
   });
 
 program
-  .command('journey [request-id]')
-  .description('print the hops of one request (any request id of it), nested by cause, with timings')
-  .option('--last', 'the newest journey')
+  .command('journey [args...]')
+  .description('print the hops of one request (any request id of it), nested by cause, with timings; --last, --list [N], --json')
   .option('--state-dir <dir>', 'state directory', '.stratus')
-  .action(async (id: string | undefined, o: { last?: boolean; stateDir: string }) => {
+  .allowUnknownOption()
+  .action(async (args: string[], o: { stateDir: string }, cmd: Command) => {
     const { journeyCommand } = await import('../common/journey/command.js');
-    const args = o.last ? ['--last'] : id ? [id] : [];
-    process.exitCode = await journeyCommand(new StateDir(o.stateDir).root, args);
+    const passthrough = cmd.args.filter((a) => a !== '--state-dir' && a !== o.stateDir);
+    process.exitCode = await journeyCommand(new StateDir(o.stateDir).root, passthrough.length ? passthrough : args);
   });
 
 const snapshot = program.command('snapshot').description('save and restore the whole state of a stopped cloud');
