@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- placement`: GET /allocation_candidates p50/p99 with 1,000 and 10,000
  * compute-node providers (limit=1000), through the whole REST stack (app.inject), on SQLite.
- * Also: the same request right after a claim on one provider (the snapshot re-reads only it).
+ * Also: the same request right after a claim on one provider (the snapshot re-reads only it),
+ * and the CPU time per request (wall time on a shared machine includes waiting for a core).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -70,10 +71,14 @@ async function measure(n: number, iterations: number, nested = false): Promise<v
   try {
     const uuids = await populate(database as PlacementDatabase, n, nested);
     const headers = { 'openstack-api-version': 'placement 1.39' };
+    const cpu: number[] = [];
     const get = async () => {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const r = await app.inject({ method: 'GET', url: QUERY, headers });
       const ms = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
       if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}: ${r.body}`);
       return { ms, count: (JSON.parse(r.body) as { allocation_requests: unknown[] }).allocation_requests.length };
     };
@@ -87,6 +92,7 @@ async function measure(n: number, iterations: number, nested = false): Promise<v
       count = r.count;
     }
     times.sort((a, b) => a - b);
+    const steadyCpu = cpu.slice(-iterations).sort((a, b) => a - b);
     // After each claim one provider's generation moves: measure the refresh-and-answer path.
     const vcpuHolder = (i: number) => uuids[i % uuids.length]!;
     const afterClaim: number[] = [];
@@ -104,7 +110,7 @@ async function measure(n: number, iterations: number, nested = false): Promise<v
     afterClaim.sort((a, b) => a - b);
     const f = (x: number) => x.toFixed(1).padStart(6);
     console.log(`providers=${String(n).padStart(6)}${nested ? ' (nested)' : '         '}  candidates=${count}  first=${f(cold.ms)} ms  p50=${f(pct(times, 50))} ms  p99=${f(pct(times, 99))} ms`
-      + `  after-claim p50=${f(pct(afterClaim, 50))} ms p99=${f(pct(afterClaim, 99))} ms  (n=${iterations})`);
+      + `  (cpu p50=${f(pct(steadyCpu, 50))} ms)  after-claim p50=${f(pct(afterClaim, 50))} ms p99=${f(pct(afterClaim, 99))} ms  (n=${iterations})`);
   } finally {
     await app.close();
     await database.close();

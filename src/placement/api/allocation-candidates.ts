@@ -47,7 +47,7 @@ function allocationRequestsJson(req: FastifyRequest, areqs: AllocationRequest[],
   }));
 }
 
-/** Summary fragments per provider object: a snapshot provider never changes, so neither does its text. */
+/** Summary fragments (`"uuid":{...}`) per provider object: a snapshot provider never changes, so neither does its text. */
 const summaryCache = new WeakMap<SnapProvider, Map<string, string>>();
 
 function summaryJson(p: SnapProvider, flags: { all: boolean; traits: boolean; tree: boolean }, requested: Set<string>,
@@ -64,7 +64,7 @@ function summaryJson(p: SnapProvider, flags: { all: boolean; traits: boolean; tr
     if (!flags.all && !requested.has(name)) continue;
     res.push(`${q(name)}:{"capacity":${Math.floor((inv.total - inv.reserved) * inv.ratio)},"used":${p.used.get(rcId) ?? 0}}`);
   }
-  let out = `{"resources":{${res.join(',')}}`;
+  let out = `${q(p.uuid)}:{"resources":{${res.join(',')}}`;
   if (flags.traits) out += `,"traits":[${[...p.traits].sort().map(q).join(',')}]`;
   if (flags.tree) {
     const parent = p.parentId === null ? null : byId.get(p.parentId)?.uuid ?? null;
@@ -82,7 +82,7 @@ function summaryJson(p: SnapProvider, flags: { all: boolean; traits: boolean; tr
 function summariesJson(req: FastifyRequest, summaries: SnapProvider[], groups: RequestGroup[], rcs: ResourceClassMap, byId: Map<number, SnapProvider>): string {
   const flags = { all: atLeast(req, '1.27'), traits: atLeast(req, '1.17'), tree: atLeast(req, '1.29') };
   const requested = new Set(groups.flatMap((g) => [...g.resources.keys()]));
-  return `{${summaries.map((p) => `${q(p.uuid)}:${summaryJson(p, flags, requested, rcs, byId)}`).join(',')}}`;
+  return `{${summaries.map((p) => summaryJson(p, flags, requested, rcs, byId)).join(',')}}`;
 }
 
 export function registerAllocationCandidates(app: FastifyInstance, deps: PlacementDeps): void {

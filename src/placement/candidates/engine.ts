@@ -66,14 +66,19 @@ class Search {
   constructor(readonly snap: PlacementSnapshot, readonly rcs: ResourceClassMap, readonly wide: RequestWideParams) {
     this.anchorRoots = null;
     if (wide.rootRequired?.size || wide.rootForbidden?.size) {
-      const roots = new Set<number>();
-      const required = [...(wide.rootRequired ?? [])];
+      const required = [...(wide.rootRequired ?? [])].sort();
       const forbidden = wide.rootForbidden ?? new Set<string>();
-      for (const p of snap.ordered) {
-        if (p.parentId !== null) continue;
-        if (!required.every((t) => p.traits.has(t))) continue;
-        if (hasAny(p.traits, forbidden)) continue;
-        roots.add(p.id);
+      const key = `roots:${required.join(',')}!${[...forbidden].sort().join(',')}`;
+      let roots = snap.memo.get(key) as Set<number> | undefined;
+      if (!roots) {
+        roots = new Set<number>();
+        for (const p of snap.ordered) {
+          if (p.parentId !== null) continue;
+          if (!required.every((t) => p.traits.has(t))) continue;
+          if (hasAny(p.traits, forbidden)) continue;
+          roots.add(p.id);
+        }
+        snap.memo.set(key, roots);
       }
       this.anchorRoots = roots;
     }

@@ -39,6 +39,10 @@ export const SHARING_TRAIT = 'MISC_SHARES_VIA_AGGREGATE';
 export class PlacementSnapshot {
   readonly byId: Map<number, SnapProvider>;
   private readonly position = new Map<number, number>();
+  /** Bumped by every in-place change, so per-snapshot caches know when to forget. */
+  version = 0;
+  /** Derived data of this snapshot version (e.g. roots matching root_required), by key. */
+  readonly memo = new Map<string, unknown>();
   readonly byUuid = new Map<string, SnapProvider>();
   readonly ordered: SnapProvider[];
   readonly byRc = new Map<number, SnapProvider[]>();
@@ -69,6 +73,8 @@ export class PlacementSnapshot {
    * Safe in place: a request uses a snapshot synchronously once it has it.
    */
   replaceInPlace(updated: SnapProvider[]): void {
+    this.version++;
+    this.memo.clear();
     for (const p of updated) {
       const old = this.byId.get(p.id)!;
       this.byId.set(p.id, p);
