@@ -10,7 +10,7 @@ import type { Database } from '../common/db/connection.js';
 import type { ConfigOpts } from '../common/config/index.js';
 import { createApp } from '../common/http/app.js';
 import type { TokenValidator } from '../common/http/auth-types.js';
-import { Enforcer } from '../common/policy/index.js';
+import { Enforcer, loadPolicyFile, policyOpts } from '../common/policy/index.js';
 import type { KeystoneDB } from './db/schema.js';
 import { migrateIdentity } from './db/migrations.js';
 import { resolveIdentityConfig, identityOpts, type IdentityConfig } from './config.js';
@@ -75,6 +75,7 @@ export interface IdentityServiceOptions {
 /** Registers Keystone's option groups on a ConfigOpts (keystone.conf). */
 export function registerIdentityOpts(config: ConfigOpts): void {
   for (const [group, opts] of Object.entries(identityOpts)) config.register(group, opts);
+  config.register('oslo_policy', policyOpts);
 }
 
 export async function createIdentityService(opts: IdentityServiceOptions): Promise<IdentityService> {
@@ -101,7 +102,10 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   for (const m of [resource, identity, assignment, appCreds, trusts]) m.tx = tx;
   const tokens = new TokenProvider({ keys, resource, identity, assignment, revoke, appCreds, trusts, expirationSeconds: () => conf.tokenExpiration });
   const auth = new AuthManager({ resource, identity, assignment, appCreds, trusts, tokens });
-  const enforcer = new Enforcer(identityPolicies);
+  // operator overrides from [oslo_policy] policy_file, next to the first config file
+  const policyFile = opts.config?.get<string>('oslo_policy', 'policy_file');
+  const configDir = opts.config?.configFiles[0] ? path.dirname(opts.config.configFiles[0]) : undefined;
+  const enforcer = new Enforcer(identityPolicies, policyFile && configDir ? loadPolicyFile(policyFile, configDir) : {});
   const endpointFilter = new EndpointFilterManager(db);
   /** The catalog of a token: everything, or only what the project's endpoint filters allow. */
   const tokenCatalog = async (t: TokenData): Promise<CatalogEntry[]> => {

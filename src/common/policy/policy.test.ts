@@ -82,3 +82,25 @@ void describe('policy engine', () => {
     assert.deepEqual(parseRule('(role:a)'), { kind: 'role', match: 'a' });
   });
 });
+
+void describe('policy files', () => {
+  void test('JSON and flat YAML, quoted keys with colons, comments', async () => {
+    const { parsePolicyText, PolicyFileError } = await import('./file.js');
+    assert.deepEqual(parsePolicyText('{"a:b": "role:admin"}'), { 'a:b': 'role:admin' });
+    const yaml = [
+      '# overrides',
+      '"identity:get_user": "role:admin or user_id:%(target.user.id)s"',
+      "'identity:list_users': ''",
+      'plain_rule: rule:admin_required   # trailing comment',
+      '',
+    ].join('\n');
+    assert.deepEqual(parsePolicyText(yaml), {
+      'identity:get_user': 'role:admin or user_id:%(target.user.id)s',
+      'identity:list_users': '',
+      plain_rule: 'rule:admin_required',
+    });
+    assert.throws(() => parsePolicyText('a:\n  nested: x'), PolicyFileError);
+    const o = new Enforcer(defaults, parsePolicyText('"never": "@"'));
+    assert.equal(o.enforce('never', {}, member), true);
+  });
+});
