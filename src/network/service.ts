@@ -101,16 +101,55 @@ export async function createNeutronServer(opts: NeutronServerOptions): Promise<N
 
 type AgentHandle<T> = T & { start(): Promise<void>; stop(): Promise<void> };
 
+/**
+ * L2 agents created in this process, per bus and host. A network node runs an L2 agent next to
+ * its DHCP and L3 agents (their ports bind to that host); when the all-in-one process starts a
+ * DHCP or L3 agent on a host without one, that agent brings one along and stops it when done.
+ */
+const l2ByBus = new WeakMap<MessageBus, Map<string, L2Agent>>();
+function l2Registry(bus: MessageBus): Map<string, L2Agent> {
+  let m = l2ByBus.get(bus);
+  if (!m) l2ByBus.set(bus, (m = new Map()));
+  return m;
+}
+
 export async function createL2Agent(opts: { bus: MessageBus; host: string } & Partial<L2AgentOptions>): Promise<AgentHandle<L2Agent>> {
-  return new L2Agent(opts);
+  const agent = new L2Agent(opts);
+  l2Registry(opts.bus).set(opts.host, agent);
+  return agent;
+}
+
+/** Wraps a network-node agent so it starts (and later stops) an L2 agent on its host if none runs. */
+function withNodeL2<T extends { start(): Promise<void>; stop(): Promise<void> }>(agent: T, bus: MessageBus, host: string): T {
+  let own: L2Agent | null = null;
+  const start = agent.start.bind(agent);
+  const stop = agent.stop.bind(agent);
+  agent.start = async () => {
+    const reg = l2Registry(bus);
+    if (!reg.has(host)) {
+      own = new L2Agent({ bus, host });
+      reg.set(host, own);
+      await own.start();
+    }
+    await start();
+  };
+  agent.stop = async () => {
+    await stop();
+    if (own) {
+      await own.stop();
+      if (l2Registry(bus).get(host) === own) l2Registry(bus).delete(host);
+      own = null;
+    }
+  };
+  return agent;
 }
 
 export async function createDhcpAgent(opts: { bus: MessageBus; host: string } & Partial<DhcpAgentOptions>): Promise<AgentHandle<DhcpAgent>> {
-  return new DhcpAgent(opts);
+  return withNodeL2(new DhcpAgent(opts), opts.bus, opts.host);
 }
 
 export async function createL3Agent(opts: { bus: MessageBus; host: string } & Partial<L3AgentOptions>): Promise<AgentHandle<L3Agent>> {
-  return new L3Agent(opts);
+  return withNodeL2(new L3Agent(opts), opts.bus, opts.host);
 }
 
 export async function createMetadataAgent(opts: { bus: MessageBus; host: string } & Partial<MetadataAgentOptions>): Promise<AgentHandle<MetadataAgent>> {
