@@ -18,7 +18,8 @@ import {
   type ImageStatus, type MemberStatus, type Visibility,
 } from './domain.js';
 import type { Image, ImageMember, ImageRepository, ListQuery } from './db/repository.js';
-import { FilesystemStore } from './store/filesystem.js';
+import { FilesystemStore, type StoredImage } from './store/filesystem.js';
+import { withSpan } from '../common/journey/span.js';
 import { ImagePolicy, imageTarget } from './policy.js';
 import { RESERVED_NAMESPACE, RESERVED_PROPERTIES, type ImageChange } from './api/patch.js';
 import { validateImage } from './api/schemas.js';
@@ -274,7 +275,7 @@ export class ImageAPI {
     await this.repo.save(image, { fromState: from });
     let stored;
     try {
-      stored = await this.store.add(id, data, { maxSize: this.sizeCap });
+      stored = await this.storeData('store.add', this.store, id, data);
     } catch (e) {
       await this.restore(image);
       throw e;
@@ -282,7 +283,7 @@ export class ImageAPI {
     return this.activate(image, stored, 'saving');
   }
 
-  private async activate(image: Image, stored: Awaited<ReturnType<FilesystemStore['add']>>, from: ImageStatus): Promise<Image> {
+  private async activate(image: Image, stored: StoredImage, from: ImageStatus): Promise<Image> {
     image.size = stored.size;
     image.virtual_size = virtualSize(image.disk_format, stored.size, stored.head);
     image.checksum = stored.checksum;
@@ -339,7 +340,7 @@ export class ImageAPI {
     await this.repo.save(image, { fromState: from });
     await mkdir(this.stagingDir, { recursive: true });
     try {
-      const staged = await new FilesystemStore(this.stagingDir).add(id, data, { maxSize: this.sizeCap });
+      const staged = await this.storeData('store.stage', new FilesystemStore(this.stagingDir), id, data);
       image.size = staged.size;
       await this.repo.save(image, { fromState: 'uploading' });
     } catch (e) {
@@ -376,7 +377,7 @@ export class ImageAPI {
   private async runImport(image: Image): Promise<void> {
     const staged = this.stagingPath(image.id);
     try {
-      const stored = await this.store.add(image.id, createReadStream(staged), { maxSize: this.sizeCap });
+      const stored = await this.storeData('store.import', this.store, image.id, createReadStream(staged));
       await this.activate(image, stored, 'importing');
     } catch (e) {
       log.error({ err: e }, `Import of image ${image.id} failed`);
@@ -490,6 +491,16 @@ export class ImageAPI {
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
+
+  /** Streams data into a store as one journey hop (size and hashes as attributes). */
+  private storeData(name: string, store: FilesystemStore, id: string, data: Readable): Promise<StoredImage> {
+    return withSpan({ kind: 'internal', name, service: 'glance-api', attributes: { image_id: id } }, async (span) => {
+      const stored = await store.add(id, data, { maxSize: this.sizeCap });
+      span.attributes['size'] = stored.size;
+      span.attributes['checksum'] = stored.checksum;
+      return stored;
+    });
+  }
 
   /** glance's `_lookup_image`: 404 "Image <id> not found." */
   private async lookup(ctx: RequestContext, id: string): Promise<Image> {
