@@ -78,6 +78,34 @@ export function registerIdentityOpts(config: ConfigOpts): void {
   config.register('oslo_policy', policyOpts);
 }
 
+/**
+ * Keystone's `format_url`: `$(project_id)s`, `$(tenant_id)s` and `$(user_id)s` in endpoint URLs
+ * become the token's values (`%(...)s` too); an endpoint whose placeholder has no value in this
+ * token (no project) is left out, as Keystone does.
+ */
+export function substituteUrls(catalog: CatalogEntry[], t: TokenData): CatalogEntry[] {
+  const values: Record<string, string | undefined> = {
+    project_id: t.scope.kind === 'project' ? t.scope.id : undefined,
+    tenant_id: t.scope.kind === 'project' ? t.scope.id : undefined,
+    user_id: t.userId,
+  };
+  const PLACEHOLDER = /[$%]\((\w+)\)s/g;
+  return catalog
+    .map((s) => ({
+      ...s,
+      endpoints: s.endpoints.flatMap((e) => {
+        let missing = false;
+        const url = e.url.replace(PLACEHOLDER, (_m, name: string) => {
+          const v = values[name];
+          if (v === undefined) missing = true;
+          return v ?? '';
+        });
+        return missing ? [] : [{ ...e, url }];
+      }),
+    }))
+    .filter((s) => s.endpoints.length > 0 || !catalog.find((c) => c.id === s.id)?.endpoints.length);
+}
+
 export async function createIdentityService(opts: IdentityServiceOptions): Promise<IdentityService> {
   if (opts.config) registerIdentityOpts(opts.config);
   const conf = resolveIdentityConfig(opts.config, opts.overrides);
@@ -109,11 +137,11 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   const endpointFilter = new EndpointFilterManager(db);
   /** The catalog of a token: everything, or only what the project's endpoint filters allow. */
   const tokenCatalog = async (t: TokenData): Promise<CatalogEntry[]> => {
-    const full = await catalog.catalog();
+    let full = substituteUrls(await catalog.catalog(), t);
     if (t.scope.kind !== 'project') return full;
     const allowed = await endpointFilter.allowedEndpoints(t.scope.id, await catalog.listEndpoints());
-    if (!allowed) return full;
-    return full.map((s) => ({ ...s, endpoints: s.endpoints.filter((e) => allowed.has(e.id!)) })).filter((s) => s.endpoints.length > 0);
+    if (allowed) full = full.map((s) => ({ ...s, endpoints: s.endpoints.filter((e) => allowed.has(e.id!)) })).filter((s) => s.endpoints.length > 0);
+    return full;
   };
   const validator = new LocalTokenValidator(tokens, tokenCatalog);
 

@@ -128,6 +128,11 @@ void describe('resources', () => {
     const eps = await h.request('GET', `/v3/endpoints?service_id=${s.id}`, { token: admin });
     assert.equal(eps.body.endpoints.length, 1);
     assert.deepEqual((await h.request('GET', '/v3/regions', { token: admin })).body.regions.map((r: any) => r.id), ['RegionOne']);
+    // the token catalog fills in $(project_id)s, as Keystone's format_url does; unscoped tokens have none
+    const scoped = await h.request('POST', '/v3/auth/tokens', { body: { auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: ADMIN_PASSWORD } } }, scope: { project: { name: 'admin', domain: { id: 'default' } } } } } });
+    const vol = scoped.body.token.catalog.find((c: any) => c.type === 'volumev3');
+    assert.equal(vol.endpoints[0].url, `http://127.0.0.1:8776/v3/${scoped.body.token.project.id}`);
+    assert.equal(eps.body.endpoints[0].url, 'http://127.0.0.1:8776/v3/$(project_id)s', 'the endpoint API shows the template');
     assert.equal((await h.request('DELETE', `/v3/services/${s.id}`, { token: admin })).status, 204);
   });
 });
