@@ -47,3 +47,29 @@ test('unknown services and commands exit 2 with a message', async () => {
   assert.match(lines[0]!, /unknown service 'swift'/);
   assert.equal(await manage('keystone', ['bogus'], o), 2);
 });
+
+test('nova: api_db sync, db sync of both cells, then cell_v2 map_cell0 / create_cell / list_cells', async () => {
+  const { lines, o } = setup();
+  assert.equal(await manage('nova', ['api_db', 'sync'], o), 0);
+  assert.match(lines[0]!, /^nova_api: applied/);
+  assert.equal(await manage('nova', ['db', 'sync'], o), 0);
+  assert.match(lines[1]!, /^nova_cell0: applied/);
+  assert.match(lines[2]!, /^nova_cell1: applied/);
+  assert.equal(await manage('nova', ['cell_v2', 'map_cell0'], o), 0);
+  assert.equal(await manage('nova', ['cell_v2', 'create_cell', '--name', 'cell1'], o), 0);
+  lines.length = 0;
+  assert.equal(await manage('nova', ['cell_v2', 'list_cells'], o), 0);
+  const names = lines.map((l) => l.split('\t')[0]).sort();
+  assert.deepEqual(names, ['cell0', 'cell1']);
+  lines.length = 0;
+  assert.equal(await manage('nova', ['cell_v2', 'discover_hosts'], o), 0);
+  assert.deepEqual(lines, ['no unmapped hosts']);
+});
+
+test('every service database syncs', async () => {
+  for (const svc of ['placement', 'glance', 'neutron']) {
+    const { lines, o } = setup();
+    assert.equal(await manage(svc, ['db', 'sync'], o), 0, svc);
+    assert.match(lines[0]!, new RegExp(`^${svc}: applied`));
+  }
+});
