@@ -113,6 +113,7 @@ export class AuthManager {
     if (!userId) throw unauthorizedError();
     const user = await this.m.identity.findUser(userId);
     if (!user || !user.enabled) throw unauthorizedError();
+    if (!appCred) this.checkMfaRules(user, used);
 
     let scope: IssueRequest['scope'] = { kind: 'unscoped' };
     const reqScope = auth['scope'];
@@ -166,6 +167,21 @@ export class AuthManager {
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) throw unauthorizedError();
       throw e;
+    }
+  }
+
+  /**
+   * Multi-factor rules (user options `multi_factor_auth_enabled` + `multi_factor_auth_rules`):
+   * the methods used must cover one rule. Stratus has no auth receipts, so the client must
+   * send every method of a rule in one request.
+   */
+  private checkMfaRules(user: User, used: string[]): void {
+    const rules = user.options['multi_factor_auth_rules'];
+    if (user.options['multi_factor_auth_enabled'] !== true || !Array.isArray(rules) || rules.length === 0) return;
+    const have = new Set(used);
+    const ok = (rules as unknown[]).some((r) => Array.isArray(r) && r.length > 0 && r.every((m) => have.has(String(m))));
+    if (!ok) {
+      throw unauthorizedError(`Insufficient auth methods received for user ${user.id}. Auth Methods Provided: ${JSON.stringify([...have])}.`);
     }
   }
 

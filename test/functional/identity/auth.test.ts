@@ -182,6 +182,17 @@ void describe('password change', () => {
   });
 });
 
+void describe('multi-factor rules', () => {
+  void test('a user whose rules need password + token cannot log in with the password alone', async () => {
+    const u = (await h.request('POST', '/v3/users', { token: admin, body: { user: { name: 'mfa-user', password: 'pw', options: { multi_factor_auth_enabled: true, multi_factor_auth_rules: [['password', 'totp']] } } } })).body.user;
+    assert.deepEqual(u.options, { multi_factor_auth_enabled: true, multi_factor_auth_rules: [['password', 'totp']] });
+    const r = await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('mfa-user', 'pw') });
+    assert.equal(r.status, 401);
+    await h.request('PATCH', `/v3/users/${u.id}`, { token: admin, body: { user: { options: { multi_factor_auth_rules: [['password']] } } } });
+    assert.equal((await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('mfa-user', 'pw') })).status, 201);
+  });
+});
+
 void describe('bootstrap', () => {
   void test('runs again without duplicating anything and restores the admin password', async () => {
     const before = (await h.request('GET', '/v3/role_assignments', { token: admin })).body.role_assignments.length;
