@@ -20,7 +20,8 @@ program
   .option('--transport-url <url>', 'message bus, e.g. rabbit://guest:guest@127.0.0.1:5672/')
   .option('--database-url <url>', 'database server, e.g. mysql+pymysql://root@127.0.0.1 or postgresql://postgres@127.0.0.1')
   .option('--bind-host <host>', 'address the APIs listen on', '127.0.0.1')
-  .action(async (o: { stateDir: string; computes: string; adminPassword?: string; transportUrl?: string; databaseUrl?: string; bindHost: string }) => {
+  .option('--random-ports', 'free ports instead of the well-known ones (several clouds on one machine)')
+  .action(async (o: { stateDir: string; computes: string; adminPassword?: string; transportUrl?: string; databaseUrl?: string; bindHost: string; randomPorts?: boolean }) => {
     const { startCloud } = await import('./cloud.js');
     const t0 = performance.now();
     const cloud = await startCloud({
@@ -30,6 +31,7 @@ program
       ...(o.transportUrl ? { transportUrl: o.transportUrl } : {}),
       ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
       bindHost: o.bindHost,
+      randomPorts: o.randomPorts ?? false,
       onProgress: (line) => console.log(`  started ${line}`),
     });
     const secs = ((performance.now() - t0) / 1000).toFixed(2);
