@@ -1,0 +1,99 @@
+/**
+ * `npm run bench -- boot [--servers N] [--list-servers M] [--concurrency C]`: boots N servers
+ * (default 200) through the whole cloud (fake driver, zero spawn time) and prints boot-to-ACTIVE
+ * p50/p95 and boots/s; then fills up to M servers (default 1,000) and prints `GET
+ * /servers/detail` p50/p99. ACTIVE is observed from the versioned `instance.create.end`
+ * notification on the cell's bus, so polling does not distort the figures.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startCloud } from '../src/cmd/cloud.js';
+import { NotificationListener, createTransport } from '../src/common/rpc/index.js';
+
+function arg(args: string[], name: string, dflt: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+}
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+export async function run(args: string[]): Promise<void> {
+  const nBoot = arg(args, 'servers', 200);
+  const nList = arg(args, 'list-servers', 1000);
+  const concurrency = arg(args, 'concurrency', 20);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stratus-bench-boot-'));
+  const cloud = await startCloud({ stateDir: dir, randomPorts: true, computes: 4 });
+  const cellBus = await createTransport('inproc://nova_cell1');
+  const active = new Map<string, number>();
+  const waiters = new Map<string, () => void>();
+  const listener = new NotificationListener(cellBus, [{ topic: 'versioned_notifications', exchange: 'nova' }], [{
+    info: (_c: unknown, _p: string, eventType: string, payload: any) => {
+      if (eventType !== 'instance.create.end') return;
+      const id = payload?.['nova_object.data']?.uuid;
+      active.set(id, performance.now());
+      waiters.get(id)?.();
+    },
+    error: (_c: unknown, _p: string, eventType: string, payload: any) => {
+      if (eventType === 'instance.create.error') console.error('boot failed', payload?.['nova_object.data']?.uuid, payload?.['nova_object.data']?.fault?.['nova_object.data']?.exception_message);
+    },
+  }], { pool: 'bench' });
+  await listener.start();
+  try {
+    const auth = await fetch(`${cloud.authUrl}/auth/tokens`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: cloud.admin.password } } }, scope: { project: { name: 'admin', domain: { id: 'default' } } } } }),
+    });
+    const token = auth.headers.get('x-subject-token')!;
+    const body = (await auth.json()) as any;
+    const ep = (t: string) => body.token.catalog.find((s: any) => s.type === t).endpoints.find((e: any) => e.interface === 'public').url.replace(/\/+$/, '');
+    const h = { 'x-auth-token': token, 'content-type': 'application/json' };
+    const nova = ep('compute');
+    await fetch(`${nova}/os-quota-sets/${body.token.project.id}`, { method: 'PUT', headers: h, body: JSON.stringify({ quota_set: { instances: -1, cores: -1, ram: -1 } }) });
+    const image = ((await (await fetch(`${ep('image')}/v2/images`, { headers: h })).json()) as any).images[0].id;
+    const net = ((await (await fetch(`${ep('network')}/v2.0/networks?name=private`, { headers: h })).json()) as any).networks[0].id;
+
+    const boot = async (name: string): Promise<number> => {
+      const t0 = performance.now();
+      const r = await fetch(`${nova}/servers`, { method: 'POST', headers: h, body: JSON.stringify({ server: { name, imageRef: image, flavorRef: '42', networks: [{ uuid: net }] } }) });
+      if (r.status !== 202) throw new Error(`boot ${r.status} ${await r.text()}`);
+      const id = ((await r.json()) as any).server.id as string;
+      if (!active.has(id)) await new Promise<void>((res) => waiters.set(id, res));
+      waiters.delete(id);
+      return active.get(id)! - t0;
+    };
+    const runMany = async (n: number, prefix: string): Promise<number[]> => {
+      const times: number[] = [];
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
+        while (next < n) {
+          const i = next++;
+          times.push(await boot(`${prefix}-${i}`));
+        }
+      }));
+      return times;
+    };
+    const t0 = performance.now();
+    const times = await runMany(nBoot, 'bench');
+    const secs = (performance.now() - t0) / 1000;
+    console.log(`boot ${nBoot} servers (concurrency ${concurrency}): boot-to-ACTIVE p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms; ${(nBoot / secs).toFixed(1)} boots/s`);
+
+    if (nList > nBoot) await runMany(nList - nBoot, 'fill');
+    const lt: number[] = [];
+    let count = 0;
+    for (let i = 0; i < 50; i++) {
+      const s = performance.now();
+      const r = await fetch(`${nova}/servers/detail`, { headers: h });
+      count = ((await r.json()) as any).servers.length;
+      lt.push(performance.now() - s);
+    }
+    console.log(`GET /servers/detail with ${count} servers: p50 ${pct(lt, 50).toFixed(1)} ms, p99 ${pct(lt, 99).toFixed(1)} ms`);
+  } finally {
+    await listener.stop();
+    await cellBus.close();
+    await cloud.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
