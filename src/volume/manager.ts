@@ -1,0 +1,226 @@
+/**
+ * cinder-volume's manager (`cinder/volume/manager.py`): the RPC endpoint on `cinder-volume.<host@backend>`
+ * that drives the driver and moves statuses the way Cinder does (`creating -> available | error`,
+ * `deleting -> deleted | error_deleting`, `extending -> available | error_extending`,
+ * `uploading -> available`, snapshots `creating -> available`, `deleting -> deleted`).
+ * @module
+ */
+import { Readable } from 'node:stream';
+import type { RequestContext } from '../common/context.js';
+import type { Session } from '../common/http/client.js';
+import { getLogger, type Logger } from '../common/log.js';
+import type { MessageBus } from '../common/rpc/index.js';
+import { nowIso, type CinderDb, type VolumeRow } from './db/api.js';
+import type { VolumeDriver } from './drivers/driver.js';
+import { SchedulerAPI, type CreateVolumeRequest } from './rpcapi.js';
+
+/** Image properties Cinder keeps as volume_glance_metadata besides the custom ones. */
+const IMAGE_CORE = ['checksum', 'container_format', 'disk_format', 'min_disk', 'min_ram', 'size'] as const;
+const IMAGE_SKIP = new Set(['id', 'name', 'status', 'visibility', 'protected', 'owner', 'tags', 'file', 'schema', 'self', 'locations',
+  'created_at', 'updated_at', 'direct_url', 'os_hash_algo', 'os_hash_value', 'virtual_size', 'os_hidden', 'stores']);
+
+export interface VolumeManagerOptions {
+  db: CinderDb;
+  driver: VolumeDriver;
+  bus: MessageBus;
+  /** `host@backend` */
+  host: string;
+  availabilityZone?: string;
+  glanceSession?: Session | null;
+  novaSession?: Session | null;
+}
+
+export class VolumeManager {
+  readonly target = { version: '3.18' };
+  private readonly db: CinderDb;
+  private readonly driver: VolumeDriver;
+  private readonly scheduler: SchedulerAPI;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: VolumeManagerOptions) {
+    this.db = opts.db;
+    this.driver = opts.driver;
+    this.scheduler = new SchedulerAPI(opts.bus, { service: 'cinder-volume', host: opts.host });
+    this.log = getLogger('cinder-volume', opts.host);
+  }
+
+  /** Tells every scheduler this backend's capacity (`_report_driver_status` + publish). */
+  async publish_service_capabilities(ctx: RequestContext): Promise<void> {
+    const vols = await this.db.volumesOnHost(`${this.opts.host}#`);
+    const allocated = vols.reduce((n, v) => n + v.size, 0);
+    const stats = await this.driver.stats(allocated);
+    await this.scheduler.updateServiceCapabilities(ctx, 'volume', this.opts.host, {
+      ...stats, pool_name: this.driver.backendName, availability_zone: this.opts.availabilityZone ?? 'nova',
+    });
+  }
+
+  async create_volume(ctx: RequestContext, req: CreateVolumeRequest): Promise<void> {
+    const vol = await this.db.getVolume(req.volume_id);
+    if (!vol) return;
+    try {
+      const glance: Record<string, string> = {};
+      let bootable = false;
+      if (req.snapshot_id) {
+        const snap = await this.db.getSnapshot(req.snapshot_id);
+        if (!snap) throw new Error(`Snapshot ${req.snapshot_id} could not be found.`);
+        await this.driver.createFromSnapshot(vol, snap);
+        const src = await this.db.getVolume(snap.volume_id);
+        bootable = !!src?.bootable;
+        Object.assign(glance, await this.db.getMeta('volume_glance_metadata', snap.volume_id));
+      } else if (req.source_volid) {
+        const src = await this.db.getVolume(req.source_volid);
+        if (!src) throw new Error(`Volume ${req.source_volid} could not be found.`);
+        await this.driver.createCloned(vol, src);
+        bootable = !!src.bootable;
+        Object.assign(glance, await this.db.getMeta('volume_glance_metadata', src.id));
+      } else if (req.image_id) {
+        Object.assign(glance, await this.copyImage(ctx, vol, req.image_id));
+        bootable = true;
+      } else {
+        await this.driver.createVolume(vol);
+      }
+      if (Object.keys(glance).length) await this.db.setMeta('volume_glance_metadata', vol.id, glance, true);
+      await this.db.updateVolume(vol.id, { status: 'available', bootable: bootable ? 1 : 0, launched_at: nowIso() }, ['creating', 'downloading']);
+    } catch (e) {
+      this.log.error({ err: e, volume_id: vol.id }, 'Volume create failed');
+      await this.db.updateVolume(vol.id, { status: 'error' });
+    }
+    await this.publish_service_capabilities(ctx).catch(() => undefined);
+  }
+
+  private async copyImage(ctx: RequestContext, vol: VolumeRow, imageId: string): Promise<Record<string, string>> {
+    const glance = this.opts.glanceSession;
+    if (!glance) throw new Error('No image service is configured');
+    const image = (await glance.get<Record<string, unknown>>('image', `/v2/images/${imageId}`, { userToken: ctx.authToken, ctx })).body;
+    await this.db.updateVolume(vol.id, { status: 'downloading' }, ['creating']);
+    const res = await glance.get<ReadableStream<Uint8Array>>('image', `/v2/images/${imageId}/file`, { userToken: ctx.authToken, ctx, responseType: 'stream' });
+    await this.driver.copyImageToVolume(vol, Readable.fromWeb(res.body as any));
+    const meta: Record<string, string> = { image_id: imageId, image_name: String(image['name'] ?? '') };
+    for (const k of IMAGE_CORE) if (image[k] !== undefined && image[k] !== null) meta[k] = String(image[k]);
+    for (const [k, v] of Object.entries(image)) {
+      if (!IMAGE_SKIP.has(k) && !(k in meta) && v !== null && typeof v !== 'object') meta[k] = String(v);
+    }
+    return meta;
+  }
+
+  async delete_volume(ctx: RequestContext, args: { volume_id: string }): Promise<void> {
+    const vol = await this.db.getVolume(args.volume_id);
+    if (!vol) return;
+    try {
+      await this.driver.deleteVolume(vol);
+      await this.db.destroyVolume(vol.id);
+    } catch (e) {
+      this.log.error({ err: e, volume_id: vol.id }, 'Volume delete failed');
+      await this.db.updateVolume(vol.id, { status: 'error_deleting' });
+    }
+    await this.publish_service_capabilities(ctx).catch(() => undefined);
+  }
+
+  async create_snapshot(_ctx: RequestContext, args: { snapshot_id: string }): Promise<void> {
+    const snap = await this.db.getSnapshot(args.snapshot_id);
+    if (!snap) return;
+    try {
+      await this.driver.createSnapshot(snap);
+      await this.db.updateSnapshot(snap.id, { status: 'available', progress: '100%' }, ['creating']);
+    } catch (e) {
+      this.log.error({ err: e, snapshot_id: snap.id }, 'Snapshot create failed');
+      await this.db.updateSnapshot(snap.id, { status: 'error' });
+    }
+  }
+
+  async delete_snapshot(_ctx: RequestContext, args: { snapshot_id: string }): Promise<void> {
+    const snap = await this.db.getSnapshot(args.snapshot_id);
+    if (!snap) return;
+    try {
+      await this.driver.deleteSnapshot(snap);
+      await this.db.destroySnapshot(snap.id);
+    } catch (e) {
+      this.log.error({ err: e, snapshot_id: snap.id }, 'Snapshot delete failed');
+      await this.db.updateSnapshot(snap.id, { status: 'error_deleting' });
+    }
+  }
+
+  async extend_volume(ctx: RequestContext, args: { volume_id: string; new_size: number }): Promise<void> {
+    const vol = await this.db.getVolume(args.volume_id);
+    if (!vol) return;
+    const attachments = (await this.db.attachmentsOf([vol.id])).filter((a) => a.attach_status === 'attached');
+    const back = attachments.length ? 'in-use' : 'available';
+    try {
+      await this.driver.extendVolume(vol, args.new_size);
+      await this.db.updateVolume(vol.id, { size: args.new_size, status: back }, ['extending']);
+    } catch (e) {
+      this.log.error({ err: e, volume_id: vol.id }, 'Volume extend failed');
+      await this.db.updateVolume(vol.id, { status: 'error_extending' });
+      return;
+    }
+    // An attached volume grew under a running guest: tell Nova (`volume-extended`).
+    const nova = this.opts.novaSession;
+    const servers = attachments.map((a) => a.instance_uuid).filter((s): s is string => !!s);
+    if (nova && servers.length) {
+      const events = servers.map((s) => ({ name: 'volume-extended', server_uuid: s, tag: vol.id }));
+      await nova.post('compute', '/os-server-external-events', { body: { events }, microversion: '2.51', ctx, okStatuses: [207, 404] })
+        .catch((e) => this.log.warn({ err: e, volume_id: vol.id }, 'Failed to send volume-extended events to Nova'));
+    }
+    await this.publish_service_capabilities(ctx).catch(() => undefined);
+  }
+
+  async copy_volume_to_image(ctx: RequestContext, args: { volume_id: string; image_meta: { id: string } }): Promise<void> {
+    const vol = await this.db.getVolume(args.volume_id);
+    if (!vol) return;
+    const glance = this.opts.glanceSession;
+    const back = (await this.db.attachmentsOf([vol.id])).some((a) => a.attach_status === 'attached') ? 'in-use' : 'available';
+    try {
+      if (!glance) throw new Error('No image service is configured');
+      const { stream, size } = await this.driver.openForRead(vol);
+      await glance.put('image', `/v2/images/${args.image_meta.id}/file`, {
+        rawBody: Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+        userToken: ctx.authToken, ctx, timeoutMs: 600_000,
+      });
+    } catch (e) {
+      this.log.error({ err: e, volume_id: vol.id }, 'Upload to image failed');
+      await glance?.delete('image', `/v2/images/${args.image_meta.id}`, { userToken: ctx.authToken, ctx }).catch(() => undefined);
+    }
+    await this.db.updateVolume(vol.id, { status: back }, ['uploading']);
+  }
+
+  private async readonly(volumeId: string): Promise<boolean> {
+    const admin = await this.db.getMeta('volume_admin_metadata', volumeId);
+    return admin['readonly'] === 'True';
+  }
+
+  async initialize_connection(_ctx: RequestContext, args: { volume_id: string; connector: Record<string, unknown> | null }): Promise<Record<string, unknown>> {
+    const vol = await this.db.getVolume(args.volume_id);
+    if (!vol) throw new Error(`Volume ${args.volume_id} could not be found.`);
+    const info = await this.driver.initializeConnection(vol, args.connector, await this.readonly(vol.id));
+    return info as unknown as Record<string, unknown>;
+  }
+
+  async terminate_connection(_ctx: RequestContext, args: { volume_id: string; connector: Record<string, unknown> | null }): Promise<void> {
+    const vol = await this.db.getVolume(args.volume_id);
+    if (vol) await this.driver.terminateConnection(vol, args.connector);
+  }
+
+  /** New attach flow (3.27+): export for the connector, attachment `attaching`, volume `attaching`. */
+  async attachment_update(_ctx: RequestContext, args: { volume_id: string; connector: Record<string, unknown>; attachment_id: string }): Promise<Record<string, unknown>> {
+    const vol = await this.db.getVolume(args.volume_id);
+    if (!vol) throw new Error(`Volume ${args.volume_id} could not be found.`);
+    const ro = await this.readonly(vol.id);
+    const info = await this.driver.initializeConnection(vol, args.connector, ro);
+    const connInfo = { ...info, data: { ...info.data }, attachment_id: args.attachment_id } as Record<string, unknown>;
+    const host = typeof args.connector?.['host'] === 'string' ? args.connector['host'] as string : null;
+    const mountpoint = typeof args.connector?.['mountpoint'] === 'string' ? args.connector['mountpoint'] as string : null;
+    await this.db.updateAttachment(args.attachment_id, {
+      attach_status: 'attaching', connection_info: JSON.stringify(connInfo), connector: JSON.stringify(args.connector),
+      attached_host: host, ...(mountpoint ? { mountpoint } : {}), attach_mode: ro ? 'ro' : 'rw',
+    });
+    await this.db.updateVolume(vol.id, { status: 'attaching', attach_status: 'attaching' }, ['reserved', 'attaching', 'in-use', 'available', 'downloading']);
+    return connInfo;
+  }
+
+  async attachment_delete(_ctx: RequestContext, args: { volume_id: string; attachment_id: string }): Promise<void> {
+    const vol = await this.db.getVolume(args.volume_id);
+    const att = await this.db.getAttachment(args.attachment_id);
+    if (vol && att?.connector) await this.driver.terminateConnection(vol, JSON.parse(att.connector));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * cinder-scheduler's filter scheduler: host states from the volume services' capability fanouts,
+ * AvailabilityZoneFilter + CapacityFilter, CapacityWeigher (most free space wins), then a cast
+ * to the chosen backend. No valid host -> the volume goes to `error`, as Cinder does.
+ * @module
+ */
+import type { RequestContext } from '../common/context.js';
+import { getLogger } from '../common/log.js';
+import type { CinderDb } from './db/api.js';
+import { VolumeAPI, type CreateVolumeRequest } from './rpcapi.js';
+import type { MessageBus } from '../common/rpc/index.js';
+
+export interface HostState {
+  host: string; // host@backend
+  availabilityZone: string;
+  totalGb: number;
+  freeGb: number;
+  reservedPercentage: number;
+  updatedAt: number;
+  pool: string;
+}
+
+export function capacityFilter(h: HostState, size: number): boolean {
+  const reserved = Math.floor(h.totalGb * h.reservedPercentage / 100);
+  return h.freeGb - reserved >= size;
+}
+
+export function availabilityZoneFilter(h: HostState, az: string | null | undefined): boolean {
+  return !az || h.availabilityZone === az;
+}
+
+/** CapacityWeigher: the host with the most free space first. */
+export function weighHosts(hosts: HostState[]): HostState[] {
+  return [...hosts].sort((a, b) => b.freeGb - a.freeGb || a.host.localeCompare(b.host));
+}
+
+export class SchedulerManager {
+  readonly target = { version: '3.12' };
+  private readonly hosts = new Map<string, HostState>();
+  private readonly volumeApi: VolumeAPI;
+  private readonly log;
+
+  constructor(private readonly db: CinderDb, bus: MessageBus, host: string) {
+    this.volumeApi = new VolumeAPI(bus, { service: 'cinder-scheduler', host });
+    this.log = getLogger('cinder-scheduler', host);
+  }
+
+  update_service_capabilities(_ctx: RequestContext, args: { service_name: string; host: string; capabilities: Record<string, any> }): void {
+    if (args.service_name !== 'volume') return;
+    const c = args.capabilities;
+    this.hosts.set(args.host, {
+      host: args.host,
+      availabilityZone: String(c['availability_zone'] ?? 'nova'),
+      totalGb: Number(c['total_capacity_gb'] ?? 0),
+      freeGb: Number(c['free_capacity_gb'] ?? 0),
+      reservedPercentage: Number(c['reserved_percentage'] ?? 0),
+      pool: String(c['pool_name'] ?? c['volume_backend_name'] ?? 'pool'),
+      updatedAt: Date.now(),
+    });
+  }
+
+  /** Cinder waits for the first capability reports before it schedules (`_wait_for_scheduler`). */
+  private async waitForHosts(): Promise<void> {
+    for (let i = 0; i < 60 && this.hosts.size === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  async create_volume(ctx: RequestContext, req: CreateVolumeRequest): Promise<void> {
+    const vol = await this.db.getVolume(req.volume_id);
+    if (!vol) return;
+    let chosen: HostState | undefined;
+    // A clone or a volume from a snapshot lives on its source's backend.
+    const sourceId = req.source_volid ?? (req.snapshot_id ? (await this.db.getSnapshot(req.snapshot_id))?.volume_id : null);
+    const source = sourceId ? await this.db.getVolume(sourceId) : undefined;
+    await this.waitForHosts();
+    if (source?.host) {
+      chosen = [...this.hosts.values()].find((h) => h.host === source.host!.split('#')[0]);
+    } else {
+      const candidates = [...this.hosts.values()]
+        .filter((h) => availabilityZoneFilter(h, vol.availability_zone))
+        .filter((h) => capacityFilter(h, vol.size));
+      chosen = weighHosts(candidates)[0];
+    }
+    if (!chosen) {
+      this.log.warn({ volume_id: vol.id }, 'No valid backend was found. No weighed backends available');
+      await this.db.updateVolume(vol.id, { status: 'error' }, ['creating']);
+      return;
+    }
+    chosen.freeGb -= vol.size; // consume until the next report, as HostState.consume_from_volume does
+    const host = `${chosen.host}#${chosen.pool}`;
+    await this.db.updateVolume(vol.id, { host, scheduled_at: new Date().toISOString(), availability_zone: chosen.availabilityZone });
+    await this.volumeApi.createVolume(ctx, host, req);
+  }
+}

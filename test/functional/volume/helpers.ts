@@ -1,0 +1,133 @@
+/**
+ * A whole Cinder in one process for functional tests: cinder-api (driven with `inject`),
+ * cinder-scheduler and cinder-volume on an in-process bus, one SQLite file, a Glance app on
+ * loopback for image copies, and fixed test tokens.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../../../src/common/errors.js';
+import { openDatabase, type Database } from '../../../src/common/db/index.js';
+import { listen } from '../../../src/common/http/app.js';
+import type { TokenValidator, ValidatedToken } from '../../../src/common/http/auth-types.js';
+import { Session } from '../../../src/common/http/client.js';
+import { setLogDestination } from '../../../src/common/log.js';
+import { createTransport, type MessageBus } from '../../../src/common/rpc/index.js';
+import { createImageApp } from '../../../src/image/service.js';
+import { createCinderApi, createCinderScheduler, createCinderVolume, ensureDefaultVolumeType } from '../../../src/volume/service.js';
+
+export const PROJECT_A = 'a0000000000000000000000000000001';
+export const PROJECT_B = 'b0000000000000000000000000000002';
+export const ADMIN_PROJECT = 'ad000000000000000000000000000003';
+
+function token(projectId: string, roles: string[], user: string): ValidatedToken {
+  return {
+    userId: user, userName: user, userDomainId: 'default', projectId, projectName: projectId,
+    projectDomainId: 'default', roles, methods: ['password'], auditIds: ['x'],
+    expiresAt: '2099-01-01T00:00:00Z', issuedAt: '2024-01-01T00:00:00Z',
+  };
+}
+
+export const TOKENS: Record<string, ValidatedToken> = {
+  'member-a': token(PROJECT_A, ['member', 'reader'], 'c0000000000000000000000000000001'),
+  'member-b': token(PROJECT_B, ['member', 'reader'], 'c0000000000000000000000000000002'),
+  admin: token(ADMIN_PROJECT, ['admin', 'member', 'reader'], 'c0000000000000000000000000000003'),
+};
+
+export const testValidator: TokenValidator = {
+  async validate(t: string) {
+    const v = TOKENS[t];
+    if (!v) throw new ApiError(401, 'The request you have made requires authentication.');
+    return v;
+  },
+};
+
+export interface Cinder {
+  app: FastifyInstance;
+  glance: FastifyInstance;
+  glanceUrl: string;
+  database: Database;
+  stateDir: string;
+  bus: MessageBus;
+  req(method: string, url: string, opts?: { token?: string; body?: unknown; version?: string }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  waitVolume(id: string, status: string, token?: string): Promise<any>;
+  waitSnapshot(id: string, status: string, token?: string): Promise<any>;
+  waitGone(url: string, token?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startCinder(opts: { withGlance?: boolean } = {}): Promise<Cinder> {
+  const stateDir = await mkdtemp(path.join(tmpdir(), 'cinder-func-'));
+  setLogDestination(path.join(stateDir, 'stratus.log'));
+  const database = await openDatabase(`sqlite:///${path.join(stateDir, 'cinder.db')}`, { service: 'cinder' });
+  const bus = await createTransport(`inproc://cinder-${randomUUID()}`);
+  let glance: FastifyInstance | null = null;
+  let glanceDb: Database | null = null;
+  let glanceUrl = '';
+  let glanceSession: Session | null = null;
+  if (opts.withGlance !== false) {
+    glanceDb = await openDatabase('sqlite://', { service: 'glance' });
+    glance = await createImageApp({ database: glanceDb, stateDir: path.join(stateDir, 'glance'), validator: testValidator, authUrl: 'http://keystone/v3' });
+    glanceUrl = await listen(glance, { host: '127.0.0.1', port: 0 });
+    glanceSession = new Session({ token: 'admin', endpointOverrides: { image: glanceUrl } });
+  }
+  await ensureDefaultVolumeType({ database });
+  const app = await createCinderApi({ database, bus, validator: testValidator, authUrl: 'http://keystone/v3', host: 'api1', glanceSession });
+  await app.ready();
+  const scheduler = await createCinderScheduler({ database, bus, host: 'sched1' });
+  const volume = await createCinderVolume({ database, bus, host: 'vol1', stateDir, glanceSession });
+  await volume.start();
+  await scheduler.start();
+
+  const req: Cinder['req'] = async (method, url, o = {}) => {
+    const headers: Record<string, string> = { 'x-auth-token': o.token ?? 'member-a' };
+    if (o.version) headers['openstack-api-version'] = `volume ${o.version}`;
+    const r = await app.inject({ method: method as any, url, headers, ...(o.body !== undefined ? { payload: o.body as any } : {}) });
+    let body: any = null;
+    try {
+      body = r.body ? JSON.parse(r.body) : null;
+    } catch {
+      body = r.body;
+    }
+    return { status: r.statusCode, body, headers: r.headers };
+  };
+  const wait = async (url: string, key: string, status: string, token?: string) => {
+    for (let i = 0; i < 400; i++) {
+      const r = await req('GET', url, token ? { token } : {});
+      const cur = r.body?.[key]?.status;
+      if (cur === status) return r.body[key];
+      if (typeof cur === 'string' && cur.startsWith('error') && !status.startsWith('error')) throw new Error(`${url} went to ${cur}`);
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    throw new Error(`${url} never reached ${status}`);
+  };
+  return {
+    app, glance: glance!, glanceUrl, database, stateDir, bus, req,
+    waitVolume: (id, status, token) => wait(`/v3/${projectOf(token)}/volumes/${id}`, 'volume', status, token),
+    waitSnapshot: (id, status, token) => wait(`/v3/${projectOf(token)}/snapshots/${id}`, 'snapshot', status, token),
+    async waitGone(url, token) {
+      for (let i = 0; i < 400; i++) {
+        if ((await req('GET', url, token ? { token } : {})).status === 404) return;
+        await new Promise((res) => setTimeout(res, 25));
+      }
+      throw new Error(`${url} never went away`);
+    },
+    async close() {
+      await volume.stop();
+      await scheduler.stop();
+      await app.close();
+      await glance?.close();
+      await glanceDb?.close();
+      await bus.close();
+      await database.close();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function projectOf(token?: string): string {
+  return TOKENS[token ?? 'member-a']!.projectId!;
+}
