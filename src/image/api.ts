@@ -433,9 +433,9 @@ export class ImageAPI {
     if (image.visibility !== 'shared') throw new ApiError(403, `Not allowed to list members for image ${id}: Only shared images have members.`);
     const target = imageTarget(ctx, image);
     if (!this.policy.allowed('get_members', ctx, target)) throw new ApiError(403, `Not allowed to list members for image ${id}: You are not authorized to complete get_members action.`);
+    // glance's `image_member_find`: a member project sees only its own membership.
     const members = await this.repo.listMembers(id);
-    // A member project sees only its own membership (glance filters on get_member).
-    return members.filter((m) => this.policy.allowed('get_member', ctx, { ...target, member_id: m.member_id === ctx.projectId ? ctx.projectId : target['member_id'] }));
+    return members.filter((m) => this.seesMember(ctx, image, m.member_id));
   }
 
   async showMember(ctx: RequestContext, id: string, memberId: string): Promise<ImageMember> {
@@ -510,13 +510,16 @@ export class ImageAPI {
   }
 
   private async lookupMember(ctx: RequestContext, image: Image, memberId: string): Promise<ImageMember> {
-    const target = { ...imageTarget(ctx, image), member_id: memberId === ctx.projectId ? ctx.projectId : imageTarget(ctx, image)['member_id'] };
+    const notFound = () => new ApiError(404, `${memberId} not found in the member list of the image ${image.id}.`);
+    const target = { ...imageTarget(ctx, image), member_id: memberId };
+    if (!this.seesMember(ctx, image, memberId) || !this.policy.allowed('get_member', ctx, target)) throw notFound();
     const member = await this.repo.getMember(image.id, memberId);
-    if (!member) throw new ApiError(404, `${memberId} not found in the member list of the image ${image.id}.`);
-    if (!this.policy.allowed('get_member', ctx, target)) {
-      throw new ApiError(404, `${memberId} not found in the member list of the image ${image.id}.`);
-    }
+    if (!member) throw notFound();
     return member;
+  }
+
+  private seesMember(ctx: RequestContext, image: Image, memberId: string): boolean {
+    return ctx.isAdmin || (ctx.projectId !== null && (image.owner === ctx.projectId || memberId === ctx.projectId));
   }
 
   /** glance/db/utils.py `is_image_visible`. */

@@ -11,6 +11,7 @@ import { createImageApp } from '../../../src/image/service.js';
 export const PROJECT_A = 'a0000000000000000000000000000001';
 export const PROJECT_B = 'b0000000000000000000000000000002';
 export const ADMIN_PROJECT = 'ad000000000000000000000000000003';
+export const PROJECT_C = 'c0000000000000000000000000000004';
 
 function token(projectId: string, roles: string[]): ValidatedToken {
   return {
@@ -20,11 +21,12 @@ function token(projectId: string, roles: string[]): ValidatedToken {
   };
 }
 
-/** Tokens: 'member-a', 'reader-a', 'member-b', 'admin'. */
+/** Tokens: 'member-a', 'reader-a', 'member-b', 'member-c', 'admin'. */
 export const TOKENS: Record<string, ValidatedToken> = {
   'member-a': token(PROJECT_A, ['member', 'reader']),
   'reader-a': token(PROJECT_A, ['reader']),
   'member-b': token(PROJECT_B, ['member', 'reader']),
+  'member-c': token(PROJECT_C, ['member', 'reader']),
   admin: token(ADMIN_PROJECT, ['admin', 'member', 'reader']),
 };
 

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { PROJECT_A, PROJECT_B, startGlance, type Glance } from './helpers.js';
+import { PROJECT_A, PROJECT_B, PROJECT_C, startGlance, type Glance } from './helpers.js';
 
 void describe('glance v2 images', () => {
   let g: Glance;
@@ -208,6 +208,15 @@ void describe('glance v2 images', () => {
     const list = (await req('member-a', 'GET', `/v2/images/${img.id}/members`)).json();
     assert.equal(list.schema, '/v2/schemas/members');
     assert.deepEqual(list.members.map((x: { member_id: string; status: string }) => [x.member_id, x.status]), [[PROJECT_B, 'accepted']]);
+    // A member sees only its own membership; the owner sees all.
+    assert.equal((await req('member-a', 'POST', `/v2/images/${img.id}/members`, { member: PROJECT_C })).statusCode, 200);
+    const asB = (await req('member-b', 'GET', `/v2/images/${img.id}/members`)).json().members;
+    assert.deepEqual(asB.map((x: { member_id: string }) => x.member_id), [PROJECT_B]);
+    assert.equal((await req('member-b', 'GET', `/v2/images/${img.id}/members/${PROJECT_C}`)).statusCode, 404);
+    assert.equal((await req('member-b', 'GET', `/v2/images/${img.id}/members/${PROJECT_B}`)).json().status, 'accepted');
+    assert.equal((await req('member-a', 'GET', `/v2/images/${img.id}/members`)).json().members.length, 2);
+    assert.equal((await req('member-b', 'DELETE', `/v2/images/${img.id}/members/${PROJECT_B}`)).statusCode, 403);
+    assert.equal((await req('member-a', 'DELETE', `/v2/images/${img.id}/members/${PROJECT_C}`)).statusCode, 204);
     assert.equal((await req('member-a', 'DELETE', `/v2/images/${img.id}/members/${PROJECT_B}`)).statusCode, 204);
     assert.equal((await req('member-b', 'GET', `/v2/images/${img.id}`)).statusCode, 404);
     // Private images have no members.
