@@ -10,6 +10,7 @@ import { defaultRounds } from './password.js';
 export const identityOpts: Record<string, Opt<any>[]> = {
   token: [
     new IntOpt('expiration', { default: 3600, min: 0, help: 'Amount of time a token should remain valid (in seconds).' }),
+    new IntOpt('allow_expired_window', { default: 172800, min: 0, help: 'How long past its expiry a token may still be fetched with ?allow_expired (seconds).' }),
   ],
   fernet_tokens: [
     new StrOpt('key_repository', { default: null, help: 'Directory of Fernet keys (default: <state dir>/fernet-keys).' }),
@@ -28,6 +29,7 @@ export const identityOpts: Record<string, Opt<any>[]> = {
     new StrOpt('password_regex', { default: null, help: 'Regular expression new passwords must match.' }),
     new StrOpt('password_regex_description', { default: null, help: 'Human readable description of password_regex.' }),
     new BoolOpt('change_password_upon_first_use', { default: false, help: 'Users must change a password an admin set before using it.' }),
+    new IntOpt('disable_user_account_days_inactive', { default: null, min: 1, help: 'Days without authentication after which a user is disabled (unset = never).' }),
   ],
 };
 
@@ -40,10 +42,12 @@ export interface SecurityCompliance {
   passwordRegex: string | null;
   passwordRegexDescription: string | null;
   changePasswordUponFirstUse: boolean;
+  disableUserAccountDaysInactive: number | null;
 }
 
 export interface IdentityConfig {
   tokenExpiration: number;
+  allowExpiredWindow: number;
   maxActiveKeys: number;
   keyRepository: string | null;
   passwordHashRounds: number;
@@ -56,7 +60,10 @@ export interface ConfigSource {
   get?(group: string, name: string): unknown;
 }
 
-export function resolveIdentityConfig(config?: unknown, overrides: Partial<IdentityConfig> = {}): IdentityConfig {
+/** Overrides given in code (tests): any option, `security` merged field by field. */
+export type IdentityOverrides = Partial<Omit<IdentityConfig, 'security'>> & { security?: Partial<SecurityCompliance> };
+
+export function resolveIdentityConfig(config?: unknown, overrides: IdentityOverrides = {}): IdentityConfig {
   const src = config as ConfigSource | undefined;
   const read = <T>(group: string, name: string): T => {
     const opt = identityOpts[group]!.find((o) => o.name === name)!;
@@ -70,6 +77,7 @@ export function resolveIdentityConfig(config?: unknown, overrides: Partial<Ident
   };
   const base: IdentityConfig = {
     tokenExpiration: read<number>('token', 'expiration'),
+    allowExpiredWindow: read<number>('token', 'allow_expired_window'),
     maxActiveKeys: read<number>('fernet_tokens', 'max_active_keys'),
     keyRepository: read<string | null>('fernet_tokens', 'key_repository'),
     passwordHashRounds: read<number | null>('identity', 'password_hash_rounds') ?? defaultRounds(),
@@ -83,6 +91,7 @@ export function resolveIdentityConfig(config?: unknown, overrides: Partial<Ident
       passwordRegex: read('security_compliance', 'password_regex'),
       passwordRegexDescription: read('security_compliance', 'password_regex_description'),
       changePasswordUponFirstUse: read('security_compliance', 'change_password_upon_first_use'),
+      disableUserAccountDaysInactive: read('security_compliance', 'disable_user_account_days_inactive'),
     },
   };
   return { ...base, ...overrides, security: { ...base.security, ...(overrides.security ?? {}) } };

@@ -13,7 +13,7 @@ import type { TokenValidator } from '../common/http/auth-types.js';
 import { Enforcer, loadPolicyFile, policyOpts } from '../common/policy/index.js';
 import type { KeystoneDB } from './db/schema.js';
 import { migrateIdentity } from './db/migrations.js';
-import { resolveIdentityConfig, identityOpts, type IdentityConfig } from './config.js';
+import { resolveIdentityConfig, identityOpts, type IdentityOverrides } from './config.js';
 import { KeyRepository } from './token/key-repository.js';
 import { TokenProvider } from './token/provider.js';
 import { ResourceManager } from './core/resource.js';
@@ -69,7 +69,7 @@ export interface IdentityServiceOptions {
   publicUrl: string;
   config?: ConfigOpts;
   /** Direct overrides (tests): token expiry, security compliance, ... */
-  overrides?: Partial<IdentityConfig>;
+  overrides?: IdentityOverrides;
 }
 
 /** Registers Keystone's option groups on a ConfigOpts (keystone.conf). */
@@ -128,7 +128,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   const revoke = new RevokeManager(db, () => conf.tokenExpiration * 1000);
   const tx = <T,>(fn: (trx: Kysely<KeystoneDB>) => Promise<T>) => (opts.database as Database<KeystoneDB>).transaction(fn);
   for (const m of [resource, identity, assignment, appCreds, trusts]) m.tx = tx;
-  const tokens = new TokenProvider({ keys, resource, identity, assignment, revoke, appCreds, trusts, expirationSeconds: () => conf.tokenExpiration });
+  const tokens = new TokenProvider({ keys, resource, identity, assignment, revoke, appCreds, trusts, expirationSeconds: () => conf.tokenExpiration, allowExpiredWindowSeconds: () => conf.allowExpiredWindow });
   const auth = new AuthManager({ resource, identity, assignment, appCreds, trusts, tokens });
   // operator overrides from [oslo_policy] policy_file, next to the first config file
   const policyFile = opts.config?.get<string>('oslo_policy', 'policy_file');

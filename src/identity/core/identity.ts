@@ -358,6 +358,18 @@ export class IdentityManager {
       throw unauthorizedError();
     }
     if (!user.enabled) throw unauthorizedError();
+    // [security_compliance] disable_user_account_days_inactive: idle accounts get disabled
+    const idleDays = sec.disableUserAccountDaysInactive;
+    const row = await this.db.selectFrom('user').select(['last_active_at', 'created_at']).where('id', '=', userId).executeTakeFirstOrThrow();
+    const lastActive = num(row.last_active_at) ?? Number(row.created_at);
+    if (idleDays && user.options['ignore_user_inactivity'] !== true && now - lastActive > idleDays * DAY) {
+      await this.db.updateTable('user').set({ enabled: 0 }).where('id', '=', userId).execute();
+      throw unauthorizedError();
+    }
+    // Keystone records activity at day granularity
+    if (row.last_active_at === null || now - Number(row.last_active_at) > DAY) {
+      await this.db.updateTable('user').set({ last_active_at: now }).where('id', '=', userId).execute();
+    }
     const expires = num(pw!.expires_at);
     if (expires !== null && expires <= now && user.options['ignore_password_expiry'] !== true) {
       throw unauthorizedError(`The password is expired and needs to be changed for user: ${userId}.`);

@@ -59,6 +59,7 @@ interface Deps {
   appCreds: AppCredManager;
   trusts: TrustManager;
   expirationSeconds: () => number;
+  allowExpiredWindowSeconds: () => number;
 }
 
 const CACHE_MAX = 50_000;
@@ -158,7 +159,8 @@ export class TokenProvider {
       throw e;
     }
     const expiresAt = Math.round(p.expiresAt * 1000);
-    if (!opts.allowExpired && expiresAt <= Date.now()) throw tokenNotFound();
+    // ?allow_expired reaches back [token] allow_expired_window (48 h), no further
+    if (expiresAt <= Date.now() - (opts.allowExpired ? this.d.allowExpiredWindowSeconds() * 1000 : 0)) throw tokenNotFound();
     const issuedAt = (p.issuedAt ?? 0) * 1000;
     if (await this.d.revoke.isRevoked({ userId: p.userId, projectId: p.projectId, domainId: p.domainId, auditIds: p.auditIds, issuedAt })) {
       throw tokenNotFound();

@@ -68,7 +68,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     port,
     identityOnly: !!process.env['IDENTITY_ONLY'],
     overrides: process.env['SECURITY_COMPLIANCE']
-      ? { security: { lockoutFailureAttempts: 2, lockoutDuration: 5, uniqueLastPasswordCount: 2, minimumPasswordAge: 0, passwordExpiresDays: null, passwordRegex: null, passwordRegexDescription: null, changePasswordUponFirstUse: false } }
+      ? { security: { lockoutFailureAttempts: 2, lockoutDuration: 5, uniqueLastPasswordCount: 2, minimumPasswordAge: 0 } }
       : undefined,
   });
   console.log(`export OS_AUTH_URL=${k.authUrl} OS_USERNAME=admin OS_PASSWORD=${k.adminPassword} OS_PROJECT_NAME=admin OS_USER_DOMAIN_ID=default OS_PROJECT_DOMAIN_ID=default OS_IDENTITY_API_VERSION=3`);

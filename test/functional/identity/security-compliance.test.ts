@@ -7,8 +7,8 @@ after(async () => {
   for (const h of harnesses) await h.close();
 });
 
-async function start(security: Record<string, unknown>) {
-  const h = await startIdentity({ overrides: { security: security as any } });
+async function start(security: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  const h = await startIdentity({ overrides: { ...extra, security: security as any } });
   harnesses.push(h);
   const admin = await h.login('admin', ADMIN_PASSWORD, 'admin');
   const user = (await h.request('POST', '/v3/users', { token: admin, body: { user: { name: 'sc-user', password: 'pw-0' } } })).body.user;
@@ -43,6 +43,26 @@ void describe('[security_compliance]', () => {
     assert.match(again.body.error.message, /cannot be identical to a previous password/);
     assert.equal((await ch('pw-1', 'pw-2')).status, 204);
     assert.equal((await ch('pw-2', 'pw-0')).status, 204, 'only the last 2 count');
+  });
+
+  void test('disable_user_account_days_inactive disables idle users at their next login', async () => {
+    const { h, user } = await start({ disableUserAccountDaysInactive: 30 });
+    assert.equal((await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('sc-user', 'pw-0') })).status, 201);
+    // pretend the last login was 40 days ago
+    const db = (h.svc.deps.resource as any).db;
+    await db.updateTable('user').set({ last_active_at: Date.now() - 40 * 86_400_000 }).where('id', '=', user.id).execute();
+    assert.equal((await h.request('POST', '/v3/auth/tokens', { body: passwordAuth('sc-user', 'pw-0') })).status, 401);
+    const admin = await h.login('admin', ADMIN_PASSWORD, 'admin');
+    assert.equal((await h.request('GET', `/v3/users/${user.id}`, { token: admin })).body.user.enabled, false);
+  });
+
+  void test('[token] expiration and ?allow_expired', async () => {
+    const { h } = await start({}, { tokenExpiration: 1 });
+    const tok = await h.login('demo', 'secret-demo', 'demo');
+    await new Promise((r) => setTimeout(r, 1500));
+    // checked on the provider: any caller token would have expired as fast as this one
+    await assert.rejects(h.svc.tokens.validate(tok), (e: any) => e.status === 404);
+    assert.equal((await h.svc.tokens.validate(tok, { allowExpired: true })).userName, 'demo');
   });
 
   void test('minimum_password_age, password_expires_days, password_regex', async () => {
