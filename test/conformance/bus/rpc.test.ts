@@ -12,6 +12,7 @@ import {
   InvalidTarget,
   registerRemoteException,
   type Serializer,
+  createTransport,
 } from '../../../src/common/rpc/index.js';
 import { EXCHANGE, Harness, TRANSPORTS, sleep, until } from './harness.js';
 
@@ -233,6 +234,21 @@ for (const transport of TRANSPORTS) {
       await server.stop();
       assert.equal(await pending, 'done');
       await assert.rejects(client.call(ctx(), 'echo'), MessagingTimeout);
+    });
+
+    void test('closing the transport fails its pending calls, and later sends', async () => {
+      const topic = h.topic(['h1']);
+      await serve(topic, 'h1', [new ComputeManager('h1')]);
+      const bus = await createTransport(transport.url);
+      const client = new RpcClient(bus, { topic, exchange: EXCHANGE, version: '5.0' });
+      const pending = client.call(ctx(), 'slow', { ms: 300 }).then(
+        () => 'resolved',
+        (e: unknown) => e,
+      );
+      await sleep(50);
+      await bus.close();
+      assert.ok((await pending) instanceof MessagingTimeout);
+      await assert.rejects(client.call(ctx(), 'echo'), /closed/);
     });
 
     void test('many concurrent calls', async () => {
