@@ -115,11 +115,7 @@ const traitsOk = (p: SnapProvider, g: RequestGroup) =>
 const inAggs = (p: SnapProvider, memberOf: Set<string>[]) => memberOf.every((any) => hasAny(p.aggs, any));
 const inAnyAgg = (p: SnapProvider, aggs: Set<string>) => hasAny(p.aggs, aggs);
 
-/** Providers that alone satisfy the group (placement's `get_provider_ids_matching`). */
-function singleProviderMatches(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): SnapProvider[] {
-  return [...singleProviderMatchesLazy(s, g, rcAmounts, treeRoot)];
-}
-
+/** Providers that alone satisfy the group (placement's `get_provider_ids_matching`), lazily. */
 function* singleProviderMatchesLazy(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): Generator<SnapProvider> {
   const filter = (p: SnapProvider) => (treeRoot === undefined || p.rootId === treeRoot) && traitsOk(p, g)
     && inAggs(p, g.memberOf) && !inAnyAgg(p, g.forbiddenAggs)
@@ -139,10 +135,7 @@ function* singleProviderMatchesLazy(s: Search, g: RequestGroup, rcAmounts: Array
   for (const p of base ?? []) if (filter(p)) yield p;
 }
 
-function singleProviderRequests(s: Search, g: RequestGroup, matches: Iterable<SnapProvider>, rcAmounts: Array<[number, number]>): AllocationRequest[] {
-  return [...singleProviderRequestsLazy(s, g, matches, rcAmounts)];
-}
-
+/** One request per matching provider, plus copies anchored on the trees a sharing provider serves. */
 function* singleProviderRequestsLazy(s: Search, g: RequestGroup, matches: Iterable<SnapProvider>, rcAmounts: Array<[number, number]>): Generator<AllocationRequest> {
   for (const p of matches) {
     const make = (anchor: number): AllocationRequest => ({
@@ -170,11 +163,25 @@ interface Cand { rp: SnapProvider; root: number; rc: number }
  * a forbidden one.
  */
 function* multiProviderRequestsLazy(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): Generator<AllocationRequest> {
+  const plan = prepareMulti(s, g, rcAmounts, treeRoot);
+  for (const root of plan.roots) yield* plan.forRoot(root);
+}
+
+/** What one request group offers, tree by tree. */
+interface GroupPlan {
+  /** Trees (root ids) that may serve the group, ascending. */
+  roots: number[];
+  forRoot(root: number): Iterable<AllocationRequest>;
+}
+
+const NO_PLAN: GroupPlan = { roots: [], forRoot: () => [] };
+
+function prepareMulti(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): GroupPlan {
   const snap = s.snap;
-  if (!rcAmounts.length) return;
+  if (!rcAmounts.length) return NO_PLAN;
   if (g.requiredTraits.length) {
     const wanted = new Set(g.requiredTraits.flatMap((x) => [...x]));
-    if (!snap.ordered.some((p) => hasAny(p.traits, wanted))) return;
+    if (!snap.ordered.some((p) => hasAny(p.traits, wanted))) return NO_PLAN;
   }
   const rpsInAggs = g.memberOf.length ? new Set(snap.ordered.filter((p) => inAggs(p, g.memberOf)).map((p) => p.id)) : null;
   const badAggRps = g.forbiddenAggs.size ? new Set(snap.ordered.filter((p) => inAnyAgg(p, g.forbiddenAggs)).map((p) => p.id)) : null;
@@ -207,8 +214,8 @@ function* multiProviderRequestsLazy(s: Search, g: RequestGroup, rcAmounts: Array
   }
   const amountOf = new Map(rcAmounts);
   const sortedRcs = [...rcAmounts].sort((a, b) => a[0] - b[0]);
-  for (const root of roots) {
-    if (s.anchorRoots && !s.anchorRoots.has(root)) continue;
+  function* forRoot(root: number): Generator<AllocationRequest> {
+    if (s.anchorRoots && !s.anchorRoots.has(root)) return;
     const tree = snap.byRoot.get(root) ?? [];
     const lists: Cand[][] = [];
     for (const [rc, amount] of sortedRcs) {
@@ -226,8 +233,8 @@ function* multiProviderRequestsLazy(s: Search, g: RequestGroup, rcAmounts: Array
       if (!list.length) break;
       lists.push(list);
     }
-    if (lists.length !== sortedRcs.length) continue;
-    if (traitFilter && !treeMeetsTraits(lists, g)) continue;
+    if (lists.length !== sortedRcs.length) return;
+    if (traitFilter && !treeMeetsTraits(lists, g)) return;
     for (const combo of product(lists)) {
       const traits = new Set<string>();
       let bad = false;
@@ -243,10 +250,30 @@ function* multiProviderRequestsLazy(s: Search, g: RequestGroup, rcAmounts: Array
       };
     }
   }
+  return { roots, forRoot };
 }
 
-function multiProviderRequests(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): AllocationRequest[] {
-  return [...multiProviderRequestsLazy(s, g, rcAmounts, treeRoot)];
+/** A group served by single providers, indexed by the trees (anchors) they serve. */
+function prepareSingle(s: Search, g: RequestGroup, rcAmounts: Array<[number, number]>, treeRoot: number | undefined): GroupPlan {
+  const byAnchor = new Map<number, SnapProvider[]>();
+  const add = (anchor: number, p: SnapProvider) => {
+    const l = byAnchor.get(anchor);
+    if (l) l.push(p); else byAnchor.set(anchor, [p]);
+  };
+  for (const p of singleProviderMatchesLazy(s, g, rcAmounts, treeRoot)) {
+    if (s.inFilteredAnchors(p.rootId)) add(p.rootId, p);
+    if (p.traits.has(SHARING_TRAIT)) {
+      for (const anchor of s.anchorsFor(p)) if (anchor !== p.rootId && s.inFilteredAnchors(anchor)) add(anchor, p);
+    }
+  }
+  return {
+    roots: [...byAnchor.keys()].sort((a, b) => a - b),
+    forRoot: (root) => (byAnchor.get(root) ?? []).map((p) => ({
+      anchorRootId: root, useSameProvider: g.useSameProvider,
+      resources: rcAmounts.map(([rcId, amount]) => ({ rp: p, rcId, amount })),
+      mappings: new Map([[g.suffix, new Set([p.uuid])]]),
+    })),
+  };
 }
 
 /**
@@ -356,42 +383,35 @@ export function findAllocationCandidates(
   if (s.anchorRoots && s.anchorRoots.size === 0) return EMPTY;
   const fast = singleGroupFastPath(s, groups, wide);
   if (fast) return fast;
-  const perGroup = new Map<string, AllocationRequest[]>();
+  // Each group's offer per tree; only trees (anchors) serving every group count, visited in
+  // order so that a limit stops the work early.
+  const plans: GroupPlan[] = [];
   for (const g of groups) {
     const rcAmounts: Array<[number, number]> = [...g.resources].map(([name, amount]) => [rcs.idOf(name), amount]);
     const treeRoot = s.treeRootOf(g.inTree);
     if (treeRoot === null) return EMPTY; // in_tree names no provider
     for (const [rc] of rcAmounts) if (!(snap.byRc.get(rc)?.length)) return EMPTY;
     if (g.memberOf.length && !snap.ordered.some((p) => inAggs(p, g.memberOf))) return EMPTY;
-    let areqs: AllocationRequest[];
-    if (!g.useSameProvider && (snap.sharing.length > 0 || snap.hasTrees)) {
-      areqs = multiProviderRequests(s, g, rcAmounts, treeRoot);
-    } else {
-      areqs = singleProviderRequests(s, g, singleProviderMatches(s, g, rcAmounts, treeRoot), rcAmounts);
-    }
-    if (!areqs.length) return EMPTY;
-    perGroup.set(g.suffix, areqs);
+    const plan = !g.useSameProvider && (snap.sharing.length > 0 || snap.hasTrees)
+      ? prepareMulti(s, g, rcAmounts, treeRoot)
+      : prepareSingle(s, g, rcAmounts, treeRoot);
+    if (!plan.roots.length) return EMPTY;
+    plans.push(plan);
   }
-
-  // Group each request group's candidates by anchor tree; only anchors serving every group count.
-  const suffixes = [...perGroup.keys()];
-  const byAnchor = new Map<number, Map<string, AllocationRequest[]>>();
-  for (const [suf, areqs] of perGroup) {
-    for (const a of areqs) {
-      let m = byAnchor.get(a.anchorRootId);
-      if (!m) byAnchor.set(a.anchorRootId, (m = new Map()));
-      const l = m.get(suf);
-      if (l) l.push(a); else m.set(suf, [a]);
-    }
+  let anchors = plans[0]!.roots;
+  for (const plan of plans.slice(1)) {
+    const set = new Set(plan.roots);
+    anchors = anchors.filter((r) => set.has(r));
   }
-  const numGranular = suffixes.filter((x) => x !== '').length;
+  const numGranular = groups.filter((g) => g.suffix !== '').length;
   const excludeNested = !wide.nestedAware && snap.hasTrees;
   const limit = wide.limit;
   const seen = new Set<string>();
   const results: AllocationRequest[] = [];
-  outer: for (const perSuffix of byAnchor.values()) {
-    if (perSuffix.size !== suffixes.length) continue;
-    for (const combo of product(suffixes.map((suf) => perSuffix.get(suf)!))) {
+  outer: for (const root of anchors) {
+    const lists = plans.map((plan) => [...plan.forRoot(root)]);
+    if (lists.some((l) => !l.length)) continue;
+    for (const combo of product(lists)) {
       if (!satisfiesGroupPolicy(combo, wide.groupPolicy, numGranular)) continue;
       if (!satisfiesSameSubtree(s, combo)) continue;
       const areq = combo.length === 1 && !wide.sameSubtrees.length ? checkSingle(combo[0]!) : consolidate(combo);
