@@ -6,7 +6,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createReadStream } from 'node:fs';
@@ -73,6 +73,26 @@ export class ImageAPI {
     this.stagingDir = o.stagingDir;
     this.policy = o.policy ?? new ImagePolicy();
     this.sizeCap = o.sizeCap ?? IMAGE_SIZE_CAP;
+  }
+
+  /**
+   * After a restart nothing is writing any more: an upload caught in `saving` goes back to
+   * `queued` (the store never kept its partial file), an import caught in `importing` runs
+   * again from its staged data, or goes back to `queued` when that is gone.
+   */
+  async recoverInterrupted(): Promise<void> {
+    for (const id of await this.repo.idsWithStatus(['saving', 'importing'])) {
+      const image = await this.repo.get(id);
+      if (!image) continue;
+      const staged = image.status === 'importing' && (await stat(this.stagingPath(id)).then(() => true, () => false));
+      if (staged) this.track(this.runImport(image));
+      else await this.restore(image);
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    const task = p.finally(() => this.tasks.delete(task));
+    this.tasks.add(task);
   }
 
   async close(): Promise<void> {
@@ -370,8 +390,7 @@ export class ImageAPI {
     if (!image.disk_format) throw new ApiError(409, "'disk_format' needs to be set before import");
     transition(image, 'importing');
     await this.repo.save(image, { fromState: 'uploading' });
-    const task = this.runImport(image).finally(() => this.tasks.delete(task));
-    this.tasks.add(task);
+    this.track(this.runImport(image));
   }
 
   private async runImport(image: Image): Promise<void> {

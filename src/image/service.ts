@@ -49,6 +49,7 @@ export async function createImageApp(opts: ImageAppOptions): Promise<FastifyInst
     stagingDir: path.join(imagesDir, 'staging'),
     ...(opts.sizeCap !== undefined ? { sizeCap: opts.sizeCap } : {}),
   });
+  await api.recoverInterrupted();
   const app = createApp({
     service: 'glance-api',
     faults: 'glance',

@@ -329,6 +329,12 @@ export class ImageRepository {
     return this.hydrate(rows.map((r) => fromRow(r as ImageRow)));
   }
 
+  /** Ids of live images in one of `statuses` (for recovery after a restart). */
+  async idsWithStatus(statuses: ImageStatus[]): Promise<string[]> {
+    const rows = await this.db.selectFrom('images').select('id').where('deleted', '=', false).where('status', 'in', statuses).execute();
+    return rows.map((r) => r.id);
+  }
+
   // ---- members ----------------------------------------------------------------------------------
 
   async listMembers(imageId: string): Promise<ImageMember[]> {
