@@ -171,10 +171,9 @@ export class VolumeManager {
     const back = (await this.db.attachmentsOf([vol.id])).some((a) => a.attach_status === 'attached') ? 'in-use' : 'available';
     try {
       if (!glance) throw new Error('No image service is configured');
-      const { stream, size } = await this.driver.openForRead(vol);
+      const { stream } = await this.driver.openForRead(vol);
       await glance.put('image', `/v2/images/${args.image_meta.id}/file`, {
         rawBody: Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>,
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
         userToken: ctx.authToken, ctx, timeoutMs: 600_000,
       });
     } catch (e) {

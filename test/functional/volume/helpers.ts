@@ -61,7 +61,7 @@ export interface Cinder {
 
 export async function startCinder(opts: { withGlance?: boolean } = {}): Promise<Cinder> {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'cinder-func-'));
-  setLogDestination(path.join(stateDir, 'stratus.log'));
+  setLogDestination(process.env["CINDER_TEST_LOG"] ?? path.join(stateDir, "stratus.log"));
   const database = await openDatabase(`sqlite:///${path.join(stateDir, 'cinder.db')}`, { service: 'cinder' });
   const bus = await createTransport(`inproc://cinder-${randomUUID()}`);
   let glance: FastifyInstance | null = null;
@@ -95,7 +95,8 @@ export async function startCinder(opts: { withGlance?: boolean } = {}): Promise<
     return { status: r.statusCode, body, headers: r.headers };
   };
   const wait = async (url: string, key: string, status: string, token?: string) => {
-    for (let i = 0; i < 400; i++) {
+    const deadline = Date.now() + 45_000;
+    while (Date.now() < deadline) {
       const r = await req('GET', url, token ? { token } : {});
       const cur = r.body?.[key]?.status;
       if (cur === status) return r.body[key];
