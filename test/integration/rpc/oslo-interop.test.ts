@@ -122,9 +122,15 @@ void describe('oslo.messaging interop over RabbitMQ', () => {
         return 'done';
       }
     }
+    class TaskManager {
+      target = { namespace: 'compute_task', version: '1.20' };
+      async migrate_server(_ctx: RequestContext, args: Record<string, unknown>): Promise<unknown> {
+        return { namespace: 'compute_task', args };
+      }
+    }
     const bus = await createTransport(RABBIT_URL);
     buses.push(bus);
-    const server = new RpcServer(bus, { topic, server: 'stratus1', exchange: EXCHANGE }, [new Manager()]);
+    const server = new RpcServer(bus, { topic, server: 'stratus1', exchange: EXCHANGE }, [new Manager(), new TaskManager()]);
     await server.start();
     const py = runPython('py_client.py', [RABBIT_URL, EXCHANGE, topic, 'stratus1']);
     procs.push(py);
@@ -139,6 +145,7 @@ void describe('oslo.messaging interop over RabbitMQ', () => {
       peer: 'stratus',
     });
     assert.equal((step(py.lines, 'call_server')['result'] as { args: unknown }).args !== undefined, true);
+    assert.deepEqual(step(py.lines, 'namespace')['result'], { namespace: 'compute_task', args: { flavor: 'm1' } });
     assert.deepEqual(step(py.lines, 'remote_error'), {
       step: 'remote_error',
       raised: 'RemoteError',

@@ -33,6 +33,7 @@ def main():
     out('call', result=client.call(ctxt, 'echo', a=1, b=[1, 2], c={'d': None}),
         request_id=ctxt['request_id'])
     out('call_server', result=client.prepare(server=server).call(ctxt, 'echo', x='y'))
+    out('namespace', result=client.prepare(namespace='compute_task', version='1.17').call(ctxt, 'migrate_server', flavor='m1'))
     client.prepare(server=server).cast(ctxt, 'note', n=1)
     out('cast')
     client.prepare(fanout=True).cast(ctxt, 'note', n=2)
