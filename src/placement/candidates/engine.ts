@@ -378,10 +378,11 @@ function spansOneTreeTwice(a: AllocationRequest): boolean {
  */
 export function findAllocationCandidates(
   snap: PlacementSnapshot, rcs: ResourceClassMap, groups: RequestGroup[], wide: RequestWideParams,
+  opts: { /** Skip the single-group shortcut (tests compare both paths). */ general?: boolean } = {},
 ): CandidatesResult {
   const s = new Search(snap, rcs, wide);
   if (s.anchorRoots && s.anchorRoots.size === 0) return EMPTY;
-  const fast = singleGroupFastPath(s, groups, wide);
+  const fast = opts.general ? null : singleGroupFastPath(s, groups, wide);
   if (fast) return fast;
   // Each group's offer per tree; only trees (anchors) serving every group count, visited in
   // order so that a limit stops the work early.
