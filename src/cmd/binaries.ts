@@ -137,6 +137,73 @@ for (const [binary, kind] of [['neutron-l2-agent', 'L2'], ['neutron-dhcp-agent',
   };
 }
 
+/** Nova's binaries read nova.conf's shape: `[api_database] connection` for the API DB (super-conductor,
+ * scheduler, nova-api), `[database] connection` for a cell DB (cell conductor), `[DEFAULT] transport_url`
+ * for the bus (a cell's bus for nova-compute and the cell conductor). */
+async function novaParts(conf: ConfigOpts) {
+  const deploy = await import('../compute/deploy.js');
+  const { CellRegistry } = await import('../compute/cells.js');
+  const a = authOf(conf);
+  const g = (n: string) => conf.get<string | null>('keystone_authtoken', n);
+  const sp = { authUrl: g('auth_url')!, serviceCredentials: { username: g('username') ?? 'nova', password: g('password') ?? '', projectName: g('project_name') ?? 'service' } };
+  const closers: (() => Promise<void>)[] = [];
+  const openApi = async () => {
+    const url = conf.get<string | null>('api_database', 'connection');
+    if (!url) throw new Error('[api_database] connection is required');
+    await ensureDatabaseExists(url);
+    const api = await deploy.openNovaDatabase(url, 'api');
+    closers.push(() => api.close());
+    const cells = new CellRegistry(api, { openDatabase: (u) => deploy.openNovaDatabase(u, 'cell'), openTransport: (u) => createTransport(u) });
+    return { api, cells };
+  };
+  const b = await bus(conf);
+  closers.push(() => b.close());
+  return { deploy, a, sp, b, openApi, close: async () => { for (const c of closers.reverse()) await c(); } };
+}
+
+function novaBinary(name: string, service: ServiceType | null, start: (conf: ConfigOpts, n: Awaited<ReturnType<typeof novaParts>>) => Promise<{ stop(): Promise<void>; describe: string }>): void {
+  STARTERS[name] = {
+    service,
+    start: async (conf) => {
+      conf.register('api_database', [new StrOpt('connection', { default: null, secret: true, help: 'Nova API database.' })]);
+      const n = await novaParts(conf);
+      const r = await start(conf, n);
+      return { describe: r.describe, stop: async () => { await r.stop(); await n.close(); } };
+    },
+  };
+}
+
+novaBinary('nova-api', 'compute', async (conf, n) => {
+  const { api, cells } = await n.openApi();
+  const host = conf.get<string>('DEFAULT', 'host');
+  const r = await n.deploy.createNovaApi({ ...n.sp, api, cells, bus: n.b, host, validator: n.a.validator, listen: { host: conf.get<string>('api', 'bind_host'), port: conf.get<number>('api', 'bind_port') } });
+  return { describe: `nova-api listening on ${r.url}`, stop: r.stop };
+});
+novaBinary('nova-conductor', null, async (conf, n) => {
+  const host = conf.get<string>('DEFAULT', 'host');
+  const cellUrl = conf.get<string | null>('database', 'connection');
+  const isSuper = conf.get<string | null>('api_database', 'connection') !== null;
+  const parts = isSuper ? await n.openApi() : null;
+  const cellDb = cellUrl ? await n.deploy.openNovaDatabase(cellUrl, 'cell') : undefined;
+  const role = isSuper ? (cellDb ? 'single' : 'super') : 'cell';
+  const svc = n.deploy.createConductor({ ...n.sp, role, host, bus: n.b, ...(parts ? { api: parts.api, cells: parts.cells } : {}), ...(cellDb ? { cellDb } : {}) });
+  await svc.start();
+  return { describe: `nova-conductor (${role}) on ${host}`, stop: async () => { await svc.stop(); await cellDb?.close(); } };
+});
+novaBinary('nova-scheduler', null, async (conf, n) => {
+  const { api, cells } = await n.openApi();
+  const host = conf.get<string>('DEFAULT', 'host');
+  const s = n.deploy.createScheduler({ ...n.sp, api, cells, host, bus: n.b });
+  await s.service.start();
+  return { describe: `nova-scheduler on ${host}`, stop: () => s.service.stop() };
+});
+novaBinary('nova-compute', null, async (conf, n) => {
+  const host = conf.get<string>('DEFAULT', 'host');
+  const c = n.deploy.createCompute({ ...n.sp, host, bus: n.b });
+  await c.start();
+  return { describe: `nova-compute on ${host} (fake driver)`, stop: c.stop };
+});
+
 export function binaryNames(): string[] {
   return Object.keys(STARTERS);
 }

@@ -30,6 +30,8 @@ export interface CloudOptions {
   transportUrl?: string;
   /** A server URL without a database name (`mysql+pymysql://root@127.0.0.1`); default: SQLite files. */
   databaseUrl?: string;
+  /** Prefix of every database name on that server (several clouds on one server, tests). */
+  databasePrefix?: string;
   /** Bind address for every API. */
   bindHost?: string;
   /** Pick free ports instead of OpenStack's well-known ones (tests). */
@@ -90,7 +92,7 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
 
     const dbUrl = async (name: string): Promise<string> => {
       if (!opts.databaseUrl) return state.sqliteUrl(name);
-      const url = `${opts.databaseUrl.replace(/\/+$/, '')}/${name}`;
+      const url = `${opts.databaseUrl.replace(/\/+$/, '')}/${opts.databasePrefix ?? ''}${name}`;
       await ensureDatabaseExists(url);
       return url;
     };

@@ -60,8 +60,9 @@ function mysqlOptions(u: ParsedDbUrl, withDatabase: boolean): PoolOptions {
 function mysqlDialect(u: ParsedDbUrl, poolSize: number): Dialect {
   const pool = createMysqlPool({ ...mysqlOptions(u, true), connectionLimit: poolSize, maxIdle: poolSize });
   pool.on('connection', (conn) => {
-    // oslo.db's default sql_mode, and UTC for NOW()/CURRENT_TIMESTAMP
-    conn.query("SET SESSION sql_mode = 'TRADITIONAL', time_zone = '+00:00'");
+    // oslo.db's default sql_mode, and UTC for NOW()/CURRENT_TIMESTAMP. NO_AUTO_VALUE_ON_ZERO: an
+    // explicit id 0 (Placement's VCPU class) is stored as 0, as on SQLite and PostgreSQL.
+    conn.query("SET SESSION sql_mode = 'TRADITIONAL,NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00'");
     conn.on('error', (e: Error) => log.warn({ err: e.message }, 'mysql connection error'));
   });
   return new MysqlDialect({ pool });
