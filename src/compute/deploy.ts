@@ -25,7 +25,6 @@ import { FakeDriver } from '../virt/fake.js';
 import { ComputeApiFacade } from './api.js';
 import { createNovaApiApp } from './api/app.js';
 import { CellRegistry, type Cell } from './cells.js';
-import * as hostApi from './db/host-api.js';
 import { API_DB_MIGRATIONS, CELL_DB_MIGRATIONS } from './db/migrations.js';
 import { GlanceAPI } from './image/glance.js';
 import { createCell, createDefaultFlavors, discoverHosts, mapCell0 } from './manage.js';
@@ -104,6 +103,8 @@ export function createConductor(o: SessionParams & {
   role: 'super' | 'cell' | 'single'; host: string; bus: MessageBus; api?: Database; cells?: CellRegistry;
   /** The cell DB a cell conductor serves. */
   cellDb?: Database; cellUuid?: string; maxAttempts?: number;
+  /** Where a super-conductor's services row lives (cell0 in devstack's layout). */
+  heartbeatDb?: Database;
 }): Service {
   const binary = o.role === 'cell' ? 'nova-conductor' : 'nova-conductor';
   const spanName = o.role === 'super' ? 'nova-super-conductor' : o.role === 'cell' ? 'nova-cell-conductor' : 'nova-conductor';
@@ -127,7 +128,7 @@ export function createConductor(o: SessionParams & {
   if (cellBackend) endpoints.push(new ConductorManager(cellBackend));
   const serializer = new NovaObjectSerializer(cellBackend ?? null);
   let server: RpcServer | null = null;
-  const heartbeatDb = o.role === 'cell' ? cellBackend : undefined;
+  const heartbeatDb = o.heartbeatDb ? new CellDbBackend(o.heartbeatDb) : o.role === 'cell' ? cellBackend : undefined;
   return new Service({
     binary, host: o.host, topic: 'conductor',
     ...(heartbeatDb ? { heartbeat: dbHeartbeat(heartbeatDb) } : {}),
@@ -141,7 +142,7 @@ export function createConductor(o: SessionParams & {
 
 // ------------------------------------------------------------------ scheduler
 
-export function createScheduler(o: CellsParams & SessionParams & { host: string; bus: MessageBus; enabledFilters?: string[]; maxAttempts?: number }): { service: Service; manager: SchedulerManager } {
+export function createScheduler(o: CellsParams & SessionParams & { host: string; bus: MessageBus; enabledFilters?: string[]; maxAttempts?: number; heartbeatDb?: Database }): { service: Service; manager: SchedulerManager } {
   const session = makeSession(o, 'nova-scheduler', o.host);
   const manager = new SchedulerManager(new HostManager(o.cells, o.api), new SchedulerReportClient(session), new NovaNotifier(o.bus, 'scheduler', o.host), {
     host: o.host, maxAttempts: o.maxAttempts ?? 3, ...(o.enabledFilters ? { enabledFilters: o.enabledFilters } : {}),
@@ -149,6 +150,7 @@ export function createScheduler(o: CellsParams & SessionParams & { host: string;
   let server: RpcServer | null = null;
   const service = new Service({
     binary: 'nova-scheduler', host: o.host, topic: 'scheduler',
+    ...(o.heartbeatDb ? { heartbeat: dbHeartbeat(new CellDbBackend(o.heartbeatDb)) } : {}),
     onStart: async () => {
       server = rpcServer(o.bus, 'scheduler', o.host, 'nova-scheduler', [manager, new BaseRpcApi('nova-scheduler')], new NovaObjectSerializer());
       await server.start();
@@ -266,10 +268,9 @@ export async function startNova(opts: StartNovaOptions): Promise<NovaDeployment>
   const started: { stop(): Promise<void> }[] = [];
   try {
     // Control services keep their service rows in cell0 (devstack's superconductor layout).
-    const controlHeartbeat = dbHeartbeat(new CellDbBackend(cell0Db));
     let superConductor: Service;
     if (separateCellBus) {
-      superConductor = createConductor({ ...sp, role: 'super', host: opts.host, bus: opts.bus, api, cells });
+      superConductor = createConductor({ ...sp, role: 'super', host: opts.host, bus: opts.bus, api, cells, heartbeatDb: cell0Db });
       const cellConductor = createConductor({ ...sp, role: 'cell', host: opts.host, bus: cellBus, cellDb: cell1Db, cellUuid: cell1['uuid'] });
       await cellConductor.start();
       started.push(cellConductor);
@@ -278,11 +279,9 @@ export async function startNova(opts: StartNovaOptions): Promise<NovaDeployment>
     }
     await superConductor.start();
     started.push(superConductor);
-    await controlHeartbeat.report('nova-conductor', opts.host, 'conductor');
-    const sched = createScheduler({ ...sp, api, cells, host: opts.host, bus: opts.bus });
+    const sched = createScheduler({ ...sp, api, cells, host: opts.host, bus: opts.bus, heartbeatDb: cell0Db });
     await sched.service.start();
     started.push(sched.service);
-    await controlHeartbeat.report('nova-scheduler', opts.host, 'scheduler');
 
     const computes = new Map<string, ReturnType<typeof createCompute>>();
     for (const host of opts.computes) {
@@ -299,8 +298,6 @@ export async function startNova(opts: StartNovaOptions): Promise<NovaDeployment>
 
     const novaApi = await createNovaApi({ ...sp, api, cells, bus: opts.bus, host: opts.host, listen: opts.listen, ...(opts.validator ? { validator: opts.validator } : {}) });
     started.push(novaApi);
-    await controlHeartbeat.report('nova-api', opts.host, null);
-    void hostApi;
     return {
       url: novaApi.url,
       computes,
