@@ -193,19 +193,26 @@ export class ImageRepository {
   }
 
   /**
-   * Writes the image back. With `fromState`, only if the stored status still is that one
-   * (otherwise 409), so two racing uploads or deletes cannot both win.
+   * Writes the image back, only if its stored status still is `fromState` (by default the
+   * status being written, i.e. unchanged since it was read): a concurrent upload, delete or
+   * deactivation makes this a 409 instead of a torn record. A deleted image is a 404.
    */
   async save(image: Image, opts: { fromState?: ImageStatus } = {}): Promise<void> {
     image.updated_at = new Date();
+    const fromState = opts.fromState ?? image.status;
     await this.database.transaction(async (trx) => {
       const { id: _id, created_at: _c, ...row } = toRow(image);
-      let q = trx.updateTable('images').set(row).where('id', '=', image.id).where('deleted', '=', false);
-      if (opts.fromState) q = q.where('status', '=', opts.fromState);
-      const res = await q.executeTakeFirst();
+      const res = await trx
+        .updateTable('images')
+        .set(row)
+        .where('id', '=', image.id)
+        .where('deleted', '=', false)
+        .where('status', '=', fromState)
+        .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) {
-        throw opts.fromState
-          ? new ApiError(409, `Image ${image.id} could not be updated: its status is no longer ${opts.fromState}.`, { type: 'Conflict' })
+        const live = await trx.selectFrom('images').select('status').where('id', '=', image.id).where('deleted', '=', false).executeTakeFirst();
+        throw live
+          ? new ApiError(409, `Image ${image.id} could not be updated: its status changed from ${fromState} to ${live.status}.`, { type: 'Conflict' })
           : new ApiError(404, `No image found with ID ${image.id}`, { type: 'ImageNotFound' });
       }
       await trx.deleteFrom('image_properties').where('image_id', '=', image.id).execute();
