@@ -5,20 +5,18 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isUuidLike } from '../../common/http/validation.js';
-import { ConcurrentUpdateDetected, InvalidInventory, InventoryInUse, NotFound, PlacementException } from '../exceptions.js';
+import { ConcurrentUpdateDetected, InvalidInventory, InventoryInUse, NotFound } from '../exceptions.js';
 import {
   AllocationProviderMissing, INCOMPLETE_CONSUMER_ID, deleteConsumerAllocations, getConsumerAllocations, setAllocations,
   totalUsages, type ConsumerAllocations,
 } from '../db/allocations.js';
-import { INVENTORY_DEFAULTS, setInventories, type InventoryFields } from '../db/inventories.js';
+import { INVENTORY_DEFAULTS, type InventoryFields } from '../db/inventories.js';
 import { getProvidersByUuids } from '../db/providers.js';
-import { ResourceClassMap } from '../db/resource-classes.js';
-import { toDate } from '../db/sql.js';
 import { reshape } from '../db/reshaper.js';
 import type { PlacementDeps } from './deps.js';
 import * as S from './schemas.js';
 import {
-  ErrorCodes, atLeast, authorize, checkAccept, extractJson, httpError, latest, queryOf, requireJson, requireVersion,
+  ErrorCodes, atLeast, authorize, checkAccept, extractJson, httpError, queryOf, requireJson, requireVersion,
   sendEmpty, sendJson, validateQuery, last, version,
 } from './util.js';
 
@@ -191,5 +189,4 @@ export function registerAllocations(app: FastifyInstance, deps: PlacementDeps): 
     }
     return sendEmpty(reply);
   });
-  void latest; void toDate; void PlacementException; void setInventories; void ResourceClassMap;
 }

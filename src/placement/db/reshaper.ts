@@ -17,29 +17,22 @@ export interface ReshapeInventory {
 }
 
 export async function reshape(database: PlacementDatabase, inventories: ReshapeInventory[], allocations: ConsumerAllocations[]): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await database.transaction(async (trx) => {
-        const rcs = await ResourceClassMap.load(trx);
-        for (const { rp, inventories: wanted } of inventories) {
-          if (!wanted.size) continue;
-          const interim = new Map<string, InventoryFields>();
-          for (const i of await listInventories(trx, rp.id, rcs)) interim.set(i.resource_class, i);
-          for (const [rc, inv] of wanted) interim.set(rc, inv);
-          const cur = await getProviderByUuid(trx, rp.uuid);
-          if (cur.generation !== rp.generation) throw new ResourceProviderConcurrentUpdateDetected();
-          await setInventories(trx, database.dialect, cur, interim, rcs);
-        }
-        if (allocations.length) await attemptSetAllocations(database, trx, allocations);
-        for (const { rp, inventories: wanted } of inventories) {
-          const cur = await getProviderByUuid(trx, rp.uuid);
-          await setInventories(trx, database.dialect, cur, wanted, rcs);
-        }
-      });
-      return;
-    } catch (e) {
-      // The caller checked the generations it was given; a race after that is a conflict.
-      throw e;
+  await database.transaction(async (trx) => {
+    const rcs = await ResourceClassMap.load(trx);
+    for (const { rp, inventories: wanted } of inventories) {
+      if (!wanted.size) continue;
+      const interim = new Map<string, InventoryFields>();
+      for (const i of await listInventories(trx, rp.id, rcs)) interim.set(i.resource_class, i);
+      for (const [rc, inv] of wanted) interim.set(rc, inv);
+      // The caller checked the generation it was given; a change since is a conflict.
+      const cur = await getProviderByUuid(trx, rp.uuid);
+      if (cur.generation !== rp.generation) throw new ResourceProviderConcurrentUpdateDetected();
+      await setInventories(trx, database.dialect, cur, interim, rcs);
     }
-  }
+    if (allocations.length) await attemptSetAllocations(database, trx, allocations);
+    for (const { rp, inventories: wanted } of inventories) {
+      const cur = await getProviderByUuid(trx, rp.uuid);
+      await setInventories(trx, database.dialect, cur, wanted, rcs);
+    }
+  });
 }
