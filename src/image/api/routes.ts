@@ -5,7 +5,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { ApiError } from '../../common/errors.js';
 import type { ImageAPI } from '../api.js';
 import { IMPORT_METHODS } from '../domain.js';
@@ -50,6 +50,11 @@ function announcedSize(req: FastifyRequest): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new ApiError(400, 'Invalid or missing image size in request headers.');
   return n;
+}
+
+/** The upload stream; an empty body (which Fastify does not parse) is an empty image. */
+function bodyStream(req: FastifyRequest): Readable {
+  return (req.body as Readable | undefined) ?? Readable.from([]);
 }
 
 function hasTrailingSlash(req: FastifyRequest): boolean {
@@ -150,7 +155,7 @@ export function registerImageRoutes(app: FastifyInstance, api: ImageAPI, opts: R
   // ---- image data -------------------------------------------------------------------------------
   app.put<RG>('/v2/images/:id/file', { preParsing: async (req) => requireOctetStream(req) }, async (req: Req, reply) => {
     const size = announcedSize(req);
-    await api.upload(req.ctx, req.params.id, req.body as Readable, size);
+    await api.upload(req.ctx, req.params.id, bodyStream(req), size);
     return reply.code(204).send();
   });
 
@@ -166,7 +171,7 @@ export function registerImageRoutes(app: FastifyInstance, api: ImageAPI, opts: R
   });
 
   app.put<RG>('/v2/images/:id/stage', { preParsing: async (req) => requireOctetStream(req) }, async (req: Req, reply) => {
-    await api.stage(req.ctx, req.params.id, req.body as Readable);
+    await api.stage(req.ctx, req.params.id, bodyStream(req));
     return reply.code(204).send();
   });
 
