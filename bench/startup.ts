@@ -13,7 +13,7 @@ const bin = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 
 function upOnce(stateDir: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [bin, 'up', '--state-dir', stateDir, '--computes', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'up', '--state-dir', stateDir, '--computes', '2', '--random-ports'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no "Stratus is up" within 60 s:\n${out}\n${err}`)); }, 60_000);
