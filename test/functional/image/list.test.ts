@@ -93,6 +93,21 @@ void describe('glance v2 image list', () => {
     }
   });
 
+  void test('community images: listed only when asked for, visible by id to all', async () => {
+    const c = await g.app.inject({
+      method: 'POST', url: '/v2/images', headers: { 'x-auth-token': 'member-a', 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'community-one', visibility: 'community' }),
+    });
+    assert.equal(c.statusCode, 201, c.body);
+    const id = c.json().id as string;
+    assert.ok((await list('')).images.some((i) => i.id === id), 'the owner sees its community image');
+    assert.ok(!(await list('', 'member-b')).images.some((i) => i.id === id));
+    assert.deepEqual((await list('?visibility=community', 'member-b')).images.map((i) => i.id), [id]);
+    assert.equal((await get(`/v2/images/${id}`, 'member-b')).statusCode, 200);
+    assert.equal((await g.app.inject({ method: 'DELETE', url: `/v2/images/${id}`, headers: { 'x-auth-token': 'member-b' } })).statusCode, 403);
+    assert.equal((await g.app.inject({ method: 'DELETE', url: `/v2/images/${id}`, headers: { 'x-auth-token': 'member-a' } })).statusCode, 204);
+  });
+
   void test('another project does not see private images; admin does', async () => {
     assert.equal((await list('', 'member-b')).images.length, 0);
     assert.equal((await list('', 'admin')).images.length, 6);
