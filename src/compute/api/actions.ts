@@ -11,13 +11,14 @@ import { imageIdFromRef, type ComputeApiFacade } from '../api.js';
 import { InstanceAction } from '../objects/instance-action.js';
 import { TaskState, VmState } from '../states.js';
 import { bookmarkUrl, mapErrors, mv, requireAdmin } from './common.js';
+import type { ProxyAction } from './proxies.js';
 import { serverDetail } from './views.js';
 
 type Handler = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply, body: any) => Promise<unknown>;
 
 const { ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR, RESCUED } = VmState;
 
-export function registerServerActions(app: FastifyInstance, compute: ComputeApiFacade): void {
+export function registerServerActions(app: FastifyInstance, compute: ComputeApiFacade, proxyActions: Map<string, ProxyAction> = new Map()): void {
   const simple = (action: string, method: string, vmStates: string[], newTask: string, cast: (rpc: any, inst: any, ctx: FastifyRequest['ctx']) => Promise<void>, o: { checkLock?: boolean } = {}): Handler =>
     async (req, reply) => {
       await mapErrors(action, req.params.id, () => compute.action(req.ctx, req.params.id, { action: method, method, vmStates, newTaskState: newTask, cast: (rpc, i) => cast(rpc, i, req.ctx), ...o }));
@@ -156,6 +157,12 @@ export function registerServerActions(app: FastifyInstance, compute: ComputeApiF
     const body = req.body;
     if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length === 0) throw badRequest('Malformed request body');
     const name = Object.keys(body)[0]!;
+    const proxied = proxyActions.get(name);
+    if (proxied) {
+      await mapErrors(name, req.params.id, () => proxied(req, (body as Record<string, unknown>)[name]));
+      reply.code(202);
+      return null;
+    }
     const h = handlers[name];
     if (!h) throw badRequest(`There is no such action: ${name}`);
     return h(req, reply, (body as Record<string, unknown>)[name]);

@@ -27,11 +27,10 @@ export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; v
   registerVersions(app);
   const routes = async (scope: FastifyInstance) => {
     registerServers(scope, compute);
-    registerServerActions(scope, compute);
+    registerServerActions(scope, compute, registerProxies(scope, compute));
     registerFlavors(scope, compute.api);
     registerKeypairs(scope, compute.api);
     registerMisc(scope, compute);
-    registerProxies(scope, compute);
   };
   // Both mounts exist upstream: with and without the project id in the path.
   void app.register(routes, { prefix: '/v2.1' });
