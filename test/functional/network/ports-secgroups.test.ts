@@ -90,6 +90,15 @@ describe('neutron ports and security groups', () => {
     assert.equal(r.body.port.status, 'DOWN');
     const forbidden = await call(c.app, 'demo', 'PUT', `/v2.0/ports/${p.id}`, { port: { 'binding:host_id': 'x' } });
     assert.equal(forbidden.status, 403);
+    // Nova unbinds with null host and an empty profile
+    const unbound = await call(c.app, 'admin', 'PUT', `/v2.0/ports/${p.id}`, { port: { device_id: '', device_owner: '', 'binding:host_id': null, 'binding:profile': {} } });
+    assert.equal(unbound.status, 200, JSON.stringify(unbound.body));
+    assert.equal(unbound.body.port['binding:vif_type'], 'unbound');
+    assert.equal(unbound.body.port['binding:host_id'], '');
+    // an unknown attribute (no dns-integration extension) names itself, so Nova can retry without it
+    const dns = await call(c.app, 'admin', 'PUT', `/v2.0/ports/${p.id}`, { port: { dns_name: 'vm1' } });
+    assert.equal(dns.status, 400);
+    assert.match(dns.body.NeutronError.message, /dns_name/);
   });
 
   test('default security group exists once, with its four rules', async () => {
