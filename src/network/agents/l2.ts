@@ -7,6 +7,7 @@
  * @module
  */
 import { RequestContext } from '../../common/context.js';
+import { withSpan } from '../../common/journey/span.js';
 import { Service } from '../../common/service.js';
 import * as C from '../common/constants.js';
 import { NoopL2Backend, type L2Backend } from './backend.js';
@@ -15,6 +16,8 @@ import { DEFAULT_REPORT_INTERVAL_MS, ExtraServers, SerialRunner, StateReporter, 
 interface Device {
   id: string;
   adminUp: boolean;
+  /** Context of the notification that brought the device, so the wiring joins that journey. */
+  ctx: RequestContext | null;
   /** Reported to the server in this state. */
   reported: 'up' | 'down' | null;
 }
@@ -69,15 +72,16 @@ export class L2Agent {
   }
 
   /** port_update fanout: take the port if it is bound here, drop it if it moved away. */
-  async onPortUpdate(port: Dict): Promise<void> {
+  async onPortUpdate(port: Dict, ctx: RequestContext | null = null): Promise<void> {
     const id = port['id'];
     if (port['binding:host_id'] === this.o.host && port['binding:vif_type'] !== C.VIF_TYPE_BINDING_FAILED && port['binding:vif_type'] !== C.VIF_TYPE_UNBOUND) {
       const d = this.devices.get(id);
       const adminUp = port['admin_state_up'] !== false;
-      if (!d) this.devices.set(id, { id, adminUp, reported: null });
+      if (!d) this.devices.set(id, { id, adminUp, reported: null, ctx });
       else if (d.adminUp !== adminUp || port['status'] !== (d.reported === 'up' ? C.PORT_STATUS_ACTIVE : C.PORT_STATUS_DOWN)) {
         d.adminUp = adminUp;
         d.reported = null;
+        d.ctx = ctx;
       }
       await this.runner.trigger();
     } else if (this.devices.has(id)) {
@@ -90,9 +94,9 @@ export class L2Agent {
     await this.backend.unplugPort(portId);
   }
 
-  async refreshFirewall(): Promise<void> {
+  async refreshFirewall(ctx: RequestContext | null = null): Promise<void> {
     if (!this.devices.size) return;
-    const info = await this.sg.call(RequestContext.admin(), 'security_group_info_for_devices', { devices: [...this.devices.keys()] });
+    const info = await this.sg.call(ctx ?? RequestContext.admin(), 'security_group_info_for_devices', { devices: [...this.devices.keys()] });
     await this.backend.applyFirewall(info as Dict);
   }
 
@@ -100,7 +104,13 @@ export class L2Agent {
   private async reconcile(): Promise<void> {
     const pending = [...this.devices.values()].filter((d) => d.reported === null);
     if (!pending.length) return;
-    const ctx = RequestContext.admin();
+    const origin = pending.find((d) => d.ctx)?.ctx;
+    const ctx = origin ? origin.child().elevated() : RequestContext.admin();
+    await withSpan({ kind: 'agent', name: 'l2-agent.wire_devices', service: C.BINARY_L2, host: this.o.host, ctx, attributes: { devices: pending.map((d) => d.id) } },
+      () => this.wire(ctx, pending));
+  }
+
+  private async wire(ctx: RequestContext, pending: Device[]): Promise<void> {
     const res = (await this.plugin.call(ctx, 'get_devices_details_list_and_failed_devices', {
       devices: pending.map((d) => d.id), agent_id: this.agentId, host: this.o.host,
     })) as { devices: Dict[]; failed_devices: string[] };
@@ -119,10 +129,10 @@ export class L2Agent {
       (det['admin_state_up'] ? up : down).push(det['device']);
     }
     if (up.length || down.length) {
-      await this.refreshFirewall();
+      await this.refreshFirewall(ctx);
       await this.plugin.call(ctx, 'update_device_list', { devices_up: up, devices_down: down, agent_id: this.agentId, host: this.o.host });
-      for (const id of up) { const d = this.devices.get(id); if (d) d.reported = 'up'; }
-      for (const id of down) { const d = this.devices.get(id); if (d) d.reported = 'down'; }
+      for (const id of up) { const d = this.devices.get(id); if (d) { d.reported = 'up'; d.ctx = null; } }
+      for (const id of down) { const d = this.devices.get(id); if (d) { d.reported = 'down'; d.ctx = null; } }
     }
   }
 
@@ -146,8 +156,8 @@ class L2NotifierEndpoint {
   readonly target = { version: '1.7', namespace: null };
   constructor(private readonly agent: L2Agent) {}
 
-  async port_update(_ctx: RequestContext, a: Dict): Promise<void> {
-    await this.agent.onPortUpdate(a['port'] ?? {});
+  async port_update(ctx: RequestContext, a: Dict): Promise<void> {
+    await this.agent.onPortUpdate(a['port'] ?? {}, ctx);
   }
   async port_delete(_ctx: RequestContext, a: Dict): Promise<void> {
     await this.agent.onPortDelete(String(a['port_id']));

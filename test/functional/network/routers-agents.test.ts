@@ -2,14 +2,15 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCloud, call, waitFor, PROJECTS, type Cloud } from './helpers.js';
 import type { Session } from '../../../src/common/http/client.js';
+import { currentContext } from '../../../src/common/context.js';
 import { ensureDefaultNetworks } from '../../../src/network/service.js';
 
 /** Stands in for Nova's API: records what the Nova notifier posts. */
 function fakeNova() {
-  const posts: Array<{ method: string; target: string; path: string; body: any }> = [];
+  const posts: Array<{ method: string; target: string; path: string; body: any; journey: string | undefined }> = [];
   const session = {
     async request(method: string, target: string, path: string, ro: { body?: unknown } = {}) {
-      posts.push({ method, target, path, body: ro.body });
+      posts.push({ method, target, path, body: ro.body, journey: currentContext()?.journeyId });
       return { status: 200, headers: new Headers(), body: { events: [] }, requestId: null, url: path };
     },
   } as unknown as Session;
@@ -180,6 +181,9 @@ describe('neutron routers, floating IPs and agents', () => {
     assert.deepEqual(plugged, { name: 'network-vif-plugged', server_uuid: 'a1b2c3d4-0000-0000-0000-000000000001', tag: p.id, status: 'completed' });
     assert.equal(nova.posts[0]!.path, '/os-server-external-events');
     assert.equal(nova.posts[0]!.target, 'compute');
+    // the event belongs to the journey of the request that bound the port (API -> agent -> server -> Nova)
+    const post = nova.posts.find((x) => x.body.events.some((e: any) => e.tag === p.id && e.name === 'network-vif-plugged'))!;
+    assert.equal(post.journey, bound.headers['x-openstack-request-id']);
     // the DHCP agent has a port on the network, bound to its host
     const dhcp = await waitFor(async () => (await call(c.app, 'admin', 'GET', `/v2.0/ports?network_id=${n.id}&device_owner=network:dhcp`)).body.ports[0], 'DHCP port');
     assert.equal(dhcp['binding:host_id'], 'net1');
