@@ -194,16 +194,21 @@ export function registerRoles(app: FastifyInstance, d: ApiDeps): void {
       role_id: q['role.id'],
     };
     const inheritedOnly = flag(q, 'scope.OS-INHERIT:inherited_to');
+    const subtree = flag(q, 'include_subtree');
+    if (subtree && !filter.project_id) throw validationError('scope.project.id needs to be specified if include_subtree is also specified');
+    const projectIds = subtree ? [filter.project_id!, ...(await d.resource.descendants(filter.project_id!))] : undefined;
     let list: Assignment[];
     if (effective) {
-      list = await d.assignment.listEffective(filter, {
+      list = await d.assignment.listEffective({ ...filter, project_ids: projectIds }, {
         usersInGroup: async (g) => (await d.identity.listUsersInGroup(g).catch(() => [])).map((u) => u.id),
         projectsInDomain: async (dom) => (await d.resource.listProjects({ domain_id: dom })).map((p) => p.id),
         domainOfProject: async (p) => (await d.resource.findProject(p))?.domain_id,
         descendants: (p) => d.resource.descendants(p),
       });
     } else {
-      list = await d.assignment.listDirect(filter);
+      list = projectIds
+        ? (await Promise.all(projectIds.map((p) => d.assignment.listDirect({ ...filter, project_id: p })))).flat()
+        : await d.assignment.listDirect(filter);
       if (filter.project_id || filter.domain_id) list = list.filter((a) => !a.system);
       if (inheritedOnly) list = list.filter((a) => a.inherited);
     }

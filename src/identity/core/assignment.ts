@@ -39,6 +39,8 @@ export interface AssignmentFilter {
   system?: boolean;
   role_id?: string;
   effective?: boolean;
+  /** With project_id: that project and every project below it (`include_subtree`). */
+  project_ids?: string[];
 }
 
 export class AssignmentManager {
@@ -336,18 +338,19 @@ export class AssignmentManager {
     for (const a of expanded) {
       if (a.inherited && a.project_id) {
         for (const p of await deps.descendants(a.project_id)) {
-          if (f.project_id && p !== f.project_id) continue;
+          if (f.project_id && !f.project_ids && p !== f.project_id) continue;
           scoped.push({ ...a, project_id: p, inherited: false, indirect: { ...(a.indirect ?? {}) } });
         }
       } else if (a.inherited && a.domain_id) {
         for (const p of await deps.projectsInDomain(a.domain_id)) {
-          if (f.project_id && p !== f.project_id) continue;
+          if (f.project_id && !f.project_ids && p !== f.project_id) continue;
           scoped.push({ ...a, domain_id: undefined, project_id: p, inherited: false, indirect: { ...(a.indirect ?? {}) } });
         }
       } else if (!a.inherited) scoped.push(a);
     }
+    const projects = f.project_ids ? new Set(f.project_ids) : f.project_id ? new Set([f.project_id]) : undefined;
     const filtered = scoped.filter(
-      (a) => (!f.project_id || a.project_id === f.project_id) && (!f.domain_id || a.domain_id === f.domain_id) && (!f.system || a.system),
+      (a) => (!projects || (a.project_id !== undefined && projects.has(a.project_id))) && (!f.domain_id || a.domain_id === f.domain_id) && (!f.system || a.system),
     );
     // implied roles
     const closure = await this.impliedClosure();

@@ -107,6 +107,9 @@ void describe('role assignments', () => {
     assert.deepEqual(eff.map((a) => a.role.id), [ids['reader']]);
     const tok = await h.login('ra-u2', 'pw', 'ra-leaf');
     assert.ok(tok);
+    const sub = await list(`scope.project.id=${ids['p1']}&include_subtree=true&effective`);
+    assert.ok(sub.some((a) => a.scope.project.id === leaf.id), 'include_subtree reaches the leaf');
+    assert.ok(sub.some((a) => a.scope.project.id === ids['p1']));
     assert.equal((await h.request('DELETE', base, { token: admin })).status, 204);
     assert.deepEqual(await list(`user.id=${ids['u2']}&scope.project.id=${leaf.id}&effective`), []);
 
