@@ -47,13 +47,18 @@ export class RevokeManager {
   private lastCount = -1;
   /** How long the events read from the database are trusted (other Keystone processes may add some). */
   static readonly RELOAD_MS = 1000;
+  static readonly PRUNE_MS = 600_000;
+  private prunedAt = 0;
 
   async load(): Promise<RevocationEvent[]> {
     if (this.events && Date.now() - this.loadedAt < RevokeManager.RELOAD_MS) return this.events;
     this.loadedAt = Date.now();
-    // events older than any possible live token are useless
-    const horizon = Date.now() - this.maxTokenLifeMs() - 60_000;
-    await this.db.deleteFrom('revocation_event').where('revoked_at', '<', horizon).execute();
+    // events older than any possible live token are useless; prune now and then, not on every read
+    if (Date.now() - this.prunedAt > RevokeManager.PRUNE_MS) {
+      this.prunedAt = Date.now();
+      const horizon = Date.now() - this.maxTokenLifeMs() - 60_000;
+      await this.db.deleteFrom('revocation_event').where('revoked_at', '<', horizon).execute();
+    }
     const rows = await this.db.selectFrom('revocation_event').selectAll().execute();
     this.events = rows.map((r) => ({ ...r, issued_before: Number(r.issued_before), revoked_at: Number(r.revoked_at), expires_at: r.expires_at === null ? null : Number(r.expires_at) }));
     const newest = Math.max(0, ...this.events.map((e) => e.revoked_at));
