@@ -6,10 +6,10 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import type { RequestContext } from '../common/context.js';
+import { RequestContext } from '../common/context.js';
 import type { Session } from '../common/http/client.js';
 import { getLogger, type Logger } from '../common/log.js';
-import type { MessageBus } from '../common/rpc/index.js';
+import { Notifier, type MessageBus } from '../common/rpc/index.js';
 import { nowIso, type CinderDb, type VolumeRow } from './db/api.js';
 import type { VolumeDriver } from './drivers/driver.js';
 import { SchedulerAPI, type CreateVolumeRequest } from './rpcapi.js';
@@ -36,18 +36,19 @@ export class VolumeManager {
   private readonly driver: VolumeDriver;
   private readonly scheduler: SchedulerAPI;
   private readonly log: Logger;
+  private readonly notifier: Notifier;
 
   constructor(private readonly opts: VolumeManagerOptions) {
     this.db = opts.db;
     this.driver = opts.driver;
+    this.notifier = new Notifier(opts.bus, { publisherId: `volume.${opts.host}`, service: 'cinder-volume', host: opts.host });
     this.scheduler = new SchedulerAPI(opts.bus, { service: 'cinder-volume', host: opts.host });
     this.log = getLogger('cinder-volume', opts.host);
   }
 
   /** Tells every scheduler this backend's capacity (`_report_driver_status` + publish). */
   async publish_service_capabilities(ctx: RequestContext): Promise<void> {
-    const vols = await this.db.volumesOnHost(`${this.opts.host}#`);
-    const allocated = vols.reduce((n, v) => n + v.size, 0);
+    const allocated = await this.db.allocatedOnHost(`${this.opts.host}#`);
     const stats = await this.driver.stats(allocated);
     await this.scheduler.updateServiceCapabilities(ctx, 'volume', this.opts.host, {
       ...stats, pool_name: this.driver.backendName, availability_zone: this.opts.availabilityZone ?? 'nova',
@@ -57,6 +58,7 @@ export class VolumeManager {
   async create_volume(ctx: RequestContext, req: CreateVolumeRequest): Promise<void> {
     const vol = await this.db.getVolume(req.volume_id);
     if (!vol) return;
+    await this.notifyVolume(ctx, vol.id, 'create.start', vol);
     try {
       const glance: Record<string, string> = {};
       let bootable = false;
@@ -81,11 +83,53 @@ export class VolumeManager {
       }
       if (Object.keys(glance).length) await this.db.setMeta('volume_glance_metadata', vol.id, glance, true);
       await this.db.updateVolume(vol.id, { status: 'available', bootable: bootable ? 1 : 0, launched_at: nowIso() }, ['creating', 'downloading']);
+      await this.notifyVolume(ctx, vol.id, 'create.end');
     } catch (e) {
       this.log.error({ err: e, volume_id: vol.id }, 'Volume create failed');
       await this.db.updateVolume(vol.id, { status: 'error' });
+      await this.notifyVolume(ctx, vol.id, 'create.error');
     }
-    await this.publish_service_capabilities(ctx).catch(() => undefined);
+    this.capacityChanged();
+  }
+
+  /** `volume_utils.notify_about_volume_usage`: `volume.<event>` with the volume's usage info. */
+  private async notifyVolume(ctx: RequestContext, id: string, event: string, row?: VolumeRow): Promise<void> {
+    const v = row ?? (await this.db.getVolume(id));
+    if (!v) return;
+    await this.notifier.info(ctx, `volume.${event}`, {
+      tenant_id: v.project_id, host: v.host, user_id: v.user_id, availability_zone: v.availability_zone, volume_id: v.id,
+      volume_type: v.volume_type_id, display_name: v.display_name, launched_at: v.launched_at, created_at: v.created_at,
+      status: v.status, snapshot_id: v.snapshot_id, size: v.size, replication_status: v.replication_status,
+      metadata: await this.db.getMeta('volume_metadata', v.id),
+    });
+  }
+
+  private async notifySnapshot(ctx: RequestContext, id: string, event: string): Promise<void> {
+    const s = await this.db.getSnapshot(id);
+    if (!s) return;
+    await this.notifier.info(ctx, `snapshot.${event}`, {
+      tenant_id: s.project_id, user_id: s.user_id, volume_id: s.volume_id, volume_size: s.volume_size, snapshot_id: s.id,
+      display_name: s.display_name, created_at: s.created_at, status: s.status, deleted: s.deleted ? 'True' : '',
+    });
+  }
+
+  private publishTimer: NodeJS.Timeout | null = null;
+  /**
+   * Capacity changed: report it soon, at most once a second (Cinder reports only periodically;
+   * the scheduler consumes capacity itself in between).
+   */
+  private capacityChanged(): void {
+    if (this.publishTimer) return;
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = null;
+      void this.publish_service_capabilities(RequestContext.admin()).catch(() => undefined);
+    }, 1000);
+    this.publishTimer.unref();
+  }
+
+  stopTimers(): void {
+    if (this.publishTimer) clearTimeout(this.publishTimer);
+    this.publishTimer = null;
   }
 
   private async copyImage(ctx: RequestContext, vol: VolumeRow, imageId: string): Promise<Record<string, string>> {
@@ -106,34 +150,40 @@ export class VolumeManager {
   async delete_volume(ctx: RequestContext, args: { volume_id: string }): Promise<void> {
     const vol = await this.db.getVolume(args.volume_id);
     if (!vol) return;
+    await this.notifyVolume(ctx, vol.id, 'delete.start', vol);
     try {
       await this.driver.deleteVolume(vol);
       await this.db.destroyVolume(vol.id);
+      await this.notifier.info(ctx, 'volume.delete.end', { tenant_id: vol.project_id, host: vol.host, user_id: vol.user_id, volume_id: vol.id, size: vol.size, status: 'deleted' });
     } catch (e) {
       this.log.error({ err: e, volume_id: vol.id }, 'Volume delete failed');
       await this.db.updateVolume(vol.id, { status: 'error_deleting' });
     }
-    await this.publish_service_capabilities(ctx).catch(() => undefined);
+    this.capacityChanged();
   }
 
-  async create_snapshot(_ctx: RequestContext, args: { snapshot_id: string }): Promise<void> {
+  async create_snapshot(ctx: RequestContext, args: { snapshot_id: string }): Promise<void> {
     const snap = await this.db.getSnapshot(args.snapshot_id);
     if (!snap) return;
+    await this.notifySnapshot(ctx, snap.id, 'create.start');
     try {
       await this.driver.createSnapshot(snap);
       await this.db.updateSnapshot(snap.id, { status: 'available', progress: '100%' }, ['creating']);
+      await this.notifySnapshot(ctx, snap.id, 'create.end');
     } catch (e) {
       this.log.error({ err: e, snapshot_id: snap.id }, 'Snapshot create failed');
       await this.db.updateSnapshot(snap.id, { status: 'error' });
     }
   }
 
-  async delete_snapshot(_ctx: RequestContext, args: { snapshot_id: string }): Promise<void> {
+  async delete_snapshot(ctx: RequestContext, args: { snapshot_id: string }): Promise<void> {
     const snap = await this.db.getSnapshot(args.snapshot_id);
     if (!snap) return;
+    await this.notifySnapshot(ctx, snap.id, 'delete.start');
     try {
       await this.driver.deleteSnapshot(snap);
       await this.db.destroySnapshot(snap.id);
+      await this.notifier.info(ctx, 'snapshot.delete.end', { tenant_id: snap.project_id, user_id: snap.user_id, volume_id: snap.volume_id, snapshot_id: snap.id, status: 'deleted' });
     } catch (e) {
       this.log.error({ err: e, snapshot_id: snap.id }, 'Snapshot delete failed');
       await this.db.updateSnapshot(snap.id, { status: 'error_deleting' });
@@ -145,9 +195,11 @@ export class VolumeManager {
     if (!vol) return;
     const attachments = (await this.db.attachmentsOf([vol.id])).filter((a) => a.attach_status === 'attached');
     const back = attachments.length ? 'in-use' : 'available';
+    await this.notifyVolume(ctx, vol.id, 'resize.start', vol);
     try {
       await this.driver.extendVolume(vol, args.new_size);
       await this.db.updateVolume(vol.id, { size: args.new_size, status: back }, ['extending']);
+      await this.notifyVolume(ctx, vol.id, 'resize.end');
     } catch (e) {
       this.log.error({ err: e, volume_id: vol.id }, 'Volume extend failed');
       await this.db.updateVolume(vol.id, { status: 'error_extending' });
@@ -161,7 +213,7 @@ export class VolumeManager {
       await nova.post('compute', '/os-server-external-events', { body: { events }, microversion: '2.51', ctx, okStatuses: [207, 404] })
         .catch((e) => this.log.warn({ err: e, volume_id: vol.id }, 'Failed to send volume-extended events to Nova'));
     }
-    await this.publish_service_capabilities(ctx).catch(() => undefined);
+    this.capacityChanged();
   }
 
   async copy_volume_to_image(ctx: RequestContext, args: { volume_id: string; image_meta: { id: string } }): Promise<void> {

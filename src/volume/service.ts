@@ -142,6 +142,7 @@ export async function createCinderVolume(opts: CinderVolumeOptions): Promise<{ s
       run: (ctx) => manager.publish_service_capabilities(ctx),
     }],
     onStart: () => manager.publish_service_capabilities(RequestContext.admin()),
+    onStop: async () => manager.stopTimers(),
   });
 }
 

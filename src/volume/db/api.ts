@@ -144,8 +144,11 @@ export class CinderDb {
     }
   }
 
-  async volumesOnHost(hostPrefix: string): Promise<VolumeRow[]> {
-    return this.db.selectFrom('volumes').selectAll().where('deleted', '=', 0).where('host', 'like', `${hostPrefix}%`).execute() as Promise<VolumeRow[]>;
+  /** Gigabytes allocated on a backend (`allocated_capacity_gb`). */
+  async allocatedOnHost(hostPrefix: string): Promise<number> {
+    const r = await this.db.selectFrom('volumes').select((eb: any) => eb.fn.sum('size').as('gb'))
+      .where('deleted', '=', 0).where('host', 'like', `${hostPrefix}%`).executeTakeFirst() as any;
+    return Number(r?.gb ?? 0);
   }
 
   // ---- key/value side tables
