@@ -125,7 +125,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   const catalog = new CatalogManager(db);
   const appCreds = new AppCredManager(db, () => conf.passwordHashRounds);
   const trusts = new TrustManager(db);
-  const revoke = new RevokeManager(db, () => conf.tokenExpiration * 1000);
+  const revoke = new RevokeManager(db, () => (conf.tokenExpiration + conf.allowExpiredWindow) * 1000);
   const tx = <T,>(fn: (trx: Kysely<KeystoneDB>) => Promise<T>) => (opts.database as Database<KeystoneDB>).transaction(fn);
   for (const m of [resource, identity, assignment, appCreds, trusts]) m.tx = tx;
   const tokens = new TokenProvider({ keys, resource, identity, assignment, revoke, appCreds, trusts, expirationSeconds: () => conf.tokenExpiration, allowExpiredWindowSeconds: () => conf.allowExpiredWindow });
