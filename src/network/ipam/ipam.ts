@@ -113,8 +113,9 @@ async function pickFree(trx: Transaction<any>, s: SubnetForIpam): Promise<string
   // Random probes first (Neutron picks at random, which also spreads concurrent creators).
   for (let round = 0; round < 3; round++) {
     const cands: string[] = [];
+    const rnd = randomBytes(48);
     for (let k = 0; k < 8; k++) {
-      let pick = randomBytes(6).readUIntBE(0, 6) % Number(total > 2n ** 40n ? 2n ** 40n : total);
+      let pick = rnd.readUIntBE(k * 6, 6) % Number(total > 2n ** 40n ? 2n ** 40n : total);
       let chosen: bigint | null = null;
       for (const r of ranges) {
         const sz = r.last - r.first + 1n;

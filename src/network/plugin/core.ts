@@ -691,36 +691,37 @@ export class NeutronPlugin {
     if (!isSet(body['security_groups']) && portSecurity && !deviceOwner.startsWith(C.DEVICE_OWNER_NETWORK_PREFIX) && projectId) {
       await this.ensureDefaultSecurityGroup(ctx, projectId);
     }
-    const sgIds = await this.tx(async (trx) => {
+    const { sgs: sgIds, row } = await this.tx(async (trx) => {
       await this.checkQuota(trx, projectId, 'port');
       const mac = isSet(body['mac_address']) ? normalizeMac(body['mac_address'])! : randomMac(this.cfg.baseMac.slice(0, 8));
       const sgs = await this.resolveSecurityGroups(ctx, trx, projectId, body['security_groups'], portSecurity, deviceOwner, true);
+      // addresses first (ipallocations decides races), then the port row with them
+      const ips = await allocateIps(trx, {
+        networkId: network.id, portId: id, mac, deviceOwner, subnets: await this.subnetsForIpam(trx, network.id),
+        ...(isSet(body['fixed_ips']) ? { requested: body['fixed_ips'] } : {}),
+      });
+      const values = {
+        id, project_id: projectId, network_id: network.id, name: body['name'] ?? '', mac_address: mac,
+        admin_state_up: i(body['admin_state_up'] ?? true), status: C.PORT_STATUS_DOWN, device_id: body['device_id'] ?? '',
+        device_owner: deviceOwner, fixed_ips: toJson(ips), security_groups: toJson(sgs), allowed_address_pairs: toJson(pairs),
+        port_security_enabled: i(portSecurity), binding_host_id: host, binding_vif_type: binding.vif_type,
+        binding_vif_details: toJson(binding.vif_details), binding_vnic_type: vnic,
+        binding_profile: toJson(isSet(body['binding:profile']) ? body['binding:profile'] ?? {} : {}), binding_segment_id: binding.segment_id,
+        description: body['description'] ?? '', revision_number: 1, created_at: ts, updated_at: ts,
+      };
       try {
-        await trx.insertInto('ports').values({
-          id, project_id: projectId, network_id: network.id, name: body['name'] ?? '', mac_address: mac,
-          admin_state_up: i(body['admin_state_up'] ?? true), status: C.PORT_STATUS_DOWN, device_id: body['device_id'] ?? '',
-          device_owner: deviceOwner, fixed_ips: '[]', security_groups: toJson(sgs), allowed_address_pairs: toJson(pairs),
-          port_security_enabled: i(portSecurity), binding_host_id: host, binding_vif_type: binding.vif_type,
-          binding_vif_details: toJson(binding.vif_details), binding_vnic_type: vnic,
-          binding_profile: toJson(isSet(body['binding:profile']) ? body['binding:profile'] ?? {} : {}), binding_segment_id: binding.segment_id,
-          description: body['description'] ?? '', revision_number: 1, created_at: ts, updated_at: ts,
-        }).execute();
+        await trx.insertInto('ports').values(values).execute();
       } catch (e) {
         if (isDuplicateKey(e) && isSet(body['mac_address'])) throw X.MacAddressInUse(network.id, mac);
         // a generated MAC collided: start over with another one (mac_generation_retries)
         if (isDuplicateKey(e)) throw new RetryRequest('mac collision');
         throw e;
       }
-      const ips = await allocateIps(trx, {
-        networkId: network.id, portId: id, mac, deviceOwner, subnets: await this.subnetsForIpam(trx, network.id),
-        ...(isSet(body['fixed_ips']) ? { requested: body['fixed_ips'] } : {}),
-      });
-      await trx.updateTable('ports').set({ fixed_ips: toJson(ips) }).where('id', '=', id).execute();
       for (const sg of sgs) await trx.insertInto('securitygroupportbindings').values({ port_id: id, security_group_id: sg }).execute();
       if (this.isBound(binding.vif_type)) await this.addProvisioningBlocks(trx, id, network.id, ips);
-      return sgs;
+      return { sgs, row: values };
     });
-    const port = await this.getPort(ctx.elevated(), id);
+    const port = (await this.portDicts([row], false))[0]!;
     await this.callbacks.publish(ctx, 'port.after_create', { resource: port });
     if (sgIds.length) await this.callbacks.publish(ctx, 'security_group.members_changed', { ids: sgIds });
     return port;
