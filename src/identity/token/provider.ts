@@ -192,6 +192,9 @@ export class TokenProvider {
     if (p.appCredId) {
       const ac = await this.d.appCreds.get(p.appCredId).catch(() => undefined);
       if (!ac || ac.user_id !== user.id) throw tokenNotFound();
+      // Keystone drops an application credential when its user loses one of its roles there
+      const held = new Set(roleIds);
+      if (!ac.role_ids.every((r) => held.has(r))) throw tokenNotFound();
       const allowed = new Set(await this.d.assignment.expandImplied(ac.role_ids));
       roleIds = roleIds.filter((r) => allowed.has(r));
       appCred = { id: ac.id, name: ac.name, restricted: !ac.unrestricted };

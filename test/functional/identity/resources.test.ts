@@ -190,6 +190,15 @@ void describe('application credentials', () => {
     assert.equal(more.status, 403);
     // another user cannot see them
     assert.equal((await h.request('GET', `/v3/users/${uid}/application_credentials`, { token: await h.login('alt_demo', DEMO_PASSWORD, 'alt_demo') })).status, 403);
+    // losing a role the credential carries invalidates it
+    const extraRole = (await h.request('POST', '/v3/roles', { token: admin, body: { role: { name: 'ac-extra' } } })).body.role.id;
+    await h.request('PUT', `/v3/projects/${demo.project.id}/users/${uid}/roles/${extraRole}`, { token: admin });
+    const tok2 = await h.login('demo', DEMO_PASSWORD, 'demo');
+    const ac2 = (await h.request('POST', `/v3/users/${uid}/application_credentials`, { token: tok2, body: { application_credential: { name: 'ac-x', roles: [{ id: extraRole }] } } })).body.application_credential;
+    const acAuth = () => h.request('POST', '/v3/auth/tokens', { body: { auth: { identity: { methods: ['application_credential'], application_credential: { id: ac2.id, secret: ac2.secret } } } } });
+    assert.equal((await acAuth()).status, 201);
+    await h.request('DELETE', `/v3/projects/${demo.project.id}/users/${uid}/roles/${extraRole}`, { token: admin });
+    assert.equal((await acAuth()).status, 401);
     assert.equal((await h.request('DELETE', `/v3/users/${uid}/application_credentials/${ac.id}`, { token: demoTok })).status, 204);
     assert.equal((await h.request('GET', '/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': acTok } })).status, 404);
   });
