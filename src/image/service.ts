@@ -14,6 +14,8 @@ import type { GlanceDB } from './db/schema.js';
 import { FilesystemStore } from './store/filesystem.js';
 import { ImageAPI } from './api.js';
 import { registerImageRoutes } from './api/routes.js';
+import { registerMetadefRoutes } from './api/metadef-routes.js';
+import { MetadefService } from './metadefs.js';
 
 registerDbSchema('glance', GLANCE_MIGRATIONS);
 
@@ -59,6 +61,7 @@ export async function createImageApp(opts: ImageAppOptions): Promise<FastifyInst
   });
   app.decorate('imageApi', api);
   registerImageRoutes(app, api, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
+  registerMetadefRoutes(app, new MetadefService(opts.database));
   app.addHook('onClose', async () => api.close());
   return app;
 }

@@ -5,7 +5,7 @@
  */
 import { type CreateTableBuilder, type Kysely } from 'kysely';
 import type { DialectName } from '../../common/db/connection.js';
-import { addIdColumn, booleanDefault, datetimeType, longTextType, type Migration } from '../../common/db/index.js';
+import { addIdColumn, booleanDefault, datetimeType, jsonType, longTextType, type Migration } from '../../common/db/index.js';
 
 /** The audit columns every glance table carries (glance's GlanceBase). */
 function audit<T extends string, C extends string>(t: CreateTableBuilder<T, C>, dialect: DialectName): CreateTableBuilder<T, string> {
@@ -85,6 +85,52 @@ export const GLANCE_MIGRATIONS: readonly Migration[] = [
         dialect,
       ).execute();
       await db.schema.createIndex('ix_image_locations_image_id').on('image_locations').column('image_id').execute();
+    },
+  },
+  {
+    // Metadata definitions (glance's metadef_* tables), with the resource types
+    // `glance-manage db load_metadefs` registers.
+    name: '002_glance_metadefs',
+    async up(db: Kysely<any>, dialect: DialectName) {
+      const ts = datetimeType(dialect);
+      const times = <T extends string, C extends string>(t: CreateTableBuilder<T, C>) =>
+        t.addColumn('created_at', ts, (c) => c.notNull()).addColumn('updated_at', ts);
+      await times(
+        addIdColumn(db.schema.createTable('metadef_namespaces'), dialect)
+          .addColumn('namespace', 'varchar(80)', (c) => c.notNull().unique())
+          .addColumn('display_name', 'varchar(80)')
+          .addColumn('description', longTextType(dialect))
+          .addColumn('visibility', 'varchar(32)')
+          .addColumn('protected', 'boolean')
+          .addColumn('owner', 'varchar(255)', (c) => c.notNull()),
+      ).execute();
+      await times(
+        addIdColumn(db.schema.createTable('metadef_resource_types'), dialect)
+          .addColumn('name', 'varchar(80)', (c) => c.notNull().unique())
+          .addColumn('protected', 'boolean', (c) => c.notNull().defaultTo(booleanDefault(false))),
+      ).execute();
+      await times(
+        db.schema
+          .createTable('metadef_namespace_resource_types')
+          .addColumn('resource_type_id', 'integer', (c) => c.notNull())
+          .addColumn('namespace_id', 'integer', (c) => c.notNull())
+          .addColumn('properties_target', 'varchar(80)')
+          .addColumn('prefix', 'varchar(80)')
+          .addPrimaryKeyConstraint('metadef_namespace_resource_types_pkey', ['resource_type_id', 'namespace_id']),
+      ).execute();
+      for (const [table, extra] of [['metadef_objects', true], ['metadef_properties', false], ['metadef_tags', false]] as const) {
+        let t = addIdColumn(db.schema.createTable(table), dialect)
+          .addColumn('namespace_id', 'integer', (c) => c.notNull())
+          .addColumn('name', 'varchar(80)', (c) => c.notNull());
+        if (extra) t = t.addColumn('description', longTextType(dialect)).addColumn('required', longTextType(dialect));
+        if (table !== 'metadef_tags') t = t.addColumn('json_schema', jsonType(dialect));
+        await times(t).execute();
+        await db.schema.createIndex(`ix_${table}_namespace_id_name`).on(table).columns(['namespace_id', 'name']).unique().execute();
+      }
+      const now = new Date();
+      for (const name of ['OS::Glance::Image', 'OS::Cinder::Volume', 'OS::Cinder::VolumeType', 'OS::Nova::Flavor', 'OS::Nova::Aggregate', 'OS::Nova::Server', 'OS::Trove::Instance']) {
+        await db.insertInto('metadef_resource_types').values({ name, protected: true, created_at: now, updated_at: now }).execute();
+      }
     },
   },
 ];
