@@ -9,7 +9,10 @@ import { ApiError } from '../../common/errors.js';
 import { getLogger } from '../../common/log.js';
 
 const log = getLogger('keystone');
-import { authorize, callerToken, checkBody, flag, listBody, query, selfLink, type ApiDeps } from './common.js';
+import { authorize, callerToken, checkBody, listBody, query, selfLink, type ApiDeps } from './common.js';
+
+/** oslo's bool_from_string: only explicit true words count (`?allow_expired` alone is false). */
+const boolFromString = (v: string | undefined) => v !== undefined && ['1', 't', 'true', 'on', 'y', 'yes'].includes(v.trim().toLowerCase());
 import { renderDomain, renderProject } from './resource.js';
 
 const identitySchema = {
@@ -55,12 +58,12 @@ export function registerAuth(app: FastifyInstance, d: ApiDeps): void {
     });
     const q = query(req);
     reply.code(201).header('X-Subject-Token', t.token);
-    return { token: renderToken(t, await catalogFor(t, flag(q, 'nocatalog'))) };
+    return { token: renderToken(t, await catalogFor(t, 'nocatalog' in q)) };
   });
 
   app.head('/v3/auth/tokens', async (req, reply) => {
     const sub = subject(req);
-    const t = await d.tokens.validate(sub, { allowExpired: flag(query(req), 'allow_expired') });
+    const t = await d.tokens.validate(sub, { allowExpired: boolFromString(query(req)['allow_expired']) });
     await authorize(d, req, 'identity:check_token', { target: { token: { user_id: t.userId } } });
     reply.header('X-Subject-Token', sub).code(200);
     return '';
@@ -71,9 +74,9 @@ export function registerAuth(app: FastifyInstance, d: ApiDeps): void {
   app.get('/v3/auth/tokens', async (req, reply) => {
     const sub = subject(req);
     const q = query(req);
-    const t = await d.tokens.validate(sub, { allowExpired: flag(q, 'allow_expired') });
+    const t = await d.tokens.validate(sub, { allowExpired: boolFromString(q['allow_expired']) });
     await authorize(d, req, 'identity:validate_token', { target: { token: { user_id: t.userId } } });
-    const nocatalog = flag(q, 'nocatalog');
+    const nocatalog = 'nocatalog' in q;
     let r = rendered.get(t);
     if (!r) rendered.set(t, (r = {}));
     const key = nocatalog ? 'noCatalog' : 'withCatalog';

@@ -259,7 +259,7 @@ export function renderToken(t: TokenData, catalog?: unknown[]): Record<string, u
   const s = t.scope;
   if (s.kind === 'project') {
     body['project'] = { domain: { id: s.domainId, name: s.domainName }, id: s.id, name: s.name };
-    body['is_domain'] = false;
+    if (!t.trust) body['is_domain'] = false;
   } else if (s.kind === 'domain') {
     body['domain'] = { id: s.id, name: s.name };
   } else if (s.kind === 'system') {
