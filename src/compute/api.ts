@@ -67,11 +67,11 @@ export class ComputeApiFacade {
   constructor(
     readonly api: Database,
     readonly cells: CellRegistry,
-    private readonly computeTasks: ComputeTaskAPI,
-    private readonly computeRpcFor: (cell: Cell) => Promise<ComputeAPI>,
+    readonly computeTasks: ComputeTaskAPI,
+    readonly computeRpcFor: (cell: Cell) => Promise<ComputeAPI>,
     readonly glance: GlanceAPI | null,
     readonly neutron: NeutronAPI | null,
-    private readonly placement: SchedulerReportClient | null,
+    readonly placement: SchedulerReportClient | null,
   ) {}
 
   // ------------------------------------------------------------------ create

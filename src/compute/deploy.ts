@@ -16,6 +16,7 @@ import { Service, type HeartbeatReporter } from '../common/service.js';
 import { BaseRpcApi, ComputeTaskManager, ConductorManager } from '../conductor/manager.js';
 import { ComputeTaskAPI, ConductorAPI } from '../conductor/rpcapi.js';
 import { BuildTasks } from '../conductor/tasks/build.js';
+import { MigrateServerEndpoint } from '../conductor/tasks/migrate.js';
 import { SchedulerReportClient } from '../scheduler/client/report.js';
 import { HostManager } from '../scheduler/host-manager.js';
 import { SchedulerManager } from '../scheduler/manager.js';
@@ -29,6 +30,7 @@ import { API_DB_MIGRATIONS, CELL_DB_MIGRATIONS } from './db/migrations.js';
 import { GlanceAPI } from './image/glance.js';
 import { createCell, createDefaultFlavors, discoverHosts, mapCell0 } from './manage.js';
 import { ComputeManager } from './manager.js';
+import { ComputeResizeManager } from './manager/resize.js';
 import { NeutronAPI } from './network/neutron.js';
 import { NovaNotifier } from './notifications.js';
 import { NovaObjectSerializer } from './objects/base.js';
@@ -105,6 +107,8 @@ export function createConductor(o: SessionParams & {
   cellDb?: Database; cellUuid?: string; maxAttempts?: number;
   /** Where a super-conductor's services row lives (cell0 in devstack's layout). */
   heartbeatDb?: Database;
+  /** `[DEFAULT]allow_resize_to_same_host`. */
+  allowResizeToSameHost?: boolean;
 }): Service {
   const binary = o.role === 'cell' ? 'nova-conductor' : 'nova-conductor';
   const spanName = o.role === 'super' ? 'nova-super-conductor' : o.role === 'cell' ? 'nova-cell-conductor' : 'nova-conductor';
@@ -125,6 +129,18 @@ export function createConductor(o: SessionParams & {
     },
   });
   const endpoints: object[] = [new ComputeTaskManager(tasks), new BaseRpcApi(binary)];
+  if (o.role !== 'cell' && o.api && o.cells) {
+    // Move operations (resize, migrate) run in the super-conductor, like scheduling.
+    const cells = o.cells;
+    endpoints.push(new MigrateServerEndpoint({
+      host: o.host, api: o.api, cells, placement, notifier, scheduler: new SchedulerAPI(o.bus, { service: spanName, host: o.host }),
+      allowResizeToSameHost: o.allowResizeToSameHost ?? false,
+      computeRpcFor: async (cell) => {
+        if (!rpcByCell.has(cell.uuid)) rpcByCell.set(cell.uuid, new ComputeAPI(await cells.busFor(cell), { service: spanName, host: o.host }));
+        return rpcByCell.get(cell.uuid)!;
+      },
+    }));
+  }
   if (cellBackend) endpoints.push(new ConductorManager(cellBackend));
   const serializer = new NovaObjectSerializer(cellBackend ?? null);
   let server: RpcServer | null = null;
@@ -196,7 +212,8 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
     ],
     onStart: async () => {
       await driver.initHost(o.host);
-      server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [manager, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
+      const moves = new ComputeResizeManager(manager, new ComputeAPI(o.bus, { service: 'nova-compute', host: o.host }));
+      server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [manager, moves, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
       await server.start();
       // The compute node record and its resource provider exist before the host is discovered.
       await rt.updateAvailableResource(RequestContext.admin());
@@ -230,6 +247,8 @@ export interface StartNovaOptions extends SessionParams {
   vifPluggingTimeoutMs?: number;
   /** Create devstack's flavors (default true). */
   defaultFlavors?: boolean;
+  /** `[DEFAULT]allow_resize_to_same_host` (default false, as Nova). */
+  allowResizeToSameHost?: boolean;
 }
 
 export interface NovaDeployment {
@@ -270,12 +289,12 @@ export async function startNova(opts: StartNovaOptions): Promise<NovaDeployment>
     // Control services keep their service rows in cell0 (devstack's superconductor layout).
     let superConductor: Service;
     if (separateCellBus) {
-      superConductor = createConductor({ ...sp, role: 'super', host: opts.host, bus: opts.bus, api, cells, heartbeatDb: cell0Db });
+      superConductor = createConductor({ ...sp, role: 'super', host: opts.host, bus: opts.bus, api, cells, heartbeatDb: cell0Db, allowResizeToSameHost: opts.allowResizeToSameHost ?? false });
       const cellConductor = createConductor({ ...sp, role: 'cell', host: opts.host, bus: cellBus, cellDb: cell1Db, cellUuid: cell1['uuid'] });
       await cellConductor.start();
       started.push(cellConductor);
     } else {
-      superConductor = createConductor({ ...sp, role: 'single', host: opts.host, bus: opts.bus, api, cells, cellDb: cell1Db, cellUuid: cell1['uuid'] });
+      superConductor = createConductor({ ...sp, role: 'single', host: opts.host, bus: opts.bus, api, cells, cellDb: cell1Db, cellUuid: cell1['uuid'], allowResizeToSameHost: opts.allowResizeToSameHost ?? false });
     }
     await superConductor.start();
     started.push(superConductor);

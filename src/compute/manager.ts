@@ -58,7 +58,7 @@ export class ComputeManager {
   }
 
   /** Per-instance lock (nova's `@utils.synchronized(instance.uuid)`): actions on one instance run in order. */
-  private async withInstanceLock<T>(uuid: string, fn: () => Promise<T>): Promise<T> {
+  async withInstanceLock<T>(uuid: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.instanceLocks.get(uuid) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((r) => (release = r));
@@ -266,7 +266,7 @@ export class ComputeManager {
   }
 
   /** wrap_instance_event: the action's event starts and finishes around the work. */
-  private async actionEvent(ctx: RequestContext, instance: Instance, event: string, fn: () => Promise<void>, quietNotFound = false): Promise<void> {
+  async actionEvent(ctx: RequestContext, instance: Instance, event: string, fn: () => Promise<void>, quietNotFound = false): Promise<void> {
     await InstanceActionEvent.eventStart(this.backend, ctx, instance.uuid, event, this.host).catch(() => undefined);
     try {
       await fn();

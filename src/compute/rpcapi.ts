@@ -88,6 +88,30 @@ export class ComputeAPI {
   async unrescueInstance(ctx: RequestContext, instance: Instance): Promise<void> {
     await this.to(instance.host!).cast(ctx, 'unrescue_instance', { instance });
   }
+  // ---- move operations (resize / cold migrate; see manager/resize.ts) ----
+  /** To the destination chosen by the scheduler. */
+  async prepResize(ctx: RequestContext, host: string, a: {
+    instance: Instance; image: unknown; instance_type: unknown; migration: unknown; request_spec: RequestSpec;
+    filter_properties: Record<string, unknown>; node: string; clean_shutdown: boolean; host_list: Selection[];
+  }): Promise<void> {
+    await this.to(host, '5.1').cast(ctx, 'prep_resize', a);
+  }
+  /** To the source (instance.host). */
+  async resizeInstance(ctx: RequestContext, instance: Instance, a: { migration: unknown; image: unknown; instance_type: unknown; clean_shutdown: boolean }): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'resize_instance', { instance, ...a });
+  }
+  async finishResize(ctx: RequestContext, host: string, a: { instance: Instance; migration: unknown; image: unknown; disk_info: unknown }): Promise<void> {
+    await this.to(host).cast(ctx, 'finish_resize', a);
+  }
+  async confirmResize(ctx: RequestContext, host: string, a: { instance: Instance; migration: unknown }): Promise<void> {
+    await this.to(host).cast(ctx, 'confirm_resize', a);
+  }
+  async revertResize(ctx: RequestContext, host: string, a: { instance: Instance; migration: unknown }): Promise<void> {
+    await this.to(host).cast(ctx, 'revert_resize', a);
+  }
+  async finishRevertResize(ctx: RequestContext, host: string, a: { instance: Instance; migration: unknown }): Promise<void> {
+    await this.to(host).cast(ctx, 'finish_revert_resize', a);
+  }
   async externalInstanceEvent(ctx: RequestContext, host: string, instances: Instance[], events: ExternalEvent[]): Promise<void> {
     await this.to(host).cast(ctx, 'external_instance_event', { instances, events });
   }

@@ -12,7 +12,7 @@ import { InstanceAction } from '../objects/instance-action.js';
 import { TaskState, VmState } from '../states.js';
 import { bookmarkUrl, mapErrors, mv, requireAdmin } from './common.js';
 import type { ProxyAction } from './proxies.js';
-import { serverDetail } from './views.js';
+import { serverReduced } from './views.js';
 
 type Handler = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply, body: any) => Promise<unknown>;
 
@@ -94,7 +94,7 @@ export function registerServerActions(app: FastifyInstance, compute: ComputeApiF
         cast: (rpc, i) => rpc.rebuildInstance(req.ctx, i, { image_ref: imageId, orig_image_ref: orig, new_pass: pass, preserve_ephemeral: Boolean(body.preserve_ephemeral) }),
       }));
       reply.code(202);
-      return { server: { ...serverDetail(req, inst), adminPass: pass } };
+      return { server: { ...serverReduced(req, inst), adminPass: pass } };
     },
 
     createImage: async (req, reply, body) => {

@@ -11,8 +11,10 @@ import { registerServerActions } from './actions.js';
 import { MAX_MICROVERSION, MIN_MICROVERSION } from './common.js';
 import { registerFlavors } from './flavors.js';
 import { registerKeypairs } from './keypairs.js';
+import { registerMigrations } from './migrations.js';
 import { registerMisc } from './misc.js';
 import { registerProxies } from './proxies.js';
+import { registerMoveActions } from './server-actions-move.js';
 import { registerServers } from './servers.js';
 import { registerVersions } from './versions.js';
 
@@ -24,9 +26,20 @@ export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; v
     ...(o.authUrl ? { authUrl: o.authUrl } : {}),
     requestIdHeaders: [OPENSTACK_REQUEST_ID_HEADER, COMPUTE_REQUEST_ID_HEADER],
   });
+  // Handlers that answer 202/204 without a body return null; webob sends an empty body.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (payload === 'null' && reply.statusCode >= 200 && reply.statusCode < 300) {
+      reply.removeHeader('content-type');
+      return '';
+    }
+    return payload;
+  });
   registerVersions(app);
   const routes = async (scope: FastifyInstance) => {
     registerServers(scope, compute);
+    // Move actions (resize, migrate, confirm/revert) answer before the generic action dispatcher.
+    registerMoveActions(scope, compute);
+    registerMigrations(scope, compute);
     registerServerActions(scope, compute, registerProxies(scope, compute));
     registerFlavors(scope, compute.api);
     registerKeypairs(scope, compute.api);

@@ -85,6 +85,11 @@ export function registerProxies(app: FastifyInstance, compute: ComputeApiFacade)
     reply.code(202);
     return null;
   });
+  // DELETE /os-security-groups/ (no id) is a missing resource in nova, not a bad method.
+  app.delete('/os-security-groups', async (req) => {
+    gone(req);
+    throw new ApiError(404, 'The resource could not be found.');
+  });
   app.get<{ Params: { id: string } }>('/servers/:id/os-security-groups', async (req) => {
     gone(req);
     await compute.get(req.ctx, req.params.id);

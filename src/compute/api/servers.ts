@@ -13,9 +13,21 @@ import { Instance } from '../objects/instance.js';
 import { statesFromStatus } from '../states.js';
 import { boolParam, mapErrors, mv, requireProject } from './common.js';
 import * as schema from './schemas/servers.js';
-import { serverBasic, serverDetail } from './views.js';
+import { serverBasic, serverDetail, serverReduced } from './views.js';
 
 type Q = Record<string, string | string[] | undefined>;
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/;
+
+/** Nova stores access IPv6 addresses in their compressed form (netaddr). */
+export function normalizeIpv6(v: string | null | undefined): string | null | undefined {
+  if (!v) return v;
+  try {
+    return new URL(`http://[${v}]/`).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return v;
+  }
+}
 
 export function registerServers(app: FastifyInstance, compute: ComputeApiFacade): void {
   app.post('/servers', async (req, reply) => {
@@ -36,7 +48,7 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
       user_data: s['user_data'] ?? null, networks, availability_zone: s['availability_zone'] ?? null,
       security_groups: (s['security_groups'] ?? []).map((g: { name: string }) => g.name), config_drive: boolParam(s['config_drive']) ?? false,
       adminPass: s['adminPass'] ?? null, disk_config: s['OS-DCF:diskConfig'] ?? 'MANUAL', accessIPv4: s['accessIPv4'] ?? null,
-      accessIPv6: s['accessIPv6'] ?? null, block_device_mapping_v2: s['block_device_mapping_v2'],
+      accessIPv6: normalizeIpv6(s['accessIPv6']) ?? null, block_device_mapping_v2: s['block_device_mapping_v2'],
       scheduler_hints: body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {}, tags: s['tags'],
     };
     const r = await mapErrors('create', '', () => compute.create(req.ctx, request));
@@ -67,10 +79,10 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
     if (s['name'] !== undefined) changes['display_name'] = s['name'];
     if (s['description'] !== undefined) changes['display_description'] = s['description'];
     if (s['accessIPv4'] !== undefined) changes['access_ip_v4'] = s['accessIPv4'];
-    if (s['accessIPv6'] !== undefined) changes['access_ip_v6'] = s['accessIPv6'];
+    if (s['accessIPv6'] !== undefined) changes['access_ip_v6'] = normalizeIpv6(s['accessIPv6']);
     if (s['OS-DCF:diskConfig'] !== undefined) changes['auto_disk_config'] = s['OS-DCF:diskConfig'] === 'AUTO';
     const loc = await mapErrors('update', req.params.id, () => compute.update(req.ctx, req.params.id, changes));
-    return { server: serverDetail(req, loc.instance) };
+    return { server: serverReduced(req, loc.instance) };
   });
 
   app.delete<{ Params: { id: string } }>('/servers/:id', async (req, reply) => {
@@ -116,10 +128,13 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
   if (admin && one(q, 'availability_zone')) f.availability_zone = one(q, 'availability_zone');
   const cs = one(q, 'changes-since');
   if (cs !== undefined) {
-    if (Number.isNaN(Date.parse(cs))) throw badRequest(`Invalid input for query parameters changes-since. Value: ${cs}. '${cs}' is not a 'date-time'`);
+    if (!ISO_8601.test(cs) || Number.isNaN(Date.parse(cs))) throw badRequest(`Invalid input for query parameters changes-since. Value: ${cs}. '${cs}' is not a 'date-time'`);
     f.changes_since = new Date(cs).toISOString();
   }
   const cb = one(q, 'changes-before');
+  if (cb !== undefined && mv(req, '2.66')) {
+    if (!ISO_8601.test(cb) || Number.isNaN(Date.parse(cb))) throw badRequest(`Invalid input for query parameters changes-before. Value: ${cb}. '${cb}' is not a 'date-time'`);
+  }
   if (cb !== undefined && mv(req, '2.66')) f.changes_before = new Date(cb).toISOString();
   if (admin && one(q, 'deleted') !== undefined) f.deleted = boolParam(one(q, 'deleted'));
   const status = one(q, 'status');

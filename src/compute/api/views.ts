@@ -132,3 +132,15 @@ export function flavorView(req: FastifyRequest, f: Record<string, any>, detail: 
     ...(mv(req, '2.61') ? { extra_specs: f['extra_specs'] ?? {} } : {}),
   };
 }
+
+/** The reduced document of rebuild and update responses (nova's show(..., show_*=False)). */
+export function serverReduced(req: FastifyRequest, inst: Instance): Record<string, unknown> {
+  const s = serverDetail(req, inst);
+  for (const k of Object.keys(s)) {
+    if (k.startsWith('OS-EXT-') || k.startsWith('OS-SRV-USG') || k === 'config_drive' || k === 'key_name' || k === 'security_groups'
+      || k === 'os-extended-volumes:volumes_attached' || k === 'host_status') delete s[k];
+  }
+  const addrs = s['addresses'] as Record<string, { version: number; addr: string }[]>;
+  s['addresses'] = Object.fromEntries(Object.entries(addrs).map(([n, l]) => [n, l.map((a) => ({ version: a.version, addr: a.addr }))]));
+  return s;
+}

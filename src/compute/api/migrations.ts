@@ -1,0 +1,148 @@
+/**
+ * `GET /os-migrations` (nova/api/openstack/compute/migrations.py, admin) across every cell,
+ * and `GET /servers/{id}/migrations[/{migration_id}]` (server_migrations.py, 2.23+: live
+ * migrations in progress). Fields per microversion: 2.23 `migration_type` and links,
+ * 2.59 `uuid` (+ paging), 2.80 `user_id` / `project_id`.
+ * @module
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError, badRequest, notFound } from '../../common/errors.js';
+import type { ComputeApiFacade } from '../api.js';
+import { migrationList, type MigrationFilters } from '../objects/migration.js';
+import { baseUrl, bookmarkUrl, mapErrors, mv, requireAdmin } from './common.js';
+
+type Row = Record<string, any>;
+
+/** `2019-01-01T00:00:00.000000`, as Nova's migration views print datetimes. */
+function stamp(s: string | null | undefined): string | null {
+  if (!s) return null;
+  return new Date(s).toISOString().replace('Z', '').replace(/\.(\d{3})$/, '.$1000');
+}
+
+const IN_PROGRESS = new Set(['queued', 'preparing', 'running', 'post-migrating']);
+
+export function migrationView(req: FastifyRequest, m: Row): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    created_at: stamp(m['created_at']), dest_compute: m['dest_compute'] ?? null, dest_host: m['dest_host'] ?? null,
+    dest_node: m['dest_node'] ?? null, id: m['id'], instance_uuid: m['instance_uuid'], new_instance_type_id: m['new_instance_type_id'] ?? null,
+    old_instance_type_id: m['old_instance_type_id'] ?? null, source_compute: m['source_compute'] ?? null, source_node: m['source_node'] ?? null,
+    status: m['status'], updated_at: stamp(m['updated_at']),
+  };
+  if (mv(req, '2.23')) {
+    out['migration_type'] = m['migration_type'];
+    if (m['migration_type'] === 'live-migration' && IN_PROGRESS.has(m['status'])) {
+      out['links'] = [
+        { rel: 'self', href: `${baseUrl(req)}/servers/${m['instance_uuid']}/migrations/${m['id']}` },
+        { rel: 'bookmark', href: `${bookmarkUrl(req)}/servers/${m['instance_uuid']}/migrations/${m['id']}` },
+      ];
+    }
+  }
+  if (mv(req, '2.59')) out['uuid'] = m['uuid'];
+  if (mv(req, '2.80')) {
+    out['user_id'] = m['user_id'] ?? null;
+    out['project_id'] = m['project_id'] ?? null;
+  }
+  return out;
+}
+
+/** The in-progress live migration view of server_migrations.py. */
+function serverMigrationView(req: FastifyRequest, m: Row): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    created_at: stamp(m['created_at']), dest_compute: m['dest_compute'] ?? null, dest_host: m['dest_host'] ?? null,
+    dest_node: m['dest_node'] ?? null, disk_processed_bytes: m['disk_processed'] ?? null, disk_remaining_bytes: m['disk_remaining'] ?? null,
+    disk_total_bytes: m['disk_total'] ?? null, id: m['id'], memory_processed_bytes: m['memory_processed'] ?? null,
+    memory_remaining_bytes: m['memory_remaining'] ?? null, memory_total_bytes: m['memory_total'] ?? null, server_uuid: m['instance_uuid'],
+    source_compute: m['source_compute'] ?? null, source_node: m['source_node'] ?? null, status: m['status'], updated_at: stamp(m['updated_at']),
+  };
+  if (mv(req, '2.59')) out['uuid'] = m['uuid'];
+  if (mv(req, '2.80')) {
+    out['user_id'] = m['user_id'] ?? null;
+    out['project_id'] = m['project_id'] ?? null;
+  }
+  return out;
+}
+
+export function registerMigrations(app: FastifyInstance, compute: ComputeApiFacade): void {
+  app.get('/os-migrations', async (req) => {
+    requireAdmin(req, 'os_compute_api:os-migrations:index');
+    const q = req.query as Record<string, string | string[] | undefined>;
+    const one = (k: string) => {
+      const v = q[k];
+      return Array.isArray(v) ? v[v.length - 1] : v;
+    };
+    const f: MigrationFilters = {};
+    for (const [k, key] of [['instance_uuid', 'instance_uuid'], ['host', 'host'], ['status', 'status'], ['source_compute', 'source_compute'], ['migration_type', 'migration_type']] as const) {
+      const v = one(k);
+      if (v) f[key] = v;
+    }
+    if (mv(req, '2.59')) {
+      const since = one('changes-since');
+      if (since) f.changes_since = isoOrThrow(since, 'changes-since');
+    }
+    if (mv(req, '2.66')) {
+      const before = one('changes-before');
+      if (before) f.changes_before = isoOrThrow(before, 'changes-before');
+    }
+    if (mv(req, '2.80')) {
+      const u = one('user_id'), p = one('project_id');
+      if (u) f.user_id = u;
+      if (p) f.project_id = p;
+    }
+    const cells = (await compute.cells.all()).filter((c) => !c.isCell0);
+    const res = await compute.cells.scatterGather((cell) => migrationList(cell.db, f), cells);
+    let rows: Row[] = [];
+    for (const list of res.values()) if (list) rows.push(...list);
+    rows = rows.filter((r) => !r['hidden']);
+    rows.sort((a, b) => String(b['created_at']).localeCompare(String(a['created_at'])) || Number(b['id']) - Number(a['id']));
+    if (mv(req, '2.59')) {
+      const marker = one('marker');
+      if (marker) {
+        const i = rows.findIndex((r) => r['uuid'] === marker);
+        if (i < 0) throw badRequest(`Marker ${marker} could not be found.`, { type: 'MarkerNotFound' });
+        rows = rows.slice(i + 1);
+      }
+      const limitRaw = one('limit');
+      if (limitRaw !== undefined) {
+        const limit = Number(limitRaw);
+        if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${limitRaw}.`);
+        const more = rows.length > limit;
+        rows = rows.slice(0, limit);
+        const body: Record<string, unknown> = { migrations: rows.map((r) => migrationView(req, r)) };
+        if (more && rows.length) {
+          body['migrations_links'] = [{ rel: 'next', href: `${baseUrl(req)}/os-migrations?limit=${limit}&marker=${rows[rows.length - 1]!['uuid']}` }];
+        }
+        return body;
+      }
+    }
+    return { migrations: rows.map((r) => migrationView(req, r)) };
+  });
+
+  // server_migrations.py: only live migrations in progress; 2.23+.
+  app.get<{ Params: { id: string } }>('/servers/:id/migrations', async (req) => {
+    if (!mv(req, '2.23')) throw new ApiError(404, 'The resource could not be found.');
+    requireAdmin(req, 'os_compute_api:servers:migrations:index');
+    const loc = await mapErrors('migrations', req.params.id, () => compute.get(req.ctx, req.params.id));
+    if (!loc.cell) return { migrations: [] };
+    const rows = await migrationList(loc.cell.db, { instance_uuid: req.params.id, migration_type: 'live-migration', in_progress: true });
+    return { migrations: rows.map((r) => serverMigrationView(req, r)) };
+  });
+
+  app.get<{ Params: { id: string; mid: string } }>('/servers/:id/migrations/:mid', async (req) => {
+    if (!mv(req, '2.23')) throw new ApiError(404, 'The resource could not be found.');
+    requireAdmin(req, 'os_compute_api:servers:migrations:show');
+    const loc = await mapErrors('migrations', req.params.id, () => compute.get(req.ctx, req.params.id));
+    const rows = loc.cell ? await migrationList(loc.cell.db, { instance_uuid: req.params.id }) : [];
+    const m = rows.find((r) => String(r['id']) === req.params.mid);
+    if (!m) throw notFound(`Instance ${req.params.id} has not been migrated with migration ${req.params.mid}.`, { type: 'MigrationNotFoundForInstance' });
+    if (m['migration_type'] !== 'live-migration' || !IN_PROGRESS.has(m['status'])) {
+      throw notFound(`In-progress live migration ${req.params.mid} is not found for server ${req.params.id}.`, { type: 'MigrationNotFoundForInstance' });
+    }
+    return { migration: serverMigrationView(req, m) };
+  });
+}
+
+function isoOrThrow(v: string, name: string): string {
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw badRequest(`Invalid input for query parameters ${name}. Value: ${v}. '${v}' is not a 'date-time'`);
+  return new Date(t).toISOString();
+}

@@ -1,0 +1,195 @@
+/**
+ * The move actions of `POST /servers/{id}/action` (nova/api/openstack/compute/servers.py
+ * `_resize`, `_action_confirm_resize`, `_action_revert_resize`; migrate_server.py `_migrate`)
+ * and the compute API behind them (nova/compute/api.py `resize`, `confirm_resize`,
+ * `revert_resize`); openstack-flows §2.1, §2.6, §2.7.
+ *
+ * Registered as a preHandler of the action route, so it answers these actions before the
+ * generic action dispatcher (actions.ts) sees them.
+ * @module
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestContext } from '../../common/context.js';
+import { ApiError, badRequest } from '../../common/errors.js';
+import { validate } from '../../common/http/validation.js';
+import { flavorIdFromRef, type ComputeApiFacade } from '../api.js';
+import * as apiDb from '../db/api-api.js';
+import * as hostApi from '../db/host-api.js';
+import { NovaException } from '../exception.js';
+import { fromPrimitive } from '../objects/base.js';
+import { Flavor } from '../objects/flavor.js';
+import type { Instance } from '../objects/instance.js';
+import { InstanceAction } from '../objects/instance-action.js';
+import { Migration, MigrationNotFound, MigrationStatus } from '../objects/migration.js';
+import { RequestSpec } from '../objects/request-spec.js';
+import { checkDeltas, countUsage, projectLimits } from '../quota.js';
+import { TaskState, VmState } from '../states.js';
+import { mapErrors, mv, requireAdmin } from './common.js';
+
+type Req = FastifyRequest<{ Params: { id: string } }>;
+type MoveHandler = (req: Req, body: any) => Promise<number>;
+
+export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFacade): void {
+  const handlers: Record<string, MoveHandler> = {
+    resize: async (req, body) => {
+      validate({
+        type: 'object', required: ['flavorRef'], additionalProperties: false,
+        properties: { flavorRef: { type: ['string', 'integer'], minLength: 1 }, 'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] } },
+      }, body);
+      await resizeOrMigrate(compute, req, { flavorRef: String(body.flavorRef) });
+      return 202;
+    },
+    migrate: async (req, body) => {
+      requireAdmin(req, 'os_compute_api:os-migrate-server:migrate');
+      let host: string | null = null;
+      if (body !== null && body !== undefined) {
+        if (!mv(req, '2.56')) {
+          validate({ type: 'null' }, body);
+        } else {
+          validate({ type: 'object', additionalProperties: false, properties: { host: { type: ['string', 'null'], minLength: 1, maxLength: 255 } } }, body);
+          host = body.host ?? null;
+        }
+      }
+      await resizeOrMigrate(compute, req, { host });
+      return 202;
+    },
+    confirmResize: async (req) => {
+      await mapErrors('confirmResize', req.params.id, () => confirmResize(compute, req.ctx, req.params.id));
+      return 204;
+    },
+    revertResize: async (req) => {
+      await mapErrors('revertResize', req.params.id, () => revertResize(compute, req.ctx, req.params.id));
+      return 202;
+    },
+  };
+
+  app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (req.method !== 'POST' || !req.routeOptions.url?.endsWith('/servers/:id/action')) return;
+    const body = req.body as Record<string, unknown> | null;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return;
+    const name = Object.keys(body)[0];
+    const h = name ? handlers[name] : undefined;
+    if (!h) return;
+    const status = await h(req as Req, body[name!]);
+    reply.code(status);
+    return reply.send();
+  });
+}
+
+/** compute API `resize` (flavor given) or `migrate` (same flavor, optional target host). */
+async function resizeOrMigrate(compute: ComputeApiFacade, req: Req, o: { flavorRef?: string; host?: string | null }): Promise<void> {
+  const ctx = req.ctx;
+  const id = req.params.id;
+  const action = o.flavorRef ? 'resize' : 'migrate';
+  const loc = await mapErrors(action, id, () => compute.get(ctx, id));
+  const current = loc.instance.flavor;
+  let flavor: Flavor = current;
+  if (o.flavorRef) {
+    const row = await apiDb.flavorGetByFlavorId(compute.api, flavorIdFromRef(o.flavorRef));
+    if (!row || (row['disabled'] && !ctx.isAdmin)) throw badRequest('Unable to locate requested flavor.', { type: 'FlavorNotFound' });
+    flavor = new Flavor().update(row);
+    flavor.extra_specs = await apiDb.flavorExtraSpecs(compute.api, flavor.id).catch(() => ({}));
+    if (flavor.id === current.id) throw badRequest('When resizing, instances must change flavor!', { type: 'CannotResizeToSameFlavor' });
+    if (flavor.root_gb === 0 && current.root_gb !== 0) throw badRequest('Unable to resize disk down.', { type: 'CannotResizeDisk' });
+    if (flavor.root_gb < current.root_gb) throw badRequest('Unable to resize disk down.', { type: 'CannotResizeDisk' });
+    // Upsize quota check: only the growth counts.
+    const dCores = flavor.vcpus - current.vcpus;
+    const dRam = flavor.memory_mb - current.memory_mb;
+    if (dCores > 0 || dRam > 0) {
+      const [limits, usage] = await Promise.all([projectLimits(compute.api, loc.instance.project_id), countUsage(compute.cells, loc.instance.project_id)]);
+      checkDeltas(limits, usage, { instances: 0, cores: Math.max(0, dCores), ram: Math.max(0, dRam) });
+    }
+  }
+  let requestedDestination: Record<string, unknown> | null = null;
+  if (o.host) {
+    if (loc.cell && !(await hostApi.serviceGetByHostBinary(loc.cell.db, o.host, 'nova-compute'))) {
+      throw badRequest(`Compute host ${o.host} could not be found.`, { type: 'ComputeHostNotFound' });
+    }
+    if (o.host === loc.instance.host) throw badRequest('Unable to migrate instance to the current host.', { type: 'CannotMigrateToSameHost' });
+    requestedDestination = { host: o.host };
+  }
+  const specPrim = await apiDb.requestSpecGet(compute.api, id);
+  const spec = specPrim ? (fromPrimitive(specPrim) as RequestSpec) : basicSpec(loc.instance);
+  spec.requested_destination = requestedDestination;
+  spec.ignore_hosts = null;
+  try {
+    await mapErrors(action, id, () => compute.action(ctx, id, {
+      action, method: action, vmStates: [VmState.ACTIVE, VmState.STOPPED], newTaskState: TaskState.RESIZE_PREP,
+      prepare: (i) => { i.progress = 0; },
+      cast: (_rpc, inst) => compute.computeTasks.migrateServer(ctx, {
+        instance: inst, scheduler_hint: { filter_properties: {} }, live: false, rebuild: false, flavor: o.flavorRef ? flavor : null,
+        block_migration: null, disk_over_commit: null, clean_shutdown: true, request_spec: spec,
+      }),
+    }));
+  } catch (e) {
+    // NoValidHost (and the conductor's other refusals) come back synchronously as 400.
+    if (e instanceof ApiError && (e as ApiError & { type?: string }).status >= 500 && /No valid host|NoValidHost/.test(e.message)) throw badRequest(e.message, { type: 'NoValidHost' });
+    if (e instanceof NovaException && e.name === 'NoValidHost') throw badRequest(e.message, { type: 'NoValidHost' });
+    throw e;
+  }
+}
+
+function basicSpec(inst: Instance): RequestSpec {
+  const spec = new RequestSpec();
+  spec.update({
+    image: { id: inst.image_ref, properties: {} }, project_id: inst.project_id, user_id: inst.user_id, availability_zone: inst.availability_zone ?? null,
+    num_instances: 1, ignore_hosts: null, force_hosts: null, force_nodes: null, retry: null, limits: null, instance_group: null,
+    scheduler_hints: {}, instance_uuid: inst.uuid, security_groups: [], is_bfv: false, requested_destination: null,
+  });
+  spec.flavor = inst.flavor;
+  return spec;
+}
+
+/** The `finished` migration of a resized instance (400 "Instance has not been resized." when none). */
+async function finishedMigration(compute: ComputeApiFacade, ctx: RequestContext, id: string): Promise<{ inst: Instance; migration: Migration; cell: NonNullable<Awaited<ReturnType<ComputeApiFacade['get']>>['cell']> }> {
+  const loc = await compute.get(ctx, id);
+  if (!loc.cell || loc.cell.isCell0) throw badRequest('Instance has not been resized.', { type: 'MigrationNotFoundByStatus' });
+  try {
+    const migration = await Migration.getByInstanceAndStatus(loc.cell.backend, ctx, id, [MigrationStatus.FINISHED]);
+    return { inst: loc.instance, migration, cell: loc.cell };
+  } catch (e) {
+    if (e instanceof MigrationNotFound) throw badRequest('Instance has not been resized.', { type: 'MigrationNotFoundByStatus' });
+    throw e;
+  }
+}
+
+/** compute API confirm_resize: migration `confirming`, cast `confirm_resize` to the source. */
+export async function confirmResize(compute: ComputeApiFacade, ctx: RequestContext, id: string): Promise<void> {
+  const loc = await compute.get(ctx, id);
+  compute.checkLocked(ctx, loc.instance);
+  if (loc.instance.vm_state !== VmState.RESIZED) {
+    throw new ApiError(409, `Cannot 'confirmResize' instance ${id} while it is in vm_state ${loc.instance.vm_state}`, { type: 'InstanceInvalidState' });
+  }
+  const { inst, migration, cell } = await finishedMigration(compute, ctx, id);
+  migration.status = MigrationStatus.CONFIRMING;
+  await migration.save(ctx);
+  await InstanceAction.actionStart(cell.backend, ctx, id, 'confirmResize');
+  const rpc = await compute.computeRpcFor(cell);
+  await rpc.confirmResize(ctx, migration.source_compute!, { instance: inst, migration });
+}
+
+/** compute API revert_resize: task `resize_reverting`, migration `reverting`, cast `revert_resize` to the destination. */
+export async function revertResize(compute: ComputeApiFacade, ctx: RequestContext, id: string): Promise<void> {
+  const loc = await compute.get(ctx, id);
+  compute.checkLocked(ctx, loc.instance);
+  if (loc.instance.vm_state !== VmState.RESIZED || loc.instance.task_state !== null) {
+    const [attr, state] = loc.instance.vm_state !== VmState.RESIZED ? ['vm_state', loc.instance.vm_state] : ['task_state', loc.instance.task_state];
+    throw new ApiError(409, `Cannot 'revertResize' instance ${id} while it is in ${attr} ${state}`, { type: 'InstanceInvalidState' });
+  }
+  const { inst, migration, cell } = await finishedMigration(compute, ctx, id);
+  // The request spec goes back to the old flavor (nova resets it so later moves use the right one).
+  const specPrim = await apiDb.requestSpecGet(compute.api, id);
+  const oldFlavorJson = inst.system_metadata?.['old_flavor'];
+  if (specPrim && oldFlavorJson) {
+    const spec = fromPrimitive(specPrim) as RequestSpec;
+    spec.flavor = new Flavor().update(JSON.parse(oldFlavorJson));
+    await apiDb.requestSpecSave(compute.api, id, spec.toPrimitive());
+  }
+  inst.task_state = TaskState.RESIZE_REVERTING;
+  await inst.save(ctx, { expected_task_state: null });
+  migration.status = MigrationStatus.REVERTING;
+  await migration.save(ctx);
+  await InstanceAction.actionStart(cell.backend, ctx, id, 'revertResize');
+  const rpc = await compute.computeRpcFor(cell);
+  await rpc.revertResize(ctx, migration.dest_compute!, { instance: inst, migration });
+}
