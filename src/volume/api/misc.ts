@@ -34,6 +34,7 @@ const EXTENSIONS: [string, string, string][] = [
   ['AdminActions', 'os-admin-actions', 'Enable admin actions.'],
   ['AvailabilityZones', 'os-availability-zone', 'Describe Availability Zones.'],
   ['ExtendedServices', 'os-extended-services', 'Extended services support.'],
+  ['Hosts', 'os-hosts', 'Admin-only host administration.'],
   ['ExtendedSnapshotAttributes', 'os-extended-snapshot-attributes', 'Extended SnapshotAttributes support.'],
   ['Quotas', 'os-quota-sets', 'Quota management support.'],
   ['Services', 'os-services', 'Services support.'],
@@ -144,10 +145,10 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
     const q = quotaSet(await api.db.projectQuotas(req.params.tenant_id), await typeNames());
     return { quota_set: q };
   });
-  app.delete(`${P}/os-quota-sets/:tenant_id`, async (req: FastifyRequest<{ Params: Params }>) => {
+  app.delete(`${P}/os-quota-sets/:tenant_id`, async (req: FastifyRequest<{ Params: Params }>, reply) => {
     if (!req.ctx.isAdmin) throw policyForbidden('volume_extension:quotas:delete');
     await api.db.deleteQuotas(req.params.tenant_id);
-    return {};
+    return reply.code(200).send();
   });
 
   // ---- services
@@ -163,6 +164,40 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
         ...(s.binary === 'cinder-volume' ? { replication_status: 'disabled', active_backend_id: null } : {}),
         ...(req.microversion?.matches('3.7') ? { cluster: null } : {}),
       })),
+    };
+  });
+
+  // ---- os-hosts (deprecated upstream, still listed): a summary of the service hosts
+  const hostUp = (s: { updated_at: string | null; created_at: string }) => isServiceUp(new Date(`${s.updated_at ?? s.created_at}Z`));
+  app.get(`${P}/os-hosts`, async (req) => {
+    if (!req.ctx.isAdmin) throw policyForbidden('volume_extension:hosts');
+    const zone = queryOf(req)['zone'];
+    const rows = (await api.db.listServices()).filter((s) => !s.disabled && (!zone || s.availability_zone === zone));
+    return {
+      hosts: rows.map((s) => ({
+        host_name: s.host, service: s.topic, zone: s.availability_zone, 'service-status': hostUp(s) ? 'available' : 'unavailable',
+        'service-state': s.disabled ? 'disabled' : 'enabled', 'last-update': s.updated_at,
+      })),
+    };
+  });
+  app.get(`${P}/os-hosts/:id`, async (req: FastifyRequest<{ Params: Params }>) => {
+    if (!req.ctx.isAdmin) throw policyForbidden('volume_extension:hosts');
+    const host = req.params.id;
+    const svc = (await api.db.listServices()).find((s) => s.host === host && s.binary === 'cinder-volume');
+    if (!svc) throw new ApiError(404, `Host ${host} could not be found.`, { type: 'HostNotFound' });
+    const vols = (await api.db.listVolumes(null)).filter((v) => v.host?.split('#')[0] === host);
+    const byProject = new Map<string, { n: number; gb: number }>();
+    for (const v of vols) {
+      const e = byProject.get(v.project_id) ?? { n: 0, gb: 0 };
+      e.n++;
+      e.gb += v.size;
+      byProject.set(v.project_id, e);
+    }
+    const res = (project: string, n: number, gb: number) => ({
+      resource: { host, project, volume_count: String(n), total_volume_gb: String(gb), snapshot_count: '0', total_snapshot_gb: '0' },
+    });
+    return {
+      host: [res('(total)', vols.length, vols.reduce((a, v) => a + v.size, 0)), ...[...byProject].map(([p, e]) => res(p, e.n, e.gb))],
     };
   });
 

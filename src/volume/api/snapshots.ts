@@ -28,7 +28,7 @@ const createSchema = {
         display_name: { type: ['string', 'null'], maxLength: 255 },
         description: { type: ['string', 'null'], maxLength: 255 },
         display_description: { type: ['string', 'null'], maxLength: 255 },
-        volume_id: { type: 'string', format: 'uuid' },
+        volume_id: { type: ['string', 'null'] },
         force: { type: ['boolean', 'string'] },
         metadata: { ...metadataSchema, type: ['object', 'null'] },
       },
@@ -111,7 +111,7 @@ export function registerSnapshotRoutes(app: FastifyInstance, api: CinderAPI): vo
     const force = s['force'] === undefined ? false : strictBool(s['force']);
     if (force === undefined) throw invalidInput(`Invalid value '${s['force']}' for force.`);
     const row = await api.createSnapshot(req.ctx, {
-      volume_id: s['volume_id'], name: s['name'] ?? s['display_name'] ?? null, description: s['description'] ?? s['display_description'] ?? null,
+      volume_id: s['volume_id'] ?? 'None', name: s['name'] ?? s['display_name'] ?? null, description: s['description'] ?? s['display_description'] ?? null,
       force, metadata: s['metadata'] ?? {},
     });
     reply.code(202);
@@ -184,11 +184,11 @@ export function registerSnapshotRoutes(app: FastifyInstance, api: CinderAPI): vo
     await api.db.setMeta('snapshot_metadata', s.id, body.meta, false);
     return { meta: body.meta };
   });
-  app.delete(`${P}/snapshots/:id/metadata/:key`, async (req: FastifyRequest<{ Params: Params }>) => {
+  app.delete(`${P}/snapshots/:id/metadata/:key`, async (req: FastifyRequest<{ Params: Params }>, reply) => {
     const s = await api.getSnapshot(req.ctx, req.params.id);
     if (!(await api.db.deleteMetaKey('snapshot_metadata', s.id, req.params.key))) {
       throw new ApiError(404, 'Metadata item was not found', { type: 'MetadataItemNotFound' });
     }
-    return {};
+    return reply.code(200).send();
   });
 }

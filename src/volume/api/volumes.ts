@@ -202,12 +202,12 @@ export function registerVolumeRoutes(app: FastifyInstance, api: CinderAPI): void
     await api.db.setMeta('volume_metadata', v.id, body.meta, false);
     return { meta: body.meta };
   });
-  app.delete(`${P}/volumes/:id/metadata/:key`, async (req: FastifyRequest<{ Params: Params }>) => {
+  app.delete(`${P}/volumes/:id/metadata/:key`, async (req: FastifyRequest<{ Params: Params }>, reply) => {
     const v = await api.getVolume(req.ctx, req.params.id);
     if (!(await api.db.deleteMetaKey('volume_metadata', v.id, req.params.key))) {
       throw new ApiError(404, `Metadata item was not found`, { type: 'MetadataItemNotFound' });
     }
-    return {};
+    return reply.code(200).send();
   });
 
   app.post(`${P}/volumes/:id/action`, async (req: FastifyRequest<{ Params: Params }>, reply) => {
