@@ -88,7 +88,7 @@ export async function createNovaApi(o: CellsParams & SessionParams & {
     return rpcByCell.get(cell.uuid)!;
   };
   const facade = new ComputeApiFacade(o.api, o.cells, computeTasks, computeRpcFor, new GlanceAPI(session), new NeutronAPI(session), new SchedulerReportClient(session));
-  const app = createNovaApiApp(facade, { host: o.host, ...(o.validator ? { validator: o.validator } : {}), authUrl: o.authUrl });
+  const app = createNovaApiApp(facade, { host: o.host, ...(o.validator ? { validator: o.validator } : {}), authUrl: o.authUrl, scheduler: new SchedulerAPI(o.bus, { service: 'nova-api', host: o.host }) });
   await app.listen({ host: o.listen.host, port: o.listen.port });
   const addr = app.server.address() as AddressInfo;
   const url = `http://${o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host}:${addr.port}`;

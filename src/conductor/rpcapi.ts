@@ -36,6 +36,18 @@ export class ComputeTaskAPI {
     await this.client.prepare({ version: '1.17' }).cast(ctx, 'schedule_and_build_instances', a);
   }
 
+  /**
+   * nova-api -> super-conductor: resize / cold or live migrate. A call with `long_rpc_timeout`,
+   * so NoValidHost comes back to the API synchronously.
+   */
+  async migrateServer(ctx: RequestContext, a: {
+    instance: Instance; scheduler_hint: Record<string, unknown>; live: boolean; rebuild: boolean; flavor: unknown;
+    block_migration: boolean | string | null; disk_over_commit: boolean | null; clean_shutdown: boolean; request_spec: RequestSpec;
+  }): Promise<void> {
+    await this.client.prepare({ version: '1.20', timeoutMs: 1_800_000, callMonitorTimeoutMs: 60_000 })
+      .call(ctx, 'migrate_server', { reservations: null, host_list: null, ...a });
+  }
+
   /** nova-compute -> cell conductor: reschedule to the next alternate (no scheduler call). */
   async buildInstances(ctx: RequestContext, a: {
     instances: Instance[]; image: unknown; filter_properties: Record<string, unknown>; admin_password: string | null;

@@ -10,6 +10,8 @@ import type { ComputeApiFacade } from '../api.js';
 import { registerServerActions } from './actions.js';
 import { MAX_MICROVERSION, MIN_MICROVERSION } from './common.js';
 import { registerFlavors } from './flavors.js';
+import { registerGroupsAndAggregates } from './groups-aggregates.js';
+import type { SchedulerAPI } from '../../scheduler/rpcapi.js';
 import { registerKeypairs } from './keypairs.js';
 import { registerMigrations } from './migrations.js';
 import { registerMisc } from './misc.js';
@@ -18,7 +20,7 @@ import { registerMoveActions } from './server-actions-move.js';
 import { registerServers } from './servers.js';
 import { registerVersions } from './versions.js';
 
-export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; validator?: TokenValidator; authUrl?: string }): FastifyInstance {
+export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; validator?: TokenValidator; authUrl?: string; scheduler?: SchedulerAPI }): FastifyInstance {
   const app = createApp({
     service: 'nova-api', host: o.host, faults: 'nova',
     microversion: { service: 'compute', min: MIN_MICROVERSION, max: MAX_MICROVERSION, legacyHeader: 'X-OpenStack-Nova-API-Version' },
@@ -44,6 +46,7 @@ export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; v
     registerFlavors(scope, compute.api);
     registerKeypairs(scope, compute.api);
     registerMisc(scope, compute);
+    registerGroupsAndAggregates(scope, compute, o.scheduler ?? null);
   };
   // Both mounts exist upstream: with and without the project id in the path.
   void app.register(routes, { prefix: '/v2.1' });

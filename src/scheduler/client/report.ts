@@ -77,6 +77,34 @@ export class SchedulerReportClient {
     await this.session.delete('placement', `/allocations/${consumerUuid}`, { ctx, okStatuses: [404], microversion: BASE_VERSION });
   }
 
+  /**
+   * move_allocations: one POST /allocations (1.28) gives the source consumer's allocations to the
+   * target consumer and empties the source (the resize / migrate swap between an instance and its
+   * migration). Returns false when the source held nothing.
+   */
+  async moveAllocations(ctx: RequestContext, sourceConsumer: string, targetConsumer: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const src = await this.getAllocationsForConsumer(ctx, sourceConsumer) as { allocations: Record<string, { resources: Record<string, number> }>; consumer_generation?: number | null; project_id?: string; user_id?: string };
+      if (!src.allocations || Object.keys(src.allocations).length === 0) return false;
+      const dst = await this.getAllocationsForConsumer(ctx, targetConsumer) as { allocations: Record<string, unknown>; consumer_generation?: number | null };
+      if (dst.allocations && Object.keys(dst.allocations).length) log.warn({ sourceConsumer, targetConsumer }, 'Overwriting current allocation of the target consumer');
+      const allocations = Object.fromEntries(Object.entries(src.allocations).map(([rp, a]) => [rp, { resources: a.resources }]));
+      const body = {
+        [sourceConsumer]: { allocations: {}, project_id: src.project_id, user_id: src.user_id, consumer_generation: src.consumer_generation ?? null },
+        [targetConsumer]: { allocations, project_id: src.project_id, user_id: src.user_id, consumer_generation: dst.consumer_generation ?? null },
+      };
+      try {
+        await this.session.post('placement', '/allocations', { ctx, body, microversion: CONSUMER_GENERATION_VERSION });
+        return true;
+      } catch (e) {
+        // A consumer generation moved under us: read again and retry (nova retries too).
+        if (e instanceof RemoteHttpError && e.status === 409 && attempt < 3) continue;
+        throw e;
+      }
+    }
+    return false;
+  }
+
   /** Makes sure the compute node's provider exists (uuid = compute node uuid, name = node name). */
   async ensureResourceProvider(ctx: RequestContext, uuid: string, name: string): Promise<void> {
     const r = await this.session.get('placement', `/resource_providers/${uuid}`, { ctx, okStatuses: [404], microversion: BASE_VERSION });

@@ -1,0 +1,153 @@
+/**
+ * The super-conductor's `migrate_server` (nova/conductor/manager.py `migrate_server`,
+ * `_cold_migrate`; nova/conductor/tasks/migrate.py MigrationTask), openstack-flows §2.2:
+ *
+ * 1. a `migrations` row (`pre-migrating`, type `resize` or `migration`) in the instance's cell;
+ * 2. the allocation swap: the instance's allocation on the source moves to the migration's uuid;
+ * 3. select_destinations (the source is ignored unless `allow_resize_to_same_host`), which
+ *    claims the new flavor on the destination for the instance;
+ * 4. cast `prep_resize` to the destination on the cell's bus.
+ * Before the cast a failure rolls back: migration `error`, allocations back to the instance,
+ * task cleared, and the error (NoValidHost) goes back to nova-api, which answers 400.
+ * @module
+ */
+import type { RequestContext } from '../../common/context.js';
+import type { Database } from '../../common/db/connection.js';
+import { getLogger, type Logger } from '../../common/log.js';
+import * as apiDb from '../../compute/db/api-api.js';
+import type { Cell, CellRegistry } from '../../compute/cells.js';
+import { NoValidHost } from '../../compute/exception.js';
+import type { NovaNotifier } from '../../compute/notifications.js';
+import { versionedPayload } from '../../compute/notifications.js';
+import type { Flavor } from '../../compute/objects/flavor.js';
+import type { Instance } from '../../compute/objects/instance.js';
+import { InstanceActionEvent, InstanceFault, errorText } from '../../compute/objects/instance-action.js';
+import { Migration, MigrationStatus } from '../../compute/objects/migration.js';
+import type { RequestSpec } from '../../compute/objects/request-spec.js';
+import type { ComputeAPI } from '../../compute/rpcapi.js';
+import type { SchedulerReportClient } from '../../scheduler/client/report.js';
+import type { SchedulerAPI } from '../../scheduler/rpcapi.js';
+
+export interface MigrateTaskDeps {
+  host: string;
+  api: Database;
+  cells: CellRegistry;
+  scheduler: SchedulerAPI;
+  placement: SchedulerReportClient;
+  computeRpcFor(cell: Cell): Promise<ComputeAPI>;
+  notifier: NovaNotifier;
+  /** `[DEFAULT]allow_resize_to_same_host` (False). */
+  allowResizeToSameHost?: boolean;
+}
+
+export interface MigrateServerArgs {
+  instance: Instance;
+  scheduler_hint: { filter_properties?: Record<string, unknown> } & Record<string, unknown>;
+  live: boolean;
+  rebuild: boolean;
+  flavor: Flavor | null;
+  block_migration: boolean | string | null;
+  disk_over_commit: boolean | null;
+  clean_shutdown?: boolean;
+  request_spec: RequestSpec;
+  host_list?: unknown;
+}
+
+/** ComputeTaskManager's move endpoint (namespace `compute_task`, 1.20). */
+export class MigrateServerEndpoint {
+  readonly target = { namespace: 'compute_task', version: '1.20' };
+  private readonly log: Logger;
+  constructor(private readonly d: MigrateTaskDeps) {
+    this.log = getLogger('nova-conductor', d.host);
+  }
+
+  async migrate_server(ctx: RequestContext, a: MigrateServerArgs): Promise<void> {
+    const instance = a.instance;
+    const cell = await this.d.cells.cellForInstance(instance.uuid);
+    if (!cell) throw new NoValidHost(`No valid host was found. Instance ${instance.uuid} is not in a cell.`);
+    instance.backend = cell.backend;
+    if (a.live) throw new NoValidHost('No valid host was found. Live migration is not supported by this cloud yet.');
+    const event = 'conductor_migrate_server';
+    await InstanceActionEvent.eventStart(cell.backend, ctx, instance.uuid, event, this.d.host).catch(() => undefined);
+    try {
+      await this.coldMigrate(ctx, cell, a);
+      await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, event).catch(() => undefined);
+    } catch (e) {
+      await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, event, e).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async coldMigrate(ctx: RequestContext, cell: Cell, a: MigrateServerArgs): Promise<void> {
+    const instance = a.instance;
+    const flavor = a.flavor ?? instance.flavor;
+    await InstanceActionEvent.eventStart(cell.backend, ctx, instance.uuid, 'cold_migrate', this.d.host).catch(() => undefined);
+    const migration = new Migration();
+    migration.backend = cell.backend;
+    migration.update({
+      status: MigrationStatus.PRE_MIGRATING, migration_type: flavor.id !== instance.flavor.id ? 'resize' : 'migration',
+      instance_uuid: instance.uuid, source_compute: instance.host, source_node: instance.node, dest_compute: null, dest_node: null, dest_host: null,
+      old_instance_type_id: instance.flavor.id, new_instance_type_id: flavor.id, hidden: false, cross_cell_move: false,
+      user_id: ctx.userId ?? instance.user_id, project_id: ctx.projectId ?? instance.project_id,
+    });
+    let swapped = false;
+    try {
+      await migration.create(ctx);
+      swapped = await this.d.placement.moveAllocations(ctx, instance.uuid, migration.uuid);
+      const spec = a.request_spec;
+      spec.flavor = flavor;
+      spec.instance_uuid = instance.uuid;
+      spec.num_instances = 1;
+      spec.retry = null;
+      spec.force_hosts = null;
+      spec.force_nodes = null;
+      const ignore = new Set(spec.ignore_hosts ?? []);
+      if (!this.d.allowResizeToSameHost && instance.host) ignore.add(instance.host);
+      spec.ignore_hosts = [...ignore];
+      const hostLists = await this.d.scheduler.selectDestinations(ctx, spec, [instance.uuid], true, true);
+      const hostList = [...(hostLists[0] ?? [])];
+      const chosen = hostList.shift();
+      if (!chosen) throw new NoValidHost('No valid host was found. There are not enough hosts available.');
+      // The request spec remembers the new flavor (nova saves it after scheduling).
+      await this.saveSpec(spec);
+      const rpc = await this.d.computeRpcFor(cell);
+      await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, 'cold_migrate').catch(() => undefined);
+      await rpc.prepResize(ctx, chosen.service_host, {
+        instance, image: spec.image ?? null, instance_type: flavor, migration, request_spec: spec,
+        filter_properties: { retry: { num_attempts: 1, hosts: [[chosen.service_host, chosen.nodename]] }, limits: chosen.limits ?? {} },
+        node: chosen.nodename, clean_shutdown: a.clean_shutdown ?? true, host_list: hostList,
+      });
+    } catch (e) {
+      this.log.warn({ instance: instance.uuid, err: errorText(e) }, `Failed to ${a.flavor ? 'resize' : 'migrate'} instance: ${errorText(e)}`);
+      await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, 'cold_migrate', e).catch(() => undefined);
+      await this.rollback(ctx, instance, migration, swapped, e);
+      throw e;
+    }
+  }
+
+  /** MigrationTask.rollback + _set_vm_state_and_notify: nothing moved, the server is as it was. */
+  private async rollback(ctx: RequestContext, instance: Instance, migration: Migration, swapped: boolean, e: unknown): Promise<void> {
+    if (migration.id) {
+      migration.status = MigrationStatus.ERROR;
+      await migration.save(ctx).catch(() => undefined);
+    }
+    if (swapped) await this.d.placement.moveAllocations(ctx, migration.uuid, instance.uuid).catch((err) => this.log.error({ err }, 'could not move allocations back'));
+    instance.task_state = null;
+    await instance.save(ctx).catch(() => undefined);
+    await InstanceFault.create(instance.backend!, ctx, instance.uuid, e, null).catch(() => undefined);
+    await this.d.notifier.notify(ctx, {
+      legacyEvent: 'compute_task.migrate_server', event: 'compute_task.migrate_server.error', priority: 'ERROR',
+      legacyPayload: { instance_id: instance.uuid, state: instance.vm_state, method: 'migrate_server', reason: errorText(e) },
+      payload: versionedPayload('ComputeTaskPayload', '1.0', { instance_uuid: instance.uuid, state: instance.vm_state, reason: versionedPayload('ExceptionPayload', '1.1', { exception: (e as Error)?.name ?? 'NoValidHost', exception_message: errorText(e), module_name: 'nova.conductor.manager', function_name: 'migrate_server', traceback: '' }) }),
+    });
+  }
+
+  private async saveSpec(spec: RequestSpec): Promise<void> {
+    const copy = spec.clone();
+    // ignore_hosts and retry are per-request; nova resets them before saving.
+    copy.ignore_hosts = null;
+    copy.retry = null;
+    copy.requested_destination = null;
+    await apiDb.requestSpecSave(this.d.api, spec.instance_uuid, copy.toPrimitive()).catch((err) => this.log.warn({ err }, 'could not save the request spec'));
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Resize and cold migration through every hop (openstack-flows §2), on a cloud with two
+ * compute hosts: Placement usages on both hosts at every step of resize-confirm and
+ * resize-revert, migration records, instance actions and events, and the journey of a cold
+ * migration (migrate_server -> select_destinations -> prep_resize on the destination ->
+ * resize_instance on the source -> finish_resize on the destination).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { addSpanSink, type Span } from '../../../../src/common/journey/span.js';
+import { bootArgs, login, waitForStatus, withCloud, type Client } from '../helpers.js';
+
+const PLACEMENT = { 'OpenStack-API-Version': 'placement 1.28' };
+const TINY = { VCPU: 1, MEMORY_MB: 512, DISK_GB: 1 };
+const SMALL = { VCPU: 1, MEMORY_MB: 2048, DISK_GB: 20 };
+const NONE = {};
+
+async function providers(admin: Client): Promise<Record<string, string>> {
+  const rps = (await admin.call('GET', 'placement', '/resource_providers', undefined, PLACEMENT)).body.resource_providers;
+  return Object.fromEntries(rps.map((r: any) => [r.name, r.uuid]));
+}
+
+async function usages(admin: Client, rp: string): Promise<Record<string, number>> {
+  const u = (await admin.call('GET', 'placement', `/resource_providers/${rp}/usages`, undefined, PLACEMENT)).body.usages;
+  return Object.fromEntries(Object.entries(u).filter(([, n]) => n !== 0)) as Record<string, number>;
+}
+
+/** consumer -> resources, on one provider. */
+async function consumersOn(admin: Client, rp: string): Promise<Record<string, Record<string, number>>> {
+  const a = (await admin.call('GET', 'placement', `/resource_providers/${rp}/allocations`, undefined, PLACEMENT)).body.allocations;
+  return Object.fromEntries(Object.entries(a).map(([c, v]: [string, any]) => [c, v.resources]));
+}
+
+async function allocationsOf(admin: Client, consumer: string): Promise<Record<string, Record<string, number>>> {
+  const a = (await admin.call('GET', 'placement', `/allocations/${consumer}`, undefined, PLACEMENT)).body.allocations;
+  return Object.fromEntries(Object.entries(a).map(([rp, v]: [string, any]) => [rp, v.resources]));
+}
+
+async function boot(demo: Client, admin: Client, name: string): Promise<{ id: string; host: string }> {
+  const { imageRef, networkId } = await bootArgs(demo);
+  const r = await demo.call('POST', 'compute', '/servers', { server: { name, imageRef, flavorRef: '1', networks: [{ uuid: networkId }] } });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const id = r.body.server.id as string;
+  await waitForStatus(demo, id, 'ACTIVE');
+  const host = (await admin.call('GET', 'compute', `/servers/${id}`)).body.server['OS-EXT-SRV-ATTR:host'];
+  return { id, host };
+}
+
+async function migrations(admin: Client, id: string): Promise<any[]> {
+  const r = await admin.call('GET', 'compute', `/os-migrations?instance_uuid=${id}`, undefined, { 'X-OpenStack-Nova-API-Version': '2.23' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.migrations;
+}
+
+test('resize then confirm: Placement usages on both hosts at every step', async () => {
+  await withCloud(2, async (cloud) => {
+    const demo = await login(cloud, 'demo');
+    const admin = await login(cloud, 'admin');
+    const rps = await providers(admin);
+    const { id, host: source } = await boot(demo, admin, 'rs1');
+    const dest = cloud.computeHosts.find((h) => h !== source)!;
+
+    // before: the server's tiny allocation on the source, nothing on the destination.
+    assert.deepEqual(await usages(admin, rps[source]!), TINY);
+    assert.deepEqual(await usages(admin, rps[dest]!), NONE);
+
+    // errors first: same flavor 400, unknown flavor 400, confirm without a resize 409.
+    let r = await demo.call('POST', 'compute', `/servers/${id}/action`, { resize: { flavorRef: '1' } });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.badRequest.message, 'When resizing, instances must change flavor!');
+    r = await demo.call('POST', 'compute', `/servers/${id}/action`, { resize: { flavorRef: 'nope' } });
+    assert.equal(r.status, 400);
+    r = await demo.call('POST', 'compute', `/servers/${id}/action`, { confirmResize: null });
+    assert.equal(r.status, 409);
+    r = await demo.call('POST', 'compute', `/servers/${id}/action`, { migrate: null });
+    assert.equal(r.status, 403, 'migrate is admin-only');
+
+    r = await demo.call('POST', 'compute', `/servers/${id}/action`, { resize: { flavorRef: '2' } });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const s = await waitForStatus(demo, id, 'VERIFY_RESIZE');
+    assert.equal(s.flavor.original_name ?? s.flavor.id, s.flavor.original_name ? 'm1.small' : '2');
+    const asAdmin = (await admin.call('GET', 'compute', `/servers/${id}`)).body.server;
+    assert.equal(asAdmin['OS-EXT-SRV-ATTR:host'], dest);
+    assert.equal(asAdmin['OS-EXT-STS:vm_state'], 'resized');
+
+    // VERIFY_RESIZE: the instance holds the new flavor on the destination; the migration holds the old one on the source.
+    const [mig] = await migrations(admin, id);
+    assert.equal(mig.status, 'finished');
+    assert.equal(mig.migration_type, 'resize');
+    assert.equal(mig.source_compute, source);
+    assert.equal(mig.dest_compute, dest);
+    assert.equal(mig.old_instance_type_id !== mig.new_instance_type_id, true);
+    assert.deepEqual(await usages(admin, rps[source]!), TINY);
+    assert.deepEqual(await usages(admin, rps[dest]!), SMALL);
+    assert.deepEqual(await allocationsOf(admin, id), { [rps[dest]!]: SMALL });
+    const onSource = await consumersOn(admin, rps[source]!);
+    const [migrationConsumer] = Object.keys(onSource);
+    assert.notEqual(migrationConsumer, id);
+    assert.deepEqual(onSource, { [migrationConsumer!]: TINY });
+
+    // a second resize while one is open is refused.
+    r = await demo.call('POST', 'compute', `/servers/${id}/action`, { resize: { flavorRef: '3' } });
+    assert.equal(r.status, 409);
+
+    r = await demo.call('POST', 'compute', `/servers/${id}/action`, { confirmResize: null });
+    assert.equal(r.status, 204, JSON.stringify(r.body));
+    await waitForStatus(demo, id, 'ACTIVE');
+    // after confirm: exactly one allocation, the instance's on the destination.
+    assert.deepEqual(await usages(admin, rps[source]!), NONE);
+    assert.deepEqual(await usages(admin, rps[dest]!), SMALL);
+    assert.deepEqual(await allocationsOf(admin, migrationConsumer!), {});
+    assert.equal((await migrations(admin, id))[0].status, 'confirmed');
+    const ports = (await admin.call('GET', 'network', `/v2.0/ports?device_id=${id}`)).body.ports;
+    assert.equal(ports[0]['binding:host_id'], dest);
+
+    // instance actions and their events.
+    const actions = (await demo.call('GET', 'compute', `/servers/${id}/os-instance-actions`)).body.instanceActions;
+    assert.deepEqual(actions.map((a: any) => a.action).sort(), ['confirmResize', 'create', 'resize']);
+    const resize = actions.find((a: any) => a.action === 'resize');
+    const events = (await admin.call('GET', 'compute', `/servers/${id}/os-instance-actions/${resize.request_id}`)).body.instanceAction.events.map((e: any) => `${e.event}:${e.result}`).sort();
+    assert.deepEqual(events, ['cold_migrate:Success', 'compute_finish_resize:Success', 'compute_prep_resize:Success', 'compute_resize_instance:Success', 'conductor_migrate_server:Success']);
+    const confirm = actions.find((a: any) => a.action === 'confirmResize');
+    const cev = (await admin.call('GET', 'compute', `/servers/${id}/os-instance-actions/${confirm.request_id}`)).body.instanceAction.events.map((e: any) => e.event);
+    assert.deepEqual(cev, ['compute_confirm_resize']);
+  });
+});
+
+test('resize then revert: back on the source with the old flavor, one allocation left', async () => {
+  await withCloud(2, async (cloud) => {
+    const demo = await login(cloud, 'demo');
+    const admin = await login(cloud, 'admin');
+    const rps = await providers(admin);
+    const { id, host: source } = await boot(demo, admin, 'rv1');
+    const dest = cloud.computeHosts.find((h) => h !== source)!;
+    let r = await demo.call('POST', 'compute', `/servers/${id}/action`, { resize: { flavorRef: '2' } });
+    assert.equal(r.status, 202);
+    await waitForStatus(demo, id, 'VERIFY_RESIZE');
+    assert.deepEqual(await usages(admin, rps[source]!), TINY);
+    assert.deepEqual(await usages(admin, rps[dest]!), SMALL);
+
+    r = await demo.call('POST', 'compute', `/servers/${id}/action`, { revertResize: null });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const s = await waitForStatus(demo, id, 'ACTIVE');
+    assert.equal(s.flavor.original_name ?? s.flavor.id, s.flavor.original_name ? 'm1.tiny' : '1');
+    assert.equal((await admin.call('GET', 'compute', `/servers/${id}`)).body.server['OS-EXT-SRV-ATTR:host'], source);
+    assert.deepEqual(await usages(admin, rps[source]!), TINY);
+    assert.deepEqual(await usages(admin, rps[dest]!), NONE);
+    assert.deepEqual(await allocationsOf(admin, id), { [rps[source]!]: TINY });
+    assert.deepEqual(Object.keys(await consumersOn(admin, rps[source]!)), [id]);
+    const [mig] = await migrations(admin, id);
+    assert.equal(mig.status, 'reverted');
+    const ports = (await admin.call('GET', 'network', `/v2.0/ports?device_id=${id}`)).body.ports;
+    assert.equal(ports[0]['binding:host_id'], source);
+    const actions = (await demo.call('GET', 'compute', `/servers/${id}/os-instance-actions`)).body.instanceActions;
+    const revert = actions.find((a: any) => a.action === 'revertResize');
+    const ev = (await admin.call('GET', 'compute', `/servers/${id}/os-instance-actions/${revert.request_id}`)).body.instanceAction.events.map((e: any) => `${e.event}:${e.result}`).sort();
+    assert.deepEqual(ev, ['compute_finish_revert_resize:Success', 'compute_revert_resize:Success']);
+    // the source's guest runs again
+    const drv = (cloud as any).nova?.computes?.get(source)?.driver;
+    if (drv?.getInfo) assert.equal(drv.getInfo({ uuid: id }).state, 1);
+  });
+});
+
+test('cold migrate: each RPC hop in order; a stopped server stays SHUTOFF; NoValidHost is 400', async () => {
+  const spans: Span[] = [];
+  const remove = addSpanSink({ write: (s) => spans.push(s) });
+  try {
+    await withCloud(2, async (cloud) => {
+      const demo = await login(cloud, 'demo');
+      const admin = await login(cloud, 'admin');
+      const rps = await providers(admin);
+      const { id, host: source } = await boot(demo, admin, 'mg1');
+      const dest = cloud.computeHosts.find((h) => h !== source)!;
+      let r = await demo.call('POST', 'compute', `/servers/${id}/action`, { 'os-stop': null });
+      assert.equal(r.status, 202);
+      await waitForStatus(demo, id, 'SHUTOFF');
+
+      const reqId = `req-${randomUUID()}`;
+      r = await admin.call('POST', 'compute', `/servers/${id}/action`, { migrate: null }, { 'X-OpenStack-Request-ID': reqId });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const s = await waitForStatus(admin, id, 'VERIFY_RESIZE');
+      assert.equal(s['OS-EXT-SRV-ATTR:host'], dest);
+      assert.equal(s['OS-EXT-STS:power_state'], 4, 'still powered off on the destination');
+      const [mig] = await migrations(admin, id);
+      assert.equal(mig.migration_type, 'migration');
+      assert.equal(mig.old_instance_type_id, mig.new_instance_type_id);
+      assert.deepEqual(await usages(admin, rps[source]!), TINY);
+      assert.deepEqual(await usages(admin, rps[dest]!), TINY);
+
+      const j = spans.filter((x) => x.journeyId === reqId).sort((a, b) => a.start - b.start);
+      const at = (pred: (x: Span) => boolean, label: string) => {
+        const i = j.findIndex(pred);
+        assert.ok(i >= 0, `journey has ${label}: ${j.map((x) => `${x.kind}:${x.service}@${x.host}:${x.name}`).join(' | ')}`);
+        return i;
+      };
+      const hops = [
+        at((x) => x.kind === 'http.in' && x.service === 'nova-api', 'nova-api POST action'),
+        at((x) => x.kind === 'rpc.receive' && x.name === 'migrate_server' && x.service === 'nova-super-conductor', 'super-conductor migrate_server'),
+        at((x) => x.kind === 'http.out' && x.name.startsWith('POST placement/allocations'), 'allocation swap POST /allocations'),
+        at((x) => x.kind === 'rpc.receive' && x.name === 'select_destinations' && x.service === 'nova-scheduler', 'scheduler select_destinations'),
+        at((x) => x.kind === 'rpc.receive' && x.name === 'prep_resize' && x.host === dest, 'prep_resize on the destination'),
+        at((x) => x.kind === 'rpc.receive' && x.name === 'resize_instance' && x.host === source, 'resize_instance on the source'),
+        at((x) => x.kind === 'rpc.receive' && x.name === 'finish_resize' && x.host === dest, 'finish_resize on the destination'),
+      ];
+      for (let i = 1; i < hops.length; i++) assert.ok(hops[i]! > hops[i - 1]!, `hop ${i} after hop ${i - 1}`);
+
+      r = await admin.call('POST', 'compute', `/servers/${id}/action`, { confirmResize: null });
+      assert.equal(r.status, 204);
+      const after = await waitForStatus(admin, id, 'SHUTOFF');
+      assert.equal(after['OS-EXT-SRV-ATTR:host'], dest);
+      assert.deepEqual(await usages(admin, rps[source]!), NONE);
+      assert.deepEqual(await usages(admin, rps[dest]!), TINY);
+
+      // Take the other host away: nothing can host the move, NoValidHost is a 400 and nothing changed.
+      const svcs = (await admin.call('GET', 'compute', `/os-services?binary=nova-compute&host=${source}`)).body.services;
+      const dis = await admin.call('PUT', 'compute', `/os-services/${svcs[0].id}`, { status: 'disabled' }, { 'X-OpenStack-Nova-API-Version': '2.53' });
+      if (dis.status === 200) {
+        r = await admin.call('POST', 'compute', `/servers/${id}/action`, { migrate: null });
+        assert.equal(r.status, 400, JSON.stringify(r.body));
+        assert.match(r.body.badRequest.message, /No valid host/);
+        const back = await waitForStatus(admin, id, 'SHUTOFF');
+        assert.equal(back['OS-EXT-SRV-ATTR:host'], dest);
+        assert.deepEqual(await allocationsOf(admin, id), { [rps[dest]!]: TINY });
+        const migs = await migrations(admin, id);
+        assert.equal(migs[0].status, 'error');
+      }
+    });
+  } finally {
+    remove();
+  }
+});
