@@ -26,6 +26,8 @@ export class DhcpAgent {
   /** Revision of each port last reported ready, per network (a new revision is reported again). */
   private readonly ready = new Map<string, Map<string, number>>();
   private counts = { networks: 0, subnets: 0, ports: 0 };
+  /** Context of the notification that asked for the next pass (its journey continues here). */
+  private nextCtx: RequestContext | null = null;
 
   constructor(private readonly o: DhcpAgentOptions) {
     this.backend = o.backend ?? new NoopDhcpBackend();
@@ -46,7 +48,9 @@ export class DhcpAgent {
 
   /** Converge every network the server says is ours. */
   private async syncState(): Promise<void> {
-    const ctx = RequestContext.admin();
+    const origin = this.nextCtx;
+    this.nextCtx = null;
+    const ctx = origin ? origin.child().elevated() : RequestContext.admin();
     const networks = (await this.plugin.call(ctx, 'get_active_networks_info', { host: this.o.host })) as Dict[];
     const wanted = new Set(networks.map((n) => n['id']));
     for (const id of this.backend.networks()) {
@@ -101,7 +105,8 @@ export class DhcpAgent {
   }
 
   /** A notification about one network: resync (folded into the next pass when one is running). */
-  async networkChanged(): Promise<void> {
+  async networkChanged(ctx: RequestContext | null = null): Promise<void> {
+    if (ctx) this.nextCtx = ctx;
     await this.runner.trigger();
   }
 
@@ -123,7 +128,7 @@ export class DhcpAgent {
 class DhcpNotifierEndpoint {
   readonly target = { version: '1.0', namespace: null };
   constructor(private readonly agent: DhcpAgent) {}
-  private kick = async (): Promise<void> => { void this.agent.networkChanged(); };
+  private kick = async (ctx: RequestContext): Promise<void> => { void this.agent.networkChanged(ctx); };
   network_create_end = this.kick;
   network_update_end = this.kick;
   network_delete_end = this.kick;

@@ -104,10 +104,18 @@ export class L2Agent {
   private async reconcile(): Promise<void> {
     const pending = [...this.devices.values()].filter((d) => d.reported === null);
     if (!pending.length) return;
-    const origin = pending.find((d) => d.ctx)?.ctx;
-    const ctx = origin ? origin.child().elevated() : RequestContext.admin();
-    await withSpan({ kind: 'agent', name: 'l2-agent.wire_devices', service: C.BINARY_L2, host: this.o.host, ctx, attributes: { devices: pending.map((d) => d.id) } },
-      () => this.wire(ctx, pending));
+    // one pass per journey, so each request's wiring (and its vif-plugged) stays in its own journey
+    const groups = new Map<string, Device[]>();
+    for (const d of pending) {
+      const key = d.ctx?.journeyId ?? '';
+      groups.set(key, [...(groups.get(key) ?? []), d]);
+    }
+    for (const group of groups.values()) {
+      const origin = group[0]!.ctx;
+      const ctx = origin ? origin.child().elevated() : RequestContext.admin();
+      await withSpan({ kind: 'agent', name: 'l2-agent.wire_devices', service: C.BINARY_L2, host: this.o.host, ctx, attributes: { devices: group.map((d) => d.id) } },
+        () => this.wire(ctx, group));
+    }
   }
 
   private async wire(ctx: RequestContext, pending: Device[]): Promise<void> {

@@ -10,6 +10,7 @@ import type { NeutronCore } from '../plugin/index.js';
 import type { Dict } from '../plugin/core.js';
 import { mountResource, prepareBody } from './controller.js';
 import { EXTENSIONS } from './extensions.js';
+import { registerAgentSchedulerRoutes } from './agent-scheduler-routes.js';
 
 const V = '/v2.0';
 
@@ -84,6 +85,7 @@ export function registerNeutronRoutes(app: FastifyInstance, n: NeutronCore): voi
     return { extension: e };
   });
 
+  registerAgentSchedulerRoutes(app, n);
   registerQuotaRoutes(app, n);
   registerTagRoutes(app, n);
   // prepareBody is exported for the RPC layer too; keep the import used for type checking

@@ -60,6 +60,31 @@ describe('neutron routers, floating IPs and agents', () => {
     assert.ok(az.body.availability_zones.some((z: any) => z.name === 'nova' && z.resource === 'router'));
   });
 
+  test('agent schedulers: which agent hosts a network or router, and moving them', async () => {
+    const agents = (await call(c.app, 'admin', 'GET', '/v2.0/agents')).body.agents;
+    const dhcp = agents.find((a: any) => a.agent_type === 'DHCP agent');
+    const l3 = agents.find((a: any) => a.agent_type === 'L3 agent');
+    const { n } = await mkNet('10.26.0.0/24');
+    const hosted = await call(c.app, 'admin', 'GET', `/v2.0/networks/${n.id}/dhcp-agents`);
+    assert.deepEqual(hosted.body.agents.map((a: any) => a.id), [dhcp.id]);
+    const nets = await call(c.app, 'admin', 'GET', `/v2.0/agents/${dhcp.id}/dhcp-networks`);
+    assert.ok(nets.body.networks.some((x: any) => x.id === n.id));
+    const again = await call(c.app, 'admin', 'POST', `/v2.0/agents/${dhcp.id}/dhcp-networks`, { network_id: n.id });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.NeutronError.type, 'NetworkHostedByDHCPAgent');
+    assert.equal((await call(c.app, 'admin', 'DELETE', `/v2.0/agents/${dhcp.id}/dhcp-networks/${n.id}`)).status, 204);
+    assert.deepEqual((await call(c.app, 'admin', 'GET', `/v2.0/networks/${n.id}/dhcp-agents`)).body.agents, []);
+    assert.equal((await call(c.app, 'admin', 'POST', `/v2.0/agents/${dhcp.id}/dhcp-networks`, { network_id: n.id })).status, 201);
+    const wrongType = await call(c.app, 'admin', 'POST', `/v2.0/agents/${l3.id}/dhcp-networks`, { network_id: n.id });
+    assert.equal(wrongType.status, 404);
+    const r = (await call(c.app, 'demo', 'POST', '/v2.0/routers', { router: { name: 'sched' } })).body.router;
+    const onAgent = await call(c.app, 'admin', 'GET', `/v2.0/routers/${r.id}/l3-agents`);
+    assert.deepEqual(onAgent.body.agents.map((a: any) => a.id), [l3.id]);
+    assert.ok((await call(c.app, 'admin', 'GET', `/v2.0/agents/${l3.id}/l3-routers`)).body.routers.some((x: any) => x.id === r.id));
+    assert.equal((await call(c.app, 'demo', 'GET', `/v2.0/routers/${r.id}/l3-agents`)).status, 403);
+    await call(c.app, 'demo', 'DELETE', `/v2.0/routers/${r.id}`);
+  });
+
   test('router CRUD with gateway, interfaces by subnet and by port, extra routes', async () => {
     const r = await call(c.app, 'demo', 'POST', '/v2.0/routers', { router: { name: 'r1', admin_state_up: false, external_gateway_info: { network_id: pub.id } } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -183,7 +208,7 @@ describe('neutron routers, floating IPs and agents', () => {
     assert.equal(nova.posts[0]!.target, 'compute');
     // the event belongs to the journey of the request that bound the port (API -> agent -> server -> Nova)
     const post = nova.posts.find((x) => x.body.events.some((e: any) => e.tag === p.id && e.name === 'network-vif-plugged'))!;
-    assert.equal(post.journey, bound.headers['x-openstack-request-id']);
+    assert.equal(post.journey, bound.headers['x-openstack-request-id'], JSON.stringify(nova.posts.map((x) => [x.journey, x.body.events])));
     // the DHCP agent has a port on the network, bound to its host
     const dhcp = await waitFor(async () => (await call(c.app, 'admin', 'GET', `/v2.0/ports?network_id=${n.id}&device_owner=network:dhcp`)).body.ports[0], 'DHCP port');
     assert.equal(dhcp['binding:host_id'], 'net1');
