@@ -212,19 +212,21 @@ test('cold migrate: each RPC hop in order; a stopped server stays SHUTOFF; NoVal
       assert.deepEqual(await usages(admin, rps[source]!), NONE);
       assert.deepEqual(await usages(admin, rps[dest]!), TINY);
 
-      // Take the other host away: nothing can host the move, NoValidHost is a 400 and nothing changed.
-      const svcs = (await admin.call('GET', 'compute', `/os-services?binary=nova-compute&host=${source}`)).body.services;
-      const dis = await admin.call('PUT', 'compute', `/os-services/${svcs[0].id}`, { status: 'disabled' }, { 'X-OpenStack-Nova-API-Version': '2.53' });
-      if (dis.status === 200) {
-        r = await admin.call('POST', 'compute', `/servers/${id}/action`, { migrate: null });
-        assert.equal(r.status, 400, JSON.stringify(r.body));
-        assert.match(r.body.badRequest.message, /No valid host/);
-        const back = await waitForStatus(admin, id, 'SHUTOFF');
-        assert.equal(back['OS-EXT-SRV-ATTR:host'], dest);
-        assert.deepEqual(await allocationsOf(admin, id), { [rps[dest]!]: TINY });
-        const migs = await migrations(admin, id);
-        assert.equal(migs[0].status, 'error');
-      }
+      // A flavor no host has the disk for: NoValidHost comes back as 400 and nothing changed.
+      const f = await admin.call('POST', 'compute', '/flavors', { flavor: { name: 'bigdisk', ram: 512, vcpus: 1, disk: 100000, id: 'bigdisk' } });
+      assert.equal(f.status, 200, JSON.stringify(f.body));
+      r = await demo.call('POST', 'compute', `/servers/${id}/action`, { resize: { flavorRef: 'bigdisk' } });
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.match(r.body.badRequest.message, /No valid host/);
+      const back = await waitForStatus(admin, id, 'SHUTOFF');
+      assert.equal(back['OS-EXT-SRV-ATTR:host'], dest);
+      assert.equal(back.flavor.original_name ?? back.flavor.id, back.flavor.original_name ? 'm1.tiny' : '1');
+      assert.deepEqual(await allocationsOf(admin, id), { [rps[dest]!]: TINY });
+      assert.deepEqual(await usages(admin, rps[source]!), NONE);
+      const migs = await migrations(admin, id);
+      assert.equal(migs.length, 2);
+      assert.equal(migs[0].status, 'error');
+      assert.equal(migs[0].migration_type, 'resize');
     });
   } finally {
     remove();
