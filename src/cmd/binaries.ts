@@ -105,7 +105,7 @@ const STARTERS: Record<string, { service: ServiceType | null; start: Starter }> 
       const { createImageApp } = await import('../image/service.js');
       const db = await database(conf, 'glance');
       const a = authOf(conf);
-      const app = await createImageApp({ database: db, stateDir: conf.get<string>('DEFAULT', 'state_path'), validator: a.validator, authUrl: a.authUrl });
+      const app = await createImageApp({ database: db, stateDir: conf.get<string>('DEFAULT', 'state_path'), validator: a.validator, authUrl: a.authUrl, config: conf });
       return serveApp(conf, app, 'glance-api', () => db.close());
     },
   },

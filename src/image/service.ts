@@ -12,6 +12,7 @@ import { GLANCE_MIGRATIONS } from './db/migrations.js';
 import { ImageRepository } from './db/repository.js';
 import type { GlanceDB } from './db/schema.js';
 import { FilesystemStore } from './store/filesystem.js';
+import { resolveImageConfig } from './config.js';
 import { ImageAPI } from './api.js';
 import { registerImageRoutes } from './api/routes.js';
 import { registerMetadefRoutes } from './api/metadef-routes.js';
@@ -37,20 +38,24 @@ export interface ImageAppOptions {
   host?: string;
   /** `image_size_cap` in bytes (default 1 TiB). */
   sizeCap?: number;
+  /** glance-api.conf (`[DEFAULT] image_size_cap, public_endpoint, node_staging_uri`, `[glance_store] filesystem_store_datadir`). */
+  config?: unknown;
 }
 
 /** Builds the Glance app (not listening); migrates the `glance` database first. */
 export async function createImageApp(opts: ImageAppOptions): Promise<FastifyInstance> {
+  const conf = resolveImageConfig(opts.config);
   await migrate(opts.database, 'glance', GLANCE_MIGRATIONS);
-  const imagesDir = path.join(opts.stateDir, 'images');
+  const imagesDir = conf.datadir ?? path.join(opts.stateDir, 'images');
   const store = new FilesystemStore(imagesDir);
   await store.init();
   const api = new ImageAPI({
     repo: new ImageRepository(opts.database as Database<GlanceDB>),
     store,
-    stagingDir: path.join(imagesDir, 'staging'),
-    ...(opts.sizeCap !== undefined ? { sizeCap: opts.sizeCap } : {}),
+    stagingDir: conf.stagingDir ?? path.join(imagesDir, 'staging'),
+    sizeCap: opts.sizeCap ?? conf.sizeCap,
   });
+  const publicUrl = opts.publicUrl ?? conf.publicUrl ?? undefined;
   await api.recoverInterrupted();
   const app = createApp({
     service: 'glance-api',
@@ -60,11 +65,12 @@ export async function createImageApp(opts: ImageAppOptions): Promise<FastifyInst
     ...(opts.authUrl ? { authUrl: opts.authUrl } : {}),
   });
   app.decorate('imageApi', api);
-  registerImageRoutes(app, api, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
+  registerImageRoutes(app, api, publicUrl ? { publicUrl } : {});
   registerMetadefRoutes(app, new MetadefService(opts.database));
   app.addHook('onClose', async () => api.close());
   return app;
 }
 
 export { ImageAPI } from './api.js';
+export { imageOpts } from './config.js';
 export { ensureDefaultImage, ensureDefaultImages, writeBootableDiskImage } from './default-image.js';
