@@ -4,6 +4,7 @@
  * @module
  */
 import bcrypt from 'bcrypt';
+import { createHmac, randomBytes } from 'node:crypto';
 
 export const MAX_PASSWORD_LENGTH = 4096;
 
@@ -15,11 +16,35 @@ export async function hashPassword(password: string, rounds = defaultRounds()): 
   return bcrypt.hash(password, rounds);
 }
 
+/**
+ * Successful verifications are remembered for a while, keyed by an HMAC (random per-process key)
+ * of the stored hash and the password: services re-authenticate with the same password many
+ * times, and at 12 rounds each bcrypt compare costs ~300 ms of CPU. A wrong password always pays
+ * the full bcrypt price, so guessing stays as slow as Keystone makes it.
+ */
+const VERIFIED_TTL_MS = 10 * 60_000;
+const VERIFIED_MAX = 10_000;
+const verifiedKey = randomBytes(32);
+const verified = new Map<string, number>();
+
+function verifiedId(password: string, hash: string): string {
+  return createHmac('sha256', verifiedKey).update(hash).update('\0').update(password).digest('base64');
+}
+
 export async function verifyPassword(password: string, hash: string): Promise<boolean> {
   if (!hash.startsWith('$2')) return false;
+  const id = verifiedId(password, hash);
+  const until = verified.get(id);
+  if (until !== undefined && until > Date.now()) return true;
+  let ok = false;
   try {
-    return await bcrypt.compare(password, hash);
+    ok = await bcrypt.compare(password, hash);
   } catch {
-    return false;
+    ok = false;
   }
+  if (ok) {
+    if (verified.size >= VERIFIED_MAX) verified.clear();
+    verified.set(id, Date.now() + VERIFIED_TTL_MS);
+  }
+  return ok;
 }
