@@ -95,11 +95,12 @@ export async function ensureDefaultImage(target: FastifyInstance | ImageAPI, o: 
     conditions: [{ column: 'name', op: '=', value: o.name }],
     properties: {}, tags: [], memberStatus: 'all', visibility: 'all', limit: 10, sortKeys: ['created_at'], sortDirs: ['asc'],
   });
-  const active = images.find((i) => i.status === 'active');
-  if (active) return active;
+  // Registered already (an operator may have deactivated it since: leave it so).
+  const done = images.find((i) => i.status === 'active' || i.status === 'deactivated');
+  if (done) return done;
   const exists = await stat(o.file).then(() => true, () => false);
   if (!exists) await writeBootableDiskImage(o.file, { ...(o.sizeMiB ? { sizeMiB: o.sizeMiB } : {}), ...(o.banner ? { banner: o.banner } : {}) });
-  const image = images[0] ?? (await api.create(ctx, {
+  const image = images.find((i) => i.status === 'queued') ?? (await api.create(ctx, {
     name: o.name, disk_format: 'raw', container_format: 'bare', visibility: 'public', ...(o.owner ? { owner: o.owner } : {}),
   }));
   return api.upload(ctx, image.id, createReadStream(o.file));
