@@ -30,8 +30,24 @@ function makeRoot(): Logger {
 
 let root: Logger = makeRoot();
 
+/**
+ * Loggers are often made at module load, before `stratus up` points the logs at its state
+ * directory; each one re-binds to the current root when the destination changes.
+ */
 export function getLogger(service: string, host?: string): Logger {
-  return root.child(host ? { service, host } : { service });
+  const bindings = host ? { service, host } : { service };
+  let boundTo = root;
+  let child = root.child(bindings);
+  return new Proxy(child, {
+    get(_target, prop) {
+      if (boundTo !== root) {
+        boundTo = root;
+        child = root.child(bindings);
+      }
+      const v = Reflect.get(child, prop, child) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(child) : v;
+    },
+  });
 }
 
 export type { Logger };
