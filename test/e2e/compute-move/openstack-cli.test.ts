@@ -1,0 +1,121 @@
+/**
+ * Issue 9's done-when list with Debian's `openstack` CLI against `stratus up --computes 2` as a
+ * real process: `server resize --flavor m1.small --wait` then `server resize confirm`, resize and
+ * `server resize revert` on another server, `server migrate --wait` to the other host, and
+ * `server migration list` showing the records.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
+const bin = path.join(root, 'bin', 'stratus.mjs');
+const OPENSTACK = '/usr/bin/openstack';
+const skip = existsSync(OPENSTACK) ? false : 'python3-openstackclient is not installed';
+
+let child: ChildProcess;
+let stateDir: string;
+let env: NodeJS.ProcessEnv;
+
+function parseOpenrc(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^export (\w+)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
+  }
+  return out;
+}
+
+async function os(...args: string[]): Promise<any> {
+  const { stdout } = await run(OPENSTACK, [...args, '-f', 'json'], { env, timeout: 120_000 });
+  return stdout.trim() ? JSON.parse(stdout) : null;
+}
+async function osPlain(...args: string[]): Promise<string> {
+  const { stdout } = await run(OPENSTACK, args, { env, timeout: 120_000 });
+  return stdout;
+}
+
+async function waitStatus(name: string, status: string): Promise<any> {
+  for (let i = 0; i < 200; i++) {
+    const s = await os('server', 'show', name);
+    if (s.status === status && !s['OS-EXT-STS:task_state']) return s;
+    if (s.status === 'ERROR') assert.fail(`server ${name} went to ERROR: ${JSON.stringify(s.fault)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`server ${name} never reached ${status}`);
+}
+
+before(async () => {
+  if (skip) return;
+  stateDir = mkdtempSync(path.join(tmpdir(), 'stratus-e2e-move-'));
+  child = spawn(process.execPath, [bin, 'up', '--computes', '2', '--state-dir', stateDir, '--random-ports', '--admin-password', 'secret-e2e'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`stratus up did not come up:\n${out}`)), 90_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Stratus is up')) { clearTimeout(timer); resolve(); }
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`stratus up exited ${code}:\n${out}`)); });
+  });
+  env = { ...process.env, ...parseOpenrc(path.join(stateDir, 'openrc')) };
+  delete env['OS_CLOUD'];
+});
+
+after(async () => {
+  if (!child) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGINT');
+  await exited;
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+test('resize --wait, resize confirm, migrate --wait and migration list', { skip, timeout: 300_000 }, async () => {
+  const vm = await os('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros-0.6.2-x86_64-disk', '--network', 'private', '--wait', 'mv-vm1');
+  assert.equal(vm.status, 'ACTIVE');
+  const first = vm['OS-EXT-SRV-ATTR:host'];
+
+  await osPlain('server', 'resize', '--flavor', 'm1.small', '--wait', 'mv-vm1');
+  let s = await os('server', 'show', 'mv-vm1');
+  assert.equal(s.status, 'VERIFY_RESIZE');
+  assert.match(String(s.flavor), /m1\.small/);
+  assert.notEqual(s['OS-EXT-SRV-ATTR:host'], first);
+
+  await osPlain('server', 'resize', 'confirm', 'mv-vm1');
+  s = await waitStatus('mv-vm1', 'ACTIVE');
+  const second = s['OS-EXT-SRV-ATTR:host'];
+  assert.notEqual(second, first);
+
+  await osPlain('server', 'migrate', '--wait', 'mv-vm1');
+  s = await os('server', 'show', 'mv-vm1');
+  assert.equal(s.status, 'VERIFY_RESIZE');
+  assert.equal(s['OS-EXT-SRV-ATTR:host'], first, 'migrated back to the other host');
+  await osPlain('server', 'resize', 'confirm', 'mv-vm1');
+  await waitStatus('mv-vm1', 'ACTIVE');
+
+  const migs = await os('server', 'migration', 'list', '--server', 'mv-vm1');
+  assert.equal(migs.length, 2);
+  const statuses = migs.map((m: any) => m.Status).sort();
+  assert.deepEqual(statuses, ['confirmed', 'confirmed']);
+  const newest = migs[0];
+  assert.equal(newest['Source Compute'], second);
+  assert.equal(newest['Dest Compute'], first);
+});
+
+test('resize then resize revert puts the server back', { skip, timeout: 300_000 }, async () => {
+  const vm = await os('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros-0.6.2-x86_64-disk', '--network', 'private', '--wait', 'mv-vm2');
+  const host = vm['OS-EXT-SRV-ATTR:host'];
+  await osPlain('server', 'resize', '--flavor', 'm1.small', '--wait', 'mv-vm2');
+  await osPlain('server', 'resize', 'revert', 'mv-vm2');
+  const s = await waitStatus('mv-vm2', 'ACTIVE');
+  assert.equal(s['OS-EXT-SRV-ATTR:host'], host);
+  assert.match(String(s.flavor), /m1\.tiny/);
+  const migs = await os('server', 'migration', 'list', '--server', 'mv-vm2');
+  assert.equal(migs[0].Status, 'reverted');
+});
