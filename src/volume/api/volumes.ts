@@ -127,6 +127,22 @@ export function registerVolumeRoutes(app: FastifyInstance, api: CinderAPI): void
   app.get(`${P}/volumes`, list(false));
   app.get(`${P}/volumes/detail`, list(true));
 
+  // 3.12: counts and sizes of the volumes the caller can see (3.36 adds their distinct metadata).
+  app.get(`${P}/volumes/summary`, async (req: FastifyRequest<{ Params: Params }>) => {
+    if (!atLeast(req, '3.12')) throw volumeNotFound('summary');
+    const q = queryOf(req);
+    const allTenants = req.ctx.isAdmin && isTrue(q['all_tenants'] ?? 'false');
+    const rows = await api.db.listVolumes(allTenants ? null : req.ctx.projectId ?? '');
+    const summary: Record<string, unknown> = { total_size: rows.reduce((n, r) => n + r.size, 0), total_count: rows.length };
+    if (atLeast(req, '3.36')) {
+      const metas = await api.db.getMetaMany('volume_metadata', rows.map((r) => r.id));
+      const all: Record<string, string[]> = {};
+      for (const m of metas.values()) for (const [k, v] of Object.entries(m)) if (!(all[k] ??= []).includes(v)) all[k]!.push(v);
+      summary['metadata'] = all;
+    }
+    return { 'volume-summary': summary };
+  });
+
   app.post(`${P}/volumes`, async (req: FastifyRequest<{ Params: Params }>, reply) => {
     const body = validateBody<{ volume: Record<string, any> }>(req, createSchema);
     const v = body.volume;

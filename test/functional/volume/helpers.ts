@@ -59,10 +59,10 @@ export interface Cinder {
   close(): Promise<void>;
 }
 
-export async function startCinder(opts: { withGlance?: boolean } = {}): Promise<Cinder> {
+export async function startCinder(opts: { withGlance?: boolean; databaseUrl?: string } = {}): Promise<Cinder> {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'cinder-func-'));
   setLogDestination(process.env["CINDER_TEST_LOG"] ?? path.join(stateDir, "stratus.log"));
-  const database = await openDatabase(`sqlite:///${path.join(stateDir, 'cinder.db')}`, { service: 'cinder' });
+  const database = await openDatabase(opts.databaseUrl ?? `sqlite:///${path.join(stateDir, 'cinder.db')}`, { service: 'cinder', poolSize: 8 });
   const bus = await createTransport(`inproc://cinder-${randomUUID()}`);
   let glance: FastifyInstance | null = null;
   let glanceDb: Database | null = null;

@@ -167,6 +167,11 @@ void describe('volume lifecycle', () => {
     }
     assert.equal(new Set(seen).size, seen.length);
     for (const id of ids) assert.ok(seen.includes(id));
+    const sum = await c.req('GET', `${A}/volumes/summary`, { version: '3.36' });
+    assert.equal(sum.body['volume-summary'].total_count, 4);
+    assert.equal(sum.body['volume-summary'].total_size, 4);
+    assert.deepEqual(sum.body['volume-summary'].metadata.group.sort(), ['even', 'odd']);
+    assert.equal((await c.req('GET', `${A}/volumes/summary`)).status, 404, 'summary needs 3.12');
     const off = await c.req('GET', `${A}/volumes?sort=name:asc&offset=1&limit=1&name=page-1`);
     assert.deepEqual(off.body.volumes, []);
     assert.equal((await c.req('GET', `${A}/volumes?limit=-1`)).status, 400);
