@@ -19,6 +19,7 @@ import { createPlacementApp } from '../placement/service.js';
 import { createImageApp, ensureDefaultImages } from '../image/service.js';
 import { createNeutronServer, createL2Agent, createDhcpAgent, createL3Agent, createMetadataAgent, ensureDefaultNetworks } from '../network/service.js';
 import { startNova } from '../compute/deploy.js';
+import { createCinderApi, createCinderScheduler, createCinderVolume, ensureDefaultVolumeType } from '../volume/service.js';
 import { Session } from '../common/http/client.js';
 
 export interface CloudOptions {
@@ -122,6 +123,8 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
         { type: 'placement', name: 'placement', publicUrl: urls.placement },
         { type: 'image', name: 'glance', publicUrl: urls.image },
         { type: 'network', name: 'neutron', publicUrl: urls.network },
+        { type: 'volumev3', name: 'cinderv3', publicUrl: urls.volume },
+        { type: 'block-storage', name: 'cinder', publicUrl: urls.volume },
       ],
     });
     progress(`keystone   ${urls.identity}`);
@@ -177,6 +180,26 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
     });
     stops.push(() => nova.stop());
     progress(`nova       ${urls.compute} (api, super-conductor, cell1 conductor, scheduler, compute on ${computeHosts.join(', ')})`);
+
+    // Cinder: cinder-api, cinder-scheduler and one cinder-volume backend (file driver).
+    const cinderDb = await open('cinder', 'cinder');
+    const cinderApi = await createCinderApi({
+      database: cinderDb, bus, host: os.hostname(), validator, authUrl,
+      novaSession: serviceSession('cinder'), glanceSession: serviceSession('cinder'),
+    });
+    await listen(cinderApi, { host, port: ports.volume });
+    stops.push(() => cinderApi.close());
+    await ensureDefaultVolumeType({ database: cinderDb });
+    const cinderScheduler = await createCinderScheduler({ database: cinderDb, bus, host: os.hostname() });
+    await cinderScheduler.start();
+    stops.push(() => cinderScheduler.stop());
+    const cinderVolume = await createCinderVolume({
+      database: cinderDb, bus, host: os.hostname(), stateDir: state.root,
+      glanceSession: serviceSession('cinder'), novaSession: serviceSession('cinder'),
+    });
+    await cinderVolume.start();
+    stops.push(() => cinderVolume.stop());
+    progress(`cinder     ${urls.volume.replace('/$(project_id)s', '')} (api, scheduler, volume ${os.hostname()}@lvmdriver-1 on the file driver)`);
 
     // devstack's defaults: an image, the public/private networks and router1.
     const projectId = async (name: string) => (await identity.deps.resource.getProjectByName(name, 'default')).id;

@@ -31,7 +31,7 @@ test('stratus up: a whole cloud that survives a restart and a snapshot', async (
     assert.ok(existsSync(path.join(dir, 'openrc')));
     assert.match(readFileSync(path.join(dir, 'clouds.yaml'), 'utf8'), /stratus:/);
     const { token: t, catalog } = await token(cloud);
-    for (const type of ['identity', 'compute', 'placement', 'image', 'network']) {
+    for (const type of ['identity', 'compute', 'placement', 'image', 'network', 'volumev3', 'block-storage']) {
       assert.ok(catalog.some((s) => s.type === type), `catalog has ${type}`);
     }
     const h = { 'x-auth-token': t };
@@ -39,6 +39,17 @@ test('stratus up: a whole cloud that survives a restart and a snapshot', async (
     assert.ok(images.images.length >= 2, 'the default and alt images are registered');
     const nets = (await (await fetch(`${publicUrl(catalog, 'network')}/v2.0/networks`, { headers: h })).json()) as any;
     assert.deepEqual(nets.networks.map((n: any) => n.name).sort(), ['private', 'public']);
+    // cinder-api -> cinder-scheduler -> cinder-volume over the bus makes a real file-backed volume.
+    const volumes = publicUrl(catalog, 'volumev3');
+    const created = await fetch(`${volumes}/volumes`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify({ volume: { size: 1, name: 'v1' } }) });
+    assert.equal(created.status, 202);
+    const volId = ((await created.json()) as any).volume.id;
+    let status = 'creating';
+    for (let i = 0; i < 100 && status === 'creating'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = ((await (await fetch(`${volumes}/volumes/${volId}`, { headers: h })).json()) as any).volume.status;
+    }
+    assert.equal(status, 'available');
     // A record made in the first run...
     const r = await fetch(`${cloud.authUrl}/projects`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify({ project: { name: 'kept-across-restart' } }) });
     assert.equal(r.status, 201);
