@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as X from '../common/exceptions.js';
 import type { NeutronCore } from '../plugin/index.js';
 import type { Dict } from '../plugin/core.js';
-import { mountResource, prepareBody } from './controller.js';
+import { mountResource } from './controller.js';
 import { EXTENSIONS } from './extensions.js';
 import { registerAgentSchedulerRoutes } from './agent-scheduler-routes.js';
 
@@ -88,8 +88,6 @@ export function registerNeutronRoutes(app: FastifyInstance, n: NeutronCore): voi
   registerAgentSchedulerRoutes(app, n);
   registerQuotaRoutes(app, n);
   registerTagRoutes(app, n);
-  // prepareBody is exported for the RPC layer too; keep the import used for type checking
-  void prepareBody;
 }
 
 function interfaceBody(body: unknown): Dict {

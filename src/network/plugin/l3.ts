@@ -236,7 +236,6 @@ export class L3 {
 
   private async checkOverlap(routerId: string, subnetIds: string[]): Promise<void> {
     const existing = await this.interfaceSubnets(routerId);
-    const gwRouter = await this.db.selectFrom('routers').select('gw_port_id').where('id', '=', routerId).executeTakeFirst();
     for (const sid of subnetIds) {
       const s = await this.db.selectFrom('subnets').select(['id', 'cidr']).where('id', '=', sid).executeTakeFirstOrThrow();
       const c = parseCidr(s.cidr)!;
@@ -246,7 +245,6 @@ export class L3 {
           throw X.BadRequest('router', `Cidr ${s.cidr} of subnet ${sid} overlaps with cidr ${e.cidr} of subnet ${e.subnet_id}`);
         }
       }
-      void gwRouter;
     }
   }
 

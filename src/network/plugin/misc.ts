@@ -109,7 +109,9 @@ export class Tags {
   }
 
   async get(ctx: RequestContext, collection: string, id: string): Promise<string[]> {
-    await this.getters[collection]?.(ctx, id) ?? (() => { throw X.HTTPNotFound(); })();
+    const get = this.getters[collection];
+    if (!get) throw X.HTTPNotFound();
+    await get(ctx, id);
     return (await this.p.loadTags(collection, [id])).get(id) ?? [];
   }
 

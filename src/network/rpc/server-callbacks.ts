@@ -268,10 +268,9 @@ export class L3RpcCallback {
     return this.sched.routersForL3Agent(String(a['host']));
   }
 
-  async update_floatingip_statuses(ctx: RequestContext, a: Args): Promise<null> {
+  async update_floatingip_statuses(_ctx: RequestContext, a: Args): Promise<null> {
     const statuses = (a['fip_statuses'] ?? {}) as Record<string, string>;
     await this.n.l3.setFipStatuses(statuses);
-    void ctx;
     return null;
   }
 

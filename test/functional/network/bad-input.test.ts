@@ -8,7 +8,7 @@ after(async () => { await c.close(); });
 
 const junk: unknown[] = [null, 1, 'x', [], [1], { a: 1 }, true, { id: 'x' }, '', -1, 1e20, { '': null }];
 
-test('malformed bodies and values get a Neutron 4xx, never a 500', async () => {
+void test('malformed bodies and values get a Neutron 4xx, never a 500', async () => {
   const net = (await call(c.app, 'demo', 'POST', '/v2.0/networks', { network: { name: 'b' } })).body.network;
   const sub = (await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.1.0.0/24' } })).body.subnet;
   const port = (await call(c.app, 'demo', 'POST', '/v2.0/ports', { port: { network_id: net.id } })).body.port;
@@ -57,7 +57,7 @@ test('malformed bodies and values get a Neutron 4xx, never a 500', async () => {
   assert.ok(checked > 3000);
 });
 
-test('queries with odd filters, fields and paging stay 4xx or 200', async () => {
+void test('queries with odd filters, fields and paging stay 4xx or 200', async () => {
   for (const q of ['limit=-1', 'limit=abc', 'marker=nope&limit=2', 'sort_dir=up&sort_key=name', 'admin_state_up=maybe', 'fields=', 'fixed_ips=bogus',
     'page_reverse=True&limit=1', 'tags=', 'not-tags-any=a,b', 'ip_version=x', 'mtu=abc']) {
     for (const coll of ['networks', 'ports', 'subnets', 'routers', 'security-groups', 'floatingips']) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startCloud, call, waitFor } from './helpers.js';
 import { createDhcpAgent, createL3Agent } from '../../../src/network/service.js';
 
-test('DHCP and L3 agents on a host without an L2 agent bring one along; their ports go ACTIVE', async () => {
+void test('DHCP and L3 agents on a host without an L2 agent bring one along; their ports go ACTIVE', async () => {
   const c = await startCloud();
   const dhcp = await createDhcpAgent({ bus: c.bus, host: 'netnode', resyncIntervalMs: 200 });
   const l3 = await createL3Agent({ bus: c.bus, host: 'netnode', resyncIntervalMs: 200 });

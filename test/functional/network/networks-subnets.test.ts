@@ -2,7 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCloud, call, type Cloud } from './helpers.js';
 
-describe('neutron networks and subnets', () => {
+void describe('neutron networks and subnets', () => {
   let c: Cloud;
   before(async () => { c = await startCloud(); });
   after(async () => { await c.close(); });
@@ -10,7 +10,7 @@ describe('neutron networks and subnets', () => {
   const net = async (who = 'demo', body: Record<string, unknown> = {}) =>
     (await call(c.app, who, 'POST', '/v2.0/networks', { network: { name: 'n', ...body } })).body.network;
 
-  test('GET / is the public version document', async () => {
+  void test('GET / is the public version document', async () => {
     const r = await c.app.inject({ method: 'GET', url: '/' });
     assert.equal(r.statusCode, 200);
     const v = JSON.parse(r.body).versions;
@@ -18,13 +18,13 @@ describe('neutron networks and subnets', () => {
     assert.ok(v[0].links[0].href.endsWith('/v2.0/'));
   });
 
-  test('requests without a token get 401 with WWW-Authenticate', async () => {
+  void test('requests without a token get 401 with WWW-Authenticate', async () => {
     const r = await c.app.inject({ method: 'GET', url: '/v2.0/networks' });
     assert.equal(r.statusCode, 401);
     assert.match(String(r.headers['www-authenticate']), /Keystone uri=/);
   });
 
-  test('network create/show/update/delete with standard attributes', async () => {
+  void test('network create/show/update/delete with standard attributes', async () => {
     const r = await call(c.app, 'demo', 'POST', '/v2.0/networks', { network: { name: 'net1', description: 'd1' } });
     assert.equal(r.status, 201);
     const n = r.body.network;
@@ -50,7 +50,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(g.body.NeutronError.message, `Network ${n.id} could not be found.`);
   });
 
-  test('bad bodies get Neutron 400s', async () => {
+  void test('bad bodies get Neutron 400s', async () => {
     let r = await call(c.app, 'demo', 'POST', '/v2.0/networks', { network: { name: 'x', bogus: 1 } });
     assert.equal(r.status, 400);
     assert.equal(r.body.NeutronError.message, "Unrecognized attribute(s) 'bogus'");
@@ -69,7 +69,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(r.status, 404);
   });
 
-  test('provider networks (admin): flat, vlan, vxlan and conflicts', async () => {
+  void test('provider networks (admin): flat, vlan, vxlan and conflicts', async () => {
     const flat = await call(c.app, 'admin', 'POST', '/v2.0/networks', { network: { name: 'f', 'provider:network_type': 'flat', 'provider:physical_network': 'physnet9' } });
     assert.equal(flat.status, 201);
     assert.equal(flat.body.network['provider:physical_network'], 'physnet9');
@@ -88,7 +88,7 @@ describe('neutron networks and subnets', () => {
     assert.ok(a.body.network['provider:segmentation_id'] >= 1);
   });
 
-  test('subnet with all attributes, normalised cidr, default pools', async () => {
+  void test('subnet with all attributes, normalised cidr, default pools', async () => {
     const n = await net();
     const r = await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: {
       network_id: n.id, ip_version: 4, cidr: '10.100.0.0/28', gateway_ip: '10.100.0.1', enable_dhcp: true,
@@ -108,7 +108,7 @@ describe('neutron networks and subnets', () => {
     assert.deepEqual(x.body.subnet.allocation_pools, [{ start: '10.9.9.1', end: '10.9.9.254' }]);
   });
 
-  test('allocation pools: custom, out of bounds, overlapping, gateway conflict', async () => {
+  void test('allocation pools: custom, out of bounds, overlapping, gateway conflict', async () => {
     const n = await net();
     const ok = await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.5.0.0/24', allocation_pools: [{ start: '10.5.0.3', end: '10.5.0.7' }] } });
     assert.deepEqual(ok.body.subnet.allocation_pools, [{ start: '10.5.0.3', end: '10.5.0.7' }]);
@@ -122,7 +122,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(gw.body.NeutronError.type, 'GatewayConflictWithAllocationPools');
   });
 
-  test('overlapping subnets on one network: 400 "overlaps with another subnet"', async () => {
+  void test('overlapping subnets on one network: 400 "overlaps with another subnet"', async () => {
     const n = await net();
     await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.7.0.0/24' } });
     const r = await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.7.0.0/25' } });
@@ -130,7 +130,7 @@ describe('neutron networks and subnets', () => {
     assert.match(r.body.NeutronError.message, /overlaps with another subnet/);
   });
 
-  test('subnet update: gateway, dns, host routes, dhcp', async () => {
+  void test('subnet update: gateway, dns, host routes, dhcp', async () => {
     const n = await net();
     const s = (await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.8.0.0/28', gateway_ip: '10.8.0.1', allocation_pools: [{ start: '10.8.0.3', end: '10.8.0.7' }] } })).body.subnet;
     const u = await call(c.app, 'demo', 'PUT', `/v2.0/subnets/${s.id}`, { subnet: {
@@ -144,7 +144,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(bad.body.NeutronError.type, 'DNSNameServersExhausted');
   });
 
-  test('deleting a network deletes its subnets', async () => {
+  void test('deleting a network deletes its subnets', async () => {
     const n = await net();
     const s = (await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.10.0.0/24' } })).body.subnet;
     assert.equal((await call(c.app, 'demo', 'DELETE', `/v2.0/networks/${n.id}`)).status, 204);
@@ -153,7 +153,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(g.body.NeutronError.type, 'SubnetNotFound');
   });
 
-  test('network with a port in use cannot be deleted', async () => {
+  void test('network with a port in use cannot be deleted', async () => {
     const n = await net();
     await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.11.0.0/24' } });
     const p = (await call(c.app, 'demo', 'POST', '/v2.0/ports', { port: { network_id: n.id } })).body.port;
@@ -165,7 +165,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(ds.body.NeutronError.type, 'SubnetInUse');
   });
 
-  test('external networks: visible to all, their subnets only to the owner; router:external filter', async () => {
+  void test('external networks: visible to all, their subnets only to the owner; router:external filter', async () => {
     const ext = (await call(c.app, 'admin', 'POST', '/v2.0/networks', { network: { name: 'ext', 'router:external': true } })).body.network;
     await call(c.app, 'admin', 'POST', '/v2.0/subnets', { subnet: { network_id: ext.id, ip_version: 4, cidr: '172.30.0.0/24' } });
     const l = await call(c.app, 'demo', 'GET', '/v2.0/networks?router:external=True');
@@ -177,7 +177,7 @@ describe('neutron networks and subnets', () => {
     assert.ok(!other.body.networks.some((x: any) => x.project_id === (l.body.networks.find((y: any) => !y['router:external'])?.project_id ?? 'none')));
   });
 
-  test('shared networks are visible and usable by other projects', async () => {
+  void test('shared networks are visible and usable by other projects', async () => {
     const sh = (await call(c.app, 'admin', 'POST', '/v2.0/networks', { network: { name: 'shared', shared: true } })).body.network;
     assert.equal(sh.shared, true);
     await call(c.app, 'admin', 'POST', '/v2.0/subnets', { subnet: { network_id: sh.id, ip_version: 4, cidr: '10.50.0.0/24' } });
@@ -192,7 +192,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(rbac.body.rbac_policies[0].target_tenant, '*');
   });
 
-  test('sorting and marker pagination with links', async () => {
+  void test('sorting and marker pagination with links', async () => {
     for (const name of ['pg-c', 'pg-a', 'pg-b']) await net('alt', { name });
     const p1 = await call(c.app, 'alt', 'GET', '/v2.0/networks?limit=2&sort_key=name&sort_dir=asc&router:external=False&shared=False');
     assert.deepEqual(p1.body.networks.map((x: any) => x.name), ['pg-a', 'pg-b']);
@@ -206,7 +206,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(bad.status, 400);
   });
 
-  test('IPv6 subnets: mode validation, EUI-64 SLAAC addresses, stateful allocation', async () => {
+  void test('IPv6 subnets: mode validation, EUI-64 SLAAC addresses, stateful allocation', async () => {
     const n = await net();
     for (const [ra, am] of [['dhcpv6-stateless', 'dhcpv6-stateful'], ['slaac', 'dhcpv6-stateful'], ['dhcpv6-stateful', 'slaac']]) {
       const r = await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, cidr: '2001:db8:1::/64', ipv6_ra_mode: ra, ipv6_address_mode: am } });
@@ -229,7 +229,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(out.body.NeutronError.type, 'InvalidIpForSubnet');
   });
 
-  test('subnet pools: CRUD and allocation of a prefix', async () => {
+  void test('subnet pools: CRUD and allocation of a prefix', async () => {
     const r = await call(c.app, 'demo', 'POST', '/v2.0/subnetpools', { subnetpool: { name: 'pool1', prefixes: ['10.200.0.0/16'], default_prefixlen: 24 } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const pool = r.body.subnetpool;
@@ -249,7 +249,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(empty.body.NeutronError.type, 'EmptySubnetPoolPrefixList');
   });
 
-  test('tags: set, add, check, filter, remove', async () => {
+  void test('tags: set, add, check, filter, remove', async () => {
     const n = await net();
     let r = await call(c.app, 'demo', 'PUT', `/v2.0/networks/${n.id}/tags`, { tags: ['red', 'blue'] });
     assert.deepEqual(r.body.tags.sort(), ['blue', 'red']);
@@ -265,7 +265,7 @@ describe('neutron networks and subnets', () => {
     assert.deepEqual(r.body.tags, []);
   });
 
-  test('quotas: show, update, over quota 409, details, reset', async () => {
+  void test('quotas: show, update, over quota 409, details, reset', async () => {
     const pid = (await net('alt')).project_id;
     let r = await call(c.app, 'alt', 'GET', `/v2.0/quotas/${pid}`);
     assert.equal(r.body.quota.network, 100);
@@ -283,7 +283,7 @@ describe('neutron networks and subnets', () => {
     assert.equal(r.body.quota.router, 10);
   });
 
-  test('extensions list is truthful and lookups 404', async () => {
+  void test('extensions list is truthful and lookups 404', async () => {
     const r = await call(c.app, 'demo', 'GET', '/v2.0/extensions');
     const aliases = r.body.extensions.map((e: any) => e.alias);
     for (const a of ['router', 'external-net', 'extraroute', 'security-group', 'quotas', 'subnet_allocation', 'standard-attr-tag', 'binding']) assert.ok(aliases.includes(a), a);

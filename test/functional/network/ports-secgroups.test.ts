@@ -2,7 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCloud, call, type Cloud } from './helpers.js';
 
-describe('neutron ports and security groups', () => {
+void describe('neutron ports and security groups', () => {
   let c: Cloud;
   let net: any;
   let subnet: any;
@@ -13,7 +13,7 @@ describe('neutron ports and security groups', () => {
   });
   after(async () => { await c.close(); });
 
-  test('port create/update/delete; defaults match Neutron', async () => {
+  void test('port create/update/delete; defaults match Neutron', async () => {
     const r = await call(c.app, 'demo', 'POST', '/v2.0/ports', { port: { network_id: net.id, name: 'p1' } });
     assert.equal(r.status, 201);
     const p = r.body.port;
@@ -37,7 +37,7 @@ describe('neutron ports and security groups', () => {
     assert.equal((await call(c.app, 'demo', 'GET', `/v2.0/ports/${p.id}`)).body.NeutronError.type, 'PortNotFound');
   });
 
-  test('bulk port create is all-or-nothing', async () => {
+  void test('bulk port create is all-or-nothing', async () => {
     const other = (await call(c.app, 'demo', 'POST', '/v2.0/networks', { network: { name: 'n2' } })).body.network;
     const ok = await call(c.app, 'demo', 'POST', '/v2.0/ports', { ports: [{ network_id: net.id }, { network_id: other.id }] });
     assert.equal(ok.status, 201);
@@ -48,7 +48,7 @@ describe('neutron ports and security groups', () => {
     assert.equal((await call(c.app, 'demo', 'GET', '/v2.0/ports')).body.ports.length, before);
   });
 
-  test('fixed IPs: in pool, explicit, duplicate, invalid, MAC in use', async () => {
+  void test('fixed IPs: in pool, explicit, duplicate, invalid, MAC in use', async () => {
     const n = (await call(c.app, 'demo', 'POST', '/v2.0/networks', { network: { name: 'fx' } })).body.network;
     const s = (await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.2.0.0/24', allocation_pools: [{ start: '10.2.0.2', end: '10.2.0.254' }] } })).body.subnet;
     const p = (await call(c.app, 'demo', 'POST', '/v2.0/ports', { port: { network_id: n.id, fixed_ips: [{ subnet_id: s.id, ip_address: '10.2.0.77' }], mac_address: 'fa:16:3e:00:00:01' } })).body.port;
@@ -69,7 +69,7 @@ describe('neutron ports and security groups', () => {
     assert.deepEqual(r.body.ports.map((x: any) => x.id), [p.id]);
   });
 
-  test('an exhausted subnet gives IpAddressGenerationFailure; concurrent creates never share an address', async () => {
+  void test('an exhausted subnet gives IpAddressGenerationFailure; concurrent creates never share an address', async () => {
     const n = (await call(c.app, 'demo', 'POST', '/v2.0/networks', { network: { name: 'tiny' } })).body.network;
     await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.4.0.0/28', enable_dhcp: false } });
     const results = await Promise.all(Array.from({ length: 16 }, () => call(c.app, 'demo', 'POST', '/v2.0/ports', { port: { network_id: n.id } })));
@@ -83,7 +83,7 @@ describe('neutron ports and security groups', () => {
     }
   });
 
-  test('binding to a host without an L2 agent fails the binding', async () => {
+  void test('binding to a host without an L2 agent fails the binding', async () => {
     const p = (await call(c.app, 'demo', 'POST', '/v2.0/ports', { port: { network_id: net.id } })).body.port;
     const r = await call(c.app, 'admin', 'PUT', `/v2.0/ports/${p.id}`, { port: { 'binding:host_id': 'nohost', device_owner: 'compute:nova', device_id: 'vm1' } });
     assert.equal(r.body.port['binding:vif_type'], 'binding_failed');
@@ -101,7 +101,7 @@ describe('neutron ports and security groups', () => {
     assert.match(dns.body.NeutronError.message, /dns_name/);
   });
 
-  test('default security group exists once, with its four rules', async () => {
+  void test('default security group exists once, with its four rules', async () => {
     const l = await call(c.app, 'alt', 'GET', '/v2.0/security-groups');
     const defs = l.body.security_groups.filter((g: any) => g.name === 'default');
     assert.equal(defs.length, 1);
@@ -115,7 +115,7 @@ describe('neutron ports and security groups', () => {
     assert.equal(del.status, 409);
   });
 
-  test('security group CRUD and rules with Neutron validation', async () => {
+  void test('security group CRUD and rules with Neutron validation', async () => {
     const g = (await call(c.app, 'demo', 'POST', '/v2.0/security-groups', { security_group: { name: 'web', description: 'd' } })).body.security_group;
     assert.equal(g.security_group_rules.length, 2, 'egress IPv4 and IPv6');
     const u = await call(c.app, 'demo', 'PUT', `/v2.0/security-groups/${g.id}`, { security_group: { name: 'web2' } });
@@ -178,7 +178,7 @@ describe('neutron ports and security groups', () => {
     assert.equal((await call(c.app, 'demo', 'DELETE', `/v2.0/security-groups/${g.id}`)).status, 204);
   });
 
-  test('port security off: no groups, and groups need port security', async () => {
+  void test('port security off: no groups, and groups need port security', async () => {
     const p = (await call(c.app, 'demo', 'POST', '/v2.0/ports', { port: { network_id: net.id, port_security_enabled: false } })).body.port;
     assert.deepEqual(p.security_groups, []);
     const sg = (await call(c.app, 'demo', 'GET', '/v2.0/security-groups?name=default')).body.security_groups[0];

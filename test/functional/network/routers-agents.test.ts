@@ -17,7 +17,7 @@ function fakeNova() {
   return { session, posts, events: () => posts.flatMap((p) => p.body.events) };
 }
 
-describe('neutron routers, floating IPs and agents', () => {
+void describe('neutron routers, floating IPs and agents', () => {
   let c: Cloud;
   const nova = fakeNova();
   let pub: any;
@@ -34,7 +34,7 @@ describe('neutron routers, floating IPs and agents', () => {
     return { n, s };
   };
 
-  test('devstack defaults: public, private, router1', async () => {
+  void test('devstack defaults: public, private, router1', async () => {
     assert.equal(pub['router:external'], true);
     assert.equal(pub['provider:network_type'], 'flat');
     const subs = (await call(c.app, 'admin', 'GET', `/v2.0/subnets?network_id=${pub.id}`)).body.subnets;
@@ -50,7 +50,7 @@ describe('neutron routers, floating IPs and agents', () => {
     assert.equal((await call(c.app, 'demo', 'GET', '/v2.0/routers?name=router1')).body.routers.length, 1, 'idempotent');
   });
 
-  test('agents report state and are listed alive (admin only)', async () => {
+  void test('agents report state and are listed alive (admin only)', async () => {
     const r = await call(c.app, 'admin', 'GET', '/v2.0/agents');
     const types = r.body.agents.map((a: any) => a.agent_type).sort();
     assert.deepEqual(types, ['DHCP agent', 'L3 agent', 'Linux bridge agent', 'Metadata agent']);
@@ -60,7 +60,7 @@ describe('neutron routers, floating IPs and agents', () => {
     assert.ok(az.body.availability_zones.some((z: any) => z.name === 'nova' && z.resource === 'router'));
   });
 
-  test('agent schedulers: which agent hosts a network or router, and moving them', async () => {
+  void test('agent schedulers: which agent hosts a network or router, and moving them', async () => {
     const agents = (await call(c.app, 'admin', 'GET', '/v2.0/agents')).body.agents;
     const dhcp = agents.find((a: any) => a.agent_type === 'DHCP agent');
     const l3 = agents.find((a: any) => a.agent_type === 'L3 agent');
@@ -85,7 +85,7 @@ describe('neutron routers, floating IPs and agents', () => {
     await call(c.app, 'demo', 'DELETE', `/v2.0/routers/${r.id}`);
   });
 
-  test('router CRUD with gateway, interfaces by subnet and by port, extra routes', async () => {
+  void test('router CRUD with gateway, interfaces by subnet and by port, extra routes', async () => {
     const r = await call(c.app, 'demo', 'POST', '/v2.0/routers', { router: { name: 'r1', admin_state_up: false, external_gateway_info: { network_id: pub.id } } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const router = r.body.router;
@@ -140,7 +140,7 @@ describe('neutron routers, floating IPs and agents', () => {
     assert.equal((await call(c.app, 'demo', 'GET', `/v2.0/routers/${router.id}`)).body.NeutronError.type, 'RouterNotFound');
   });
 
-  test('router negatives: gateway on a missing or non-external network, unknown routers', async () => {
+  void test('router negatives: gateway on a missing or non-external network, unknown routers', async () => {
     const missing = await call(c.app, 'demo', 'POST', '/v2.0/routers', { router: { external_gateway_info: { network_id: '00000000-0000-0000-0000-000000000000' } } });
     assert.equal(missing.status, 404);
     const { n } = await mkNet('10.22.0.0/24');
@@ -153,7 +153,7 @@ describe('neutron routers, floating IPs and agents', () => {
     assert.equal(snat.status, 403);
   });
 
-  test('floating IPs: create, associate, status, reassociate, disassociate on port delete, negatives', async () => {
+  void test('floating IPs: create, associate, status, reassociate, disassociate on port delete, negatives', async () => {
     const { n, s } = await mkNet('10.23.0.0/24');
     const router = (await call(c.app, 'demo', 'POST', '/v2.0/routers', { router: { name: 'fr', external_gateway_info: { network_id: pub.id } } })).body.router;
     await call(c.app, 'demo', 'PUT', `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: s.id });
@@ -195,7 +195,7 @@ describe('neutron routers, floating IPs and agents', () => {
     assert.equal((await call(c.app, 'demo', 'GET', `/v2.0/floatingips/${fip.id}`)).body.NeutronError.type, 'FloatingIPNotFound');
   });
 
-  test('a compute port bound to a host with an L2 agent goes ACTIVE and Nova hears network-vif-plugged', async () => {
+  void test('a compute port bound to a host with an L2 agent goes ACTIVE and Nova hears network-vif-plugged', async () => {
     const { n } = await mkNet('10.25.0.0/24');
     const p = (await call(c.app, 'demo', 'POST', '/v2.0/ports', { port: { network_id: n.id, device_id: 'a1b2c3d4-0000-0000-0000-000000000001' } })).body.port;
     const bound = await call(c.app, 'admin', 'PUT', `/v2.0/ports/${p.id}`, { port: { 'binding:host_id': 'net1', device_owner: 'compute:nova' } });
