@@ -204,6 +204,35 @@ novaBinary('nova-compute', null, async (conf, n) => {
   return { describe: `nova-compute on ${host} (fake driver)`, stop: c.stop };
 });
 
+STARTERS['cinder-api'] = {
+  service: 'volume',
+  start: async (conf) => {
+    const { createCinderApi } = await import('../volume/service.js');
+    const db = await database(conf, 'cinder');
+    const b = await bus(conf);
+    const a = authOf(conf);
+    const app = await createCinderApi({ database: db, bus: b, host: conf.get<string>('DEFAULT', 'host'), validator: a.validator, authUrl: a.authUrl, novaSession: a.session(), glanceSession: a.session() });
+    return serveApp(conf, app, 'cinder-api', async () => { await b.close(); await db.close(); });
+  },
+};
+for (const binary of ['cinder-scheduler', 'cinder-volume'] as const) {
+  STARTERS[binary] = {
+    service: null,
+    start: async (conf) => {
+      const cinder = await import('../volume/service.js');
+      const db = await database(conf, 'cinder');
+      const b = await bus(conf);
+      const host = conf.get<string>('DEFAULT', 'host');
+      const a = authOf(conf);
+      const svc = binary === 'cinder-scheduler'
+        ? await cinder.createCinderScheduler({ database: db, bus: b, host })
+        : await cinder.createCinderVolume({ database: db, bus: b, host, stateDir: conf.get<string>('DEFAULT', 'state_path'), glanceSession: a.session(), novaSession: a.session() });
+      await svc.start();
+      return { describe: `${binary} on ${host}`, stop: async () => { await svc.stop(); await b.close(); await db.close(); } };
+    },
+  };
+}
+
 export function binaryNames(): string[] {
   return Object.keys(STARTERS);
 }
