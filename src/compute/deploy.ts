@@ -190,6 +190,8 @@ export interface ComputeOptions extends SessionParams {
   resourceIntervalMs?: number;
   powerSyncIntervalMs?: number;
   reportIntervalMs?: number;
+  /** `[DEFAULT]resize_confirm_window` in seconds (0: never confirm automatically). */
+  resizeConfirmWindowSec?: number;
 }
 
 export function createCompute(o: ComputeOptions): { service: Service; manager: ComputeManager; driver: ComputeDriver; start(): Promise<void>; stop(): Promise<void> } {
@@ -203,16 +205,19 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
       vifPluggingTimeoutMs: o.vifPluggingTimeoutMs ?? 300_000, vifPluggingIsFatal: o.vifPluggingIsFatal ?? true, maxConcurrentBuilds: o.maxConcurrentBuilds ?? 10,
     });
   let server: RpcServer | null = null;
+  const moves = new ComputeResizeManager(manager, new ComputeAPI(o.bus, { service: 'nova-compute', host: o.host }));
+  const confirmWindow = o.resizeConfirmWindowSec ?? 0;
   const service = new Service({
     binary: 'nova-compute', host: o.host, topic: 'compute', heartbeat: dbHeartbeat(conductor), reportIntervalMs: o.reportIntervalMs ?? 10_000,
     periodicTasks: [
+      // _poll_unconfirmed_resizes (only when `resize_confirm_window` > 0), at most every 60 s.
+      ...(confirmWindow > 0 ? [{ name: '_poll_unconfirmed_resizes', intervalMs: Math.min(60_000, Math.max(500, confirmWindow * 500)), run: (ctx: RequestContext) => moves.pollUnconfirmedResizes(ctx, confirmWindow) }] : []),
       { name: 'update_available_resource', intervalMs: o.resourceIntervalMs ?? 60_000, run: (ctx) => rt.updateAvailableResource(ctx) },
       { name: '_sync_power_states', intervalMs: o.powerSyncIntervalMs ?? 600_000, run: (ctx) => manager.syncPowerStates(ctx) },
       { name: '_check_instance_build_time', intervalMs: 60_000, run: (ctx) => manager.checkInstanceBuildTime(ctx, 0) },
     ],
     onStart: async () => {
       await driver.initHost(o.host);
-      const moves = new ComputeResizeManager(manager, new ComputeAPI(o.bus, { service: 'nova-compute', host: o.host }));
       server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [manager, moves, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
       await server.start();
       // The compute node record and its resource provider exist before the host is discovered.
@@ -249,6 +254,8 @@ export interface StartNovaOptions extends SessionParams {
   defaultFlavors?: boolean;
   /** `[DEFAULT]allow_resize_to_same_host` (default false, as Nova). */
   allowResizeToSameHost?: boolean;
+  /** `[DEFAULT]resize_confirm_window` (s); default 0, or STRATUS_RESIZE_CONFIRM_WINDOW from the environment. */
+  resizeConfirmWindowSec?: number;
 }
 
 export interface NovaDeployment {
@@ -307,6 +314,7 @@ export async function startNova(opts: StartNovaOptions): Promise<NovaDeployment>
       const c = createCompute({
         ...sp, host, bus: cellBus, ...(opts.driverFor ? { driver: opts.driverFor(host) } : {}),
         ...(opts.vifPluggingTimeoutMs !== undefined ? { vifPluggingTimeoutMs: opts.vifPluggingTimeoutMs } : {}),
+        resizeConfirmWindowSec: opts.resizeConfirmWindowSec ?? Number(process.env['STRATUS_RESIZE_CONFIRM_WINDOW'] ?? 0),
       });
       await c.start();
       started.push(c);

@@ -19,8 +19,8 @@ import { withSpan } from '../../common/journey/span.js';
 import { NovaException } from '../exception.js';
 import type { ComputeManager } from '../manager.js';
 import { Flavor } from '../objects/flavor.js';
-import type { Instance } from '../objects/instance.js';
-import { InstanceFault } from '../objects/instance-action.js';
+import { Instance } from '../objects/instance.js';
+import { InstanceAction, InstanceFault } from '../objects/instance-action.js';
 import { Migration, MigrationStatus } from '../objects/migration.js';
 import type { RequestSpec, Selection } from '../objects/request-spec.js';
 import { ComputeAPI } from '../rpcapi.js';
@@ -247,6 +247,40 @@ export class ComputeResizeManager {
         throw e;
       }
     }));
+  }
+
+  // ---------------------------------------------------------------- periodic: auto-confirm
+
+  /**
+   * _poll_unconfirmed_resizes: resizes finished on this host longer than `resize_confirm_window`
+   * ago are confirmed as if the user had asked (compute API confirm_resize).
+   */
+  async pollUnconfirmedResizes(ctx: RequestContext, windowSec: number): Promise<void> {
+    if (windowSec <= 0) return;
+    const migrations = await Migration.getUnconfirmedByDestCompute(this.m.backend, ctx, windowSec, this.m.host);
+    for (const migration of migrations) {
+      let instance: Instance;
+      try {
+        instance = await Instance.getByUuid(this.m.backend, ctx, migration.instance_uuid);
+      } catch {
+        migration.status = MigrationStatus.ERROR;
+        await migration.save(ctx).catch(() => undefined);
+        continue;
+      }
+      if (instance.vm_state !== VmState.RESIZED || instance.task_state !== null) {
+        if (instance.vm_state !== VmState.RESIZED) {
+          this.m.log.info({ instance: instance.uuid }, `In states ${instance.vm_state}/${instance.task_state} when expecting resized; setting migration to error`);
+          migration.status = MigrationStatus.ERROR;
+          await migration.save(ctx).catch(() => undefined);
+        }
+        continue;
+      }
+      this.m.log.info({ instance: instance.uuid, migration: migration.uuid }, 'Automatically confirming migration');
+      migration.status = MigrationStatus.CONFIRMING;
+      await migration.save(ctx);
+      await InstanceAction.actionStart(this.m.backend, ctx, instance.uuid, 'confirmResize');
+      await this.rpc.confirmResize(ctx, migration.source_compute!, { instance, migration });
+    }
   }
 
   // ---------------------------------------------------------------- helpers

@@ -96,6 +96,15 @@ export class Migration extends NovaObject {
     if (!row) throw new MigrationNotFound(`Migration not found for instance ${instanceUuid} with status ${statuses.join(', ')}`);
     return Migration.fromRow(row, backend);
   }
+
+  /** Finished resizes on `destCompute` older than `windowSec` (Migration.get_unconfirmed_by_dest_compute). */
+  static async getUnconfirmedByDestCompute(backend: ObjectBackend, ctx: RequestContext, windowSec: number, destCompute: string): Promise<Migration[]> {
+    if (backend.remote) return (await backend.objectClassAction(ctx, 'MigrationList', 'get_unconfirmed_by_dest_compute', { confirm_window: windowSec, dest_compute: destCompute })) as Migration[];
+    const before = new Date(Date.now() - windowSec * 1000).toISOString();
+    const rows = await cellOf(backend).db.selectFrom('migrations').selectAll().where('dest_compute', '=', destCompute)
+      .where('status', '=', MigrationStatus.FINISHED).where('updated_at', '<=', before).where('deleted', '=', 0).execute();
+    return rows.map((r) => Migration.fromRow(r, backend));
+  }
 }
 
 function toRow(values: Record<string, unknown>): Record<string, unknown> {
@@ -146,6 +155,9 @@ export async function migrationList(cell: Database, f: MigrationFilters): Promis
 }
 
 registerObject(Migration);
+registerRemotable('MigrationList', {
+  classMethods: { get_unconfirmed_by_dest_compute: (b, ctx, a) => Migration.getUnconfirmedByDestCompute(b, ctx, Number(a['confirm_window']), a['dest_compute']) },
+});
 registerRemotable('Migration', {
   methods: { create: 'create', save: 'save' },
   classMethods: {
