@@ -14,15 +14,18 @@ import type { RequestContext } from '../common/context.js';
 import { ApiError } from '../common/errors.js';
 import { getLogger } from '../common/log.js';
 import {
-  IMAGE_SIZE_CAP, IMPORT_METHODS, MEMBER_QUOTA, MEMBER_STATUSES, PROPERTY_QUOTA, TAG_QUOTA, VISIBILITIES, transition,
-  type ImageStatus, type MemberStatus, type Visibility,
+  IMAGE_SIZE_CAP, IMPORT_METHODS, PROPERTY_QUOTA, TAG_QUOTA, VISIBILITIES, transition,
+  type ImageStatus, type Visibility,
 } from './domain.js';
-import type { Image, ImageMember, ImageRepository, ListQuery } from './db/repository.js';
+import type { Image, ImageRepository, ListQuery } from './db/repository.js';
 import { FilesystemStore, type StoredImage } from './store/filesystem.js';
 import { withSpan } from '../common/journey/span.js';
 import { ImagePolicy, imageTarget } from './policy.js';
 import { RESERVED_NAMESPACE, RESERVED_PROPERTIES, type ImageChange } from './api/patch.js';
 import { validateImage } from './api/schemas.js';
+import { ImageMemberAPI } from './members.js';
+import { parseRange, virtualSize, type DownloadRange } from './data-format.js';
+
 
 const log = getLogger('glance-api');
 
@@ -34,12 +37,6 @@ const IMAGE_ATTRIBUTES = [
 ];
 const DISALLOWED_ON_CREATE = ['direct_url', 'self', 'file', 'schema', 'stores'];
 const READONLY_ON_CREATE = ['created_at', 'updated_at', 'status', 'checksum', 'os_hash_algo', 'os_hash_value', 'size', 'virtual_size'];
-
-export interface DownloadRange {
-  start: number;
-  /** inclusive */
-  end: number;
-}
 
 export interface Download {
   image: Image;
@@ -67,7 +64,11 @@ export class ImageAPI {
   /** Imports in flight, so close() can wait for them. */
   private readonly tasks = new Set<Promise<void>>();
 
+  /** The members API (`/v2/images/{id}/members`). */
+  readonly members: ImageMemberAPI;
+
   constructor(o: ImageAPIOptions) {
+    this.members = new ImageMemberAPI(this);
     this.repo = o.repo;
     this.store = o.store;
     this.stagingDir = o.stagingDir;
@@ -445,70 +446,6 @@ export class ImageAPI {
     await this.repo.save(image);
   }
 
-  // ---- members ----------------------------------------------------------------------------------
-
-  async listMembers(ctx: RequestContext, id: string): Promise<ImageMember[]> {
-    const image = await this.lookup(ctx, id);
-    if (image.visibility !== 'shared') throw new ApiError(403, `Not allowed to list members for image ${id}: Only shared images have members.`);
-    const target = imageTarget(ctx, image);
-    if (!this.policy.allowed('get_members', ctx, target)) throw new ApiError(403, `Not allowed to list members for image ${id}: You are not authorized to complete get_members action.`);
-    // glance's `image_member_find`: a member project sees only its own membership.
-    const members = await this.repo.listMembers(id);
-    return members.filter((m) => this.seesMember(ctx, image, m.member_id));
-  }
-
-  async showMember(ctx: RequestContext, id: string, memberId: string): Promise<ImageMember> {
-    const image = await this.lookup(ctx, id);
-    if (image.visibility !== 'shared') throw new ApiError(404, 'Only shared images have members.');
-    return this.lookupMember(ctx, image, memberId);
-  }
-
-  async addMember(ctx: RequestContext, id: string, body: unknown): Promise<ImageMember> {
-    if (body === undefined) throw new ApiError(400, 'Body expected in request.');
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'Expected a member in the form: {"member": "image_id"}');
-    const b = body as Record<string, unknown>;
-    if (!('member' in b)) throw new ApiError(400, 'Member to be added not specified');
-    const memberId = b['member'];
-    if (!memberId) throw new ApiError(400, "Member can't be empty");
-    if (typeof memberId !== 'string') throw new ApiError(400, 'Expected a member in the form: {"member": "image_id"}');
-    const image = await this.lookup(ctx, id);
-    if (image.visibility !== 'shared' || !this.policy.allowed('add_member', ctx, imageTarget(ctx, image))) {
-      throw new ApiError(403, `Not allowed to create members for image ${id}.`);
-    }
-    const count = (await this.repo.listMembers(id)).length + 1;
-    if (count > MEMBER_QUOTA) {
-      throw new ApiError(413, `Image member limit exceeded for image ${id}: The limit has been exceeded on the number of allowed image members for this image. Attempted: ${count}, Maximum: ${MEMBER_QUOTA}:`);
-    }
-    return this.repo.addMember(id, memberId);
-  }
-
-  async updateMember(ctx: RequestContext, id: string, memberId: string, body: unknown): Promise<ImageMember> {
-    if (body === undefined) throw new ApiError(400, 'Body expected in request.');
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'Expected a status in the form: {"status": "status"}');
-    const b = body as Record<string, unknown>;
-    if (!('status' in b)) throw new ApiError(400, 'Status not specified');
-    const image = await this.lookup(ctx, id);
-    if (image.visibility !== 'shared') throw new ApiError(403, `Not allowed to update members for image ${id}.`);
-    const member = await this.lookupMember(ctx, image, memberId);
-    if (!this.policy.allowed('modify_member', ctx, { ...imageTarget(ctx, image), member_id: memberId })) {
-      throw new ApiError(403, `Not allowed to update members for image ${id}.`);
-    }
-    const status = b['status'];
-    if (!(MEMBER_STATUSES as readonly unknown[]).includes(status)) {
-      throw new ApiError(400, 'Incorrect request: Status must be "pending", "accepted" or "rejected".');
-    }
-    await this.repo.updateMember(id, memberId, status as MemberStatus);
-    return { ...member, status: status as MemberStatus, updated_at: new Date() };
-  }
-
-  async deleteMember(ctx: RequestContext, id: string, memberId: string): Promise<void> {
-    const image = await this.lookup(ctx, id);
-    if (image.visibility !== 'shared') throw new ApiError(403, `Not allowed to delete members for image ${id}.`);
-    await this.lookupMember(ctx, image, memberId);
-    if (!this.policy.allowed('delete_member', ctx, imageTarget(ctx, image))) throw new ApiError(403, `Not allowed to delete members for image ${id}.`);
-    await this.repo.deleteMember(id, memberId);
-  }
-
   // ---- helpers ----------------------------------------------------------------------------------
 
   /** Streams data into a store as one journey hop (size and hashes as attributes). */
@@ -522,27 +459,14 @@ export class ImageAPI {
   }
 
   /** glance's `_lookup_image`: 404 "Image <id> not found." */
-  private async lookup(ctx: RequestContext, id: string): Promise<Image> {
+  async lookup(ctx: RequestContext, id: string): Promise<Image> {
     const image = await this.repo.get(id);
     if (!image || !(await this.visible(ctx, image))) throw new ApiError(404, `Image ${id} not found.`);
     return image;
   }
 
-  private async lookupMember(ctx: RequestContext, image: Image, memberId: string): Promise<ImageMember> {
-    const notFound = () => new ApiError(404, `${memberId} not found in the member list of the image ${image.id}.`);
-    const target = { ...imageTarget(ctx, image), member_id: memberId };
-    if (!this.seesMember(ctx, image, memberId) || !this.policy.allowed('get_member', ctx, target)) throw notFound();
-    const member = await this.repo.getMember(image.id, memberId);
-    if (!member) throw notFound();
-    return member;
-  }
-
-  private seesMember(ctx: RequestContext, image: Image, memberId: string): boolean {
-    return ctx.isAdmin || (ctx.projectId !== null && (image.owner === ctx.projectId || memberId === ctx.projectId));
-  }
-
   /** glance/db/utils.py `is_image_visible`. */
-  private async visible(ctx: RequestContext, image: Image): Promise<boolean> {
+  async visible(ctx: RequestContext, image: Image): Promise<boolean> {
     if (ctx.isAdmin || image.owner === null) return true;
     if (image.visibility === 'public' || image.visibility === 'community') return true;
     if (ctx.projectId === null) return false;
@@ -561,51 +485,4 @@ function checkQuotas(image: Image): void {
   if (image.tags.length > TAG_QUOTA) {
     throw new ApiError(413, `The limit has been exceeded on the number of allowed image tags. Attempted: ${image.tags.length}, Maximum: ${TAG_QUOTA}`);
   }
-}
-
-/**
- * What glance's format inspector reports as `virtual_size`: the data size for raw, the size in
- * the header for qcow2 (magic `QFI\xfb`, big-endian u64 at offset 24), otherwise unknown.
- */
-export function virtualSize(diskFormat: string | null, size: number, head: Buffer): number | null {
-  if (diskFormat === 'raw') return size;
-  if (diskFormat === 'qcow2' && head.length >= 32 && head.readUInt32BE(0) === 0x514649fb) return Number(head.readBigUInt64BE(24));
-  return null;
-}
-
-/**
- * The byte range a download asks for (webob's Range / glance's legacy Content-Range), or
- * undefined for the whole image; 416 for a range that cannot be served, 400 for several.
- */
-export function parseRange(size: number, range?: string, contentRange?: string): DownloadRange | undefined {
-  if (range !== undefined) {
-    if (range.includes(',')) {
-      throw new ApiError(400, 'Requests with multiple ranges are not supported in Glance. You may make multiple single-range requests instead.');
-    }
-    const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(range);
-    if (!m || (m[1] === '' && m[2] === '')) throw new ApiError(416, 'Invalid Range header.');
-    if (m[1] === '') {
-      const suffix = Number(m[2]);
-      if (suffix === 0) throw new ApiError(416, 'Invalid Range header.');
-      return { start: Math.max(0, size - suffix), end: size - 1 };
-    }
-    const start = Number(m[1]);
-    const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-    if (m[2] !== '' && Number(m[2]) < start) throw new ApiError(416, 'Invalid Range header.');
-    if (start >= size) {
-      throw new ApiError(416, `Invalid start position in Range header. Start position MUST be in the inclusive range [0, ${size - 1}].`);
-    }
-    return { start, end };
-  }
-  if (contentRange !== undefined) {
-    const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(contentRange);
-    if (!m || Number(m[2]) < Number(m[1])) throw new ApiError(416, 'Invalid Content-Range header.');
-    const start = Number(m[1]);
-    const stop = Number(m[2]) + 1;
-    if (stop > size) {
-      throw new ApiError(416, `Invalid stop position in Content-Range header. The stop position MUST be in the inclusive range [0, ${size - 1}].`);
-    }
-    return { start, end: stop - 1 };
-  }
-  return undefined;
 }

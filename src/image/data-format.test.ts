@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRange, virtualSize } from './api.js';
+import { parseRange, virtualSize } from './data-format.js';
 import { ApiError } from '../common/errors.js';
 
 const statusOf = (fn: () => unknown): number => {

@@ -201,16 +201,16 @@ export function registerImageRoutes(app: FastifyInstance, api: ImageAPI, opts: R
 
   // ---- members ----------------------------------------------------------------------------------
   app.get('/v2/images/:id/members', async (req: Req) => ({
-    members: (await api.listMembers(req.ctx, req.params.id)).map(memberView),
+    members: (await api.members.list(req.ctx, req.params.id)).map(memberView),
     schema: '/v2/schemas/members',
   }));
-  app.post('/v2/images/:id/members', async (req: Req) => memberView(await api.addMember(req.ctx, req.params.id, req.body)));
+  app.post('/v2/images/:id/members', async (req: Req) => memberView(await api.members.add(req.ctx, req.params.id, req.body)));
   app.get('/v2/images/:id/members/:member', async (req: Req) =>
-    memberView(await api.showMember(req.ctx, req.params.id, req.params.member)));
+    memberView(await api.members.show(req.ctx, req.params.id, req.params.member)));
   app.put('/v2/images/:id/members/:member', async (req: Req) =>
-    memberView(await api.updateMember(req.ctx, req.params.id, req.params.member, req.body)));
+    memberView(await api.members.update(req.ctx, req.params.id, req.params.member, req.body)));
   app.delete('/v2/images/:id/members/:member', async (req: Req, reply) => {
-    await api.deleteMember(req.ctx, req.params.id, req.params.member);
+    await api.members.delete(req.ctx, req.params.id, req.params.member);
     return reply.code(204).send();
   });
 }
