@@ -20,6 +20,7 @@ const SERVICES: Record<string, { dbs: { file: string; schema: string }[]; load: 
   placement: { dbs: [{ file: 'placement', schema: 'placement' }], load: () => import('../placement/db/migrations.js') },
   glance: { dbs: [{ file: 'glance', schema: 'glance' }], load: () => import('../image/service.js') },
   neutron: { dbs: [{ file: 'neutron', schema: 'neutron' }], load: () => import('../network/service.js') },
+  cinder: { dbs: [{ file: 'cinder', schema: 'cinder' }], load: () => import('../volume/service.js') },
   // nova-manage: `db sync` migrates the cell databases, `api_db sync` the API database.
   nova: {
     dbs: [{ file: 'nova_cell0', schema: 'nova' }, { file: 'nova_cell1', schema: 'nova' }],
@@ -64,6 +65,7 @@ export async function manage(service: string, args: string[], o: ManageOptions):
     return 0;
   }
   if (service === 'nova' && cmd === 'cell_v2') return cellV2(sub, args.slice(2), o, out);
+  if (service === 'keystone' && cmd === 'bootstrap') return keystoneBootstrap(args.slice(1), o, out);
   if (service === 'keystone' && (cmd === 'fernet_setup' || cmd === 'fernet_rotate')) {
     const { KeyRepository } = await import('../identity/token/key-repository.js');
     o.stateDir.ensure();
@@ -128,5 +130,39 @@ async function cellV2(sub: string | undefined, rest: string[], o: ManageOptions,
     }
   } finally {
     await api.close();
+  }
+}
+
+/** keystone-manage bootstrap --bootstrap-password PW [--bootstrap-region-id R] [--bootstrap-public-url U]. */
+async function keystoneBootstrap(rest: string[], o: ManageOptions, out: (l: string) => void): Promise<number> {
+  const flag = (name: string) => {
+    const i = rest.indexOf(`--${name}`);
+    return i >= 0 ? rest[i + 1] : undefined;
+  };
+  const password = flag('bootstrap-password') ?? process.env['OS_BOOTSTRAP_PASSWORD'];
+  if (!password) {
+    out('bootstrap needs --bootstrap-password (or OS_BOOTSTRAP_PASSWORD)');
+    return 2;
+  }
+  const { createIdentityService } = await import('../identity/service.js');
+  const { openDatabase } = await import('../common/db/index.js');
+  const { randomBytes } = await import('node:crypto');
+  o.stateDir.ensure();
+  const database = await openDatabase(await databaseUrl('keystone', o), { service: 'keystone' });
+  const publicUrl = flag('bootstrap-public-url') ?? 'http://127.0.0.1:5000';
+  const identity = await createIdentityService({ database, stateDir: o.stateDir.root, publicUrl });
+  try {
+    await identity.bootstrap({
+      adminPassword: password,
+      demoPassword: randomBytes(12).toString('base64url'),
+      region: flag('bootstrap-region-id') ?? 'RegionOne',
+      serviceUsers: [],
+      services: [{ type: 'identity', name: 'keystone', publicUrl: `${publicUrl.replace(/\/+$/, '')}/v3` }],
+    });
+    out('bootstrap: domain default, project admin, user admin, roles admin/member/reader, identity endpoint');
+    return 0;
+  } finally {
+    await identity.close();
+    await database.close();
   }
 }

@@ -92,6 +92,7 @@ program
   .description('keystone-manage / nova-manage / <service>-manage: db sync, db version, fernet_setup, cell_v2 ...')
   .option('--state-dir <dir>', 'state directory', '.stratus')
   .option('--config-file <file>', 'configuration file (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .allowUnknownOption()
   .action(async (service: string, args: string[], o: { stateDir: string; configFile: string[] }) => {
     const { manage } = await import('./manage.js');
     process.exitCode = await manage(service, args, { stateDir: new StateDir(o.stateDir), configFiles: o.configFile });
