@@ -10,7 +10,7 @@ import type { Database } from '../../common/db/connection.js';
 import type { RequestContext } from '../../common/context.js';
 import * as X from '../common/exceptions.js';
 import * as C from '../common/constants.js';
-import { cidrsOverlap, formatIp, generatePools, normalizeMac, parseCidr, parseIp, randomMac, cidrFirst, cidrLast } from '../common/ipaddr.js';
+import { cidrsOverlap, eui64, formatIp, generatePools, normalizeMac, parseCidr, parseIp, randomMac, cidrFirst, cidrLast } from '../common/ipaddr.js';
 import { NOT_SPECIFIED } from '../api/attributes.js';
 import { allocateIps, isAutoAddressSubnet, releaseIps, validateAllocationPools, type SubnetForIpam, type FixedIp } from '../ipam/ipam.js';
 import { CallbackRegistry } from './callbacks.js';
@@ -442,7 +442,9 @@ export class NeutronPlugin {
     const version: number = body['ip_version'];
     const id = uuid();
     const ts = now();
+    const touched: string[] = [];
     await this.tx(async (trx) => {
+      touched.length = 0;
       await this.checkQuota(trx, projectId, 'subnet');
       let cidrText: string | null = isSet(body['cidr']) ? body['cidr'] : null;
       let subnetpoolId: string | null = null;
@@ -497,9 +499,24 @@ export class NeutronPlugin {
         description: body['description'] ?? '', revision_number: 1, created_at: ts, updated_at: ts,
       }).execute();
       await trx.updateTable('networks').set({ revision_number: Number(network.revision_number) + 1, updated_at: ts }).where('id', '=', network.id).execute();
+      // a new SLAAC / DHCPv6-stateless subnet gives every existing port (but router ports) its EUI-64 address
+      if (isAutoAddressSubnet({ ip_version: version, ipv6_address_mode: isSet(body['ipv6_address_mode']) ? body['ipv6_address_mode'] : null })) {
+        const ports = await trx.selectFrom('ports').select(['id', 'mac_address', 'device_owner']).where('network_id', '=', network.id).execute();
+        for (const p of ports) {
+          if (C.ROUTER_INTERFACE_OWNERS.includes(p.device_owner)) continue;
+          const ip = formatIp(6, eui64(cidr, p.mac_address));
+          await trx.insertInto('ipallocations').values({ port_id: p.id, ip_address: ip, subnet_id: id, network_id: network.id }).execute();
+          await this.rewritePortFixedIps(trx, p.id);
+          touched.push(p.id);
+        }
+      }
     });
     const subnet = await this.getSubnet(ctx.elevated(), id);
     await this.callbacks.publish(ctx, 'subnet.after_create', { resource: subnet });
+    for (const portId of touched) {
+      const port = await this.getPort(ctx.elevated(), portId);
+      await this.callbacks.publish(ctx, 'port.after_update', { resource: port, original: { ...port, fixed_ips: port['fixed_ips'].filter((f: Dict) => f['subnet_id'] !== id) } });
+    }
     return subnet;
   }
 

@@ -229,6 +229,20 @@ void describe('neutron networks and subnets', () => {
     assert.equal(out.body.NeutronError.type, 'InvalidIpForSubnet');
   });
 
+  void test('a SLAAC subnet added later gives existing ports their EUI-64 address (router ports excepted)', async () => {
+    const n = await net();
+    await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 4, cidr: '10.61.0.0/24' } });
+    const p = (await call(c.app, 'demo', 'POST', '/v2.0/ports', { port: { network_id: n.id, mac_address: '00:16:3e:00:00:07' } })).body.port;
+    assert.equal(p.fixed_ips.length, 1);
+    const s6 = (await call(c.app, 'demo', 'POST', '/v2.0/subnets', { subnet: { network_id: n.id, ip_version: 6, cidr: '2001:db8:61::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' } })).body.subnet;
+    const after = (await call(c.app, 'demo', 'GET', `/v2.0/ports/${p.id}`)).body.port;
+    assert.deepEqual(after.fixed_ips.map((f: any) => f.subnet_id).includes(s6.id), true);
+    assert.ok(after.fixed_ips.some((f: any) => f.ip_address === '2001:db8:61:0:216:3eff:fe00:7'));
+    const del = await call(c.app, 'demo', 'DELETE', `/v2.0/subnets/${s6.id}`);
+    assert.equal(del.status, 204, 'auto addresses do not keep a subnet in use');
+    assert.equal((await call(c.app, 'demo', 'GET', `/v2.0/ports/${p.id}`)).body.port.fixed_ips.length, 1);
+  });
+
   void test('subnet pools: CRUD and allocation of a prefix', async () => {
     const r = await call(c.app, 'demo', 'POST', '/v2.0/subnetpools', { subnetpool: { name: 'pool1', prefixes: ['10.200.0.0/16'], default_prefixlen: 24 } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
