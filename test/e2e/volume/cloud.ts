@@ -9,13 +9,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Database } from '../../../src/common/db/index.js';
 import { listen } from '../../../src/common/http/app.js';
-import { Session } from '../../../src/common/http/client.js';
 import { setLogDestination } from '../../../src/common/log.js';
 import { createTransport } from '../../../src/common/rpc/index.js';
 import { freePort } from '../../../src/cmd/ports.js';
 import { createIdentityService, type IdentityService } from '../../../src/identity/service.js';
 import { createImageApp, ensureDefaultImages } from '../../../src/image/service.js';
-import { createCinderApi, createCinderScheduler, createCinderVolume, ensureDefaultVolumeType } from '../../../src/volume/service.js';
+import { startCinder } from '../../../src/volume/deploy.js';
 
 export interface VolumeCloud {
   dir: string;
@@ -57,20 +56,15 @@ export async function startVolumeCloud(): Promise<VolumeCloud> {
 
   const cdb: Database = await openDatabase(`sqlite:///${path.join(dir, 'cinder.db')}`, { service: 'cinder' });
   const bus = await createTransport('inproc://volume-e2e');
-  const glanceSession = new Session({ authUrl, username: 'cinder', password: servicePassword, projectName: 'service', userDomainId: 'default', projectDomainId: 'default' });
-  await ensureDefaultVolumeType({ database: cdb });
-  const api = await createCinderApi({ database: cdb, bus, validator: identity.validator, authUrl, host: 'controller', glanceSession });
-  await listen(api, { host: '127.0.0.1', port: cPort });
-  const scheduler = await createCinderScheduler({ database: cdb, bus, host: 'controller' });
-  const volume = await createCinderVolume({ database: cdb, bus, host: 'controller', stateDir: dir, glanceSession });
-  await volume.start();
-  await scheduler.start();
+  // As `stratus up` wires it (src/volume/deploy.ts).
+  const cinder = await startCinder({
+    database: cdb, bus, stateDir: dir, host: 'controller', validator: identity.validator, authUrl,
+    serviceCredentials: { username: 'cinder', password: servicePassword }, listen: { host: '127.0.0.1', port: cPort },
+  });
   return {
     dir, authUrl, volumeUrl: volumeBase, adminPassword, demoPassword,
     async stop() {
-      await volume.stop();
-      await scheduler.stop();
-      await api.close();
+      await cinder.stop();
       await bus.close();
       await cdb.close();
       await glance.close();
