@@ -12,6 +12,7 @@ import { JsonlSpanSink } from '../common/journey/store.js';
 import { addSpanSink } from '../common/journey/span.js';
 import { setLogDestination } from '../common/log.js';
 import { listen } from '../common/http/app.js';
+import type { ConfigOpts } from '../common/config/index.js';
 import { StateDir, renderCloudsYaml, renderOpenrc, type OpenrcSpec } from './state-dir.js';
 import { resolvePorts, type ServiceType } from './ports.js';
 import { createIdentityService } from '../identity/service.js';
@@ -38,6 +39,8 @@ export interface CloudOptions {
   /** Pick free ports instead of OpenStack's well-known ones (tests). */
   randomPorts?: boolean;
   onProgress?: (line: string) => void;
+  /** oslo.config files loaded for the services that read options (keystone's [security_compliance], ...). */
+  config?: ConfigOpts;
 }
 
 export interface Cloud {
@@ -108,7 +111,10 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
     progress(`bus        ${opts.transportUrl ? opts.transportUrl.replace(/\/\/[^@]*@/, '//***@') : 'in-process (oslo.messaging wire format)'}`);
 
     // Keystone first: every other service validates tokens against it.
-    const identity = await createIdentityService({ database: await open('keystone', 'keystone'), stateDir: state.root, publicUrl: base('identity') });
+    const identity = await createIdentityService({
+      database: await open('keystone', 'keystone'), stateDir: state.root, publicUrl: base('identity'),
+      ...(opts.config ? { config: opts.config } : {}),
+    });
     stops.push(() => identity.close());
     await listen(identity.app, { host, port: ports.identity });
     stops.push(() => identity.app.close());

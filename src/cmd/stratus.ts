@@ -21,8 +21,16 @@ program
   .option('--database-url <url>', 'database server, e.g. mysql+pymysql://root@127.0.0.1 or postgresql://postgres@127.0.0.1')
   .option('--bind-host <host>', 'address the APIs listen on', '127.0.0.1')
   .option('--random-ports', 'free ports instead of the well-known ones (several clouds on one machine)')
-  .action(async (o: { stateDir: string; computes: string; adminPassword?: string; transportUrl?: string; databaseUrl?: string; bindHost: string; randomPorts?: boolean }) => {
+  .option('--config-file <file>', 'oslo.config file (repeatable; later wins), e.g. keystone [security_compliance]', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--config-dir <dir>', 'directory of *.conf files read after the config files', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .action(async (o: { stateDir: string; computes: string; adminPassword?: string; transportUrl?: string; databaseUrl?: string; bindHost: string; randomPorts?: boolean; configFile: string[]; configDir: string[] }) => {
     const { startCloud } = await import('./cloud.js');
+    let config: import('../common/config/index.js').ConfigOpts | undefined;
+    if (o.configFile.length || o.configDir.length) {
+      const { ConfigOpts } = await import('../common/config/index.js');
+      config = new ConfigOpts();
+      config.load({ configFiles: o.configFile, configDirs: o.configDir });
+    }
     const t0 = performance.now();
     const cloud = await startCloud({
       stateDir: o.stateDir,
@@ -32,6 +40,7 @@ program
       ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
       bindHost: o.bindHost,
       randomPorts: o.randomPorts ?? false,
+      ...(config ? { config } : {}),
       onProgress: (line) => console.log(`  started ${line}`),
     });
     const secs = ((performance.now() - t0) / 1000).toFixed(2);

@@ -1,0 +1,78 @@
+/**
+ * `npm run test:tempest`: the Tempest interop list (../shared/tempest) against a fresh
+ * `stratus up --computes 2` with Keystone's [security_compliance] on (Tempest's defaults), so
+ * nothing skips but the two SSH validation tests. Prints pass / fail / skip per service and
+ * exits non-zero on any failure.
+ *
+ *   TEMPEST_REGEX='tempest\.api\.identity' npm run test:tempest   # one service
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const shared = path.resolve(root, '..', 'shared', 'tempest');
+const runner = path.join(shared, 'run-tempest.sh');
+if (!existsSync(runner)) {
+  console.error(`tempest runner not found at ${runner}`);
+  process.exit(2);
+}
+
+const work = mkdtempSync(path.join(tmpdir(), 'stratus-tempest-'));
+const stateDir = path.join(work, 'state');
+const keystoneConf = path.join(work, 'keystone.conf');
+writeFileSync(keystoneConf, '[security_compliance]\nlockout_failure_attempts = 2\nlockout_duration = 5\nunique_last_password_count = 2\nminimum_password_age = 0\n');
+const password = 'tempest-admin';
+
+const cloud = spawn(process.execPath, [path.join(root, 'bin', 'stratus.mjs'), 'up', '--state-dir', stateDir, '--computes', '2', '--admin-password', password, '--config-file', keystoneConf], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const t0 = Date.now();
+await new Promise<void>((resolve, reject) => {
+  let out = '';
+  cloud.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    process.stdout.write(d);
+    if (out.includes('Stratus is up')) resolve();
+  });
+  cloud.once('exit', (code) => reject(new Error(`stratus up exited ${code}`)));
+});
+
+const env = {
+  ...process.env,
+  OS_AUTH_URL: 'http://127.0.0.1:5000/v3',
+  OS_USERNAME: 'admin',
+  OS_PASSWORD: password,
+  OS_PROJECT_NAME: 'admin',
+  IDENTITY_SECURITY_COMPLIANCE: 'true',
+  TEMPEST_WORKDIR: path.join(work, 'tempest'),
+};
+const r = spawnSync('bash', [runner], { stdio: 'inherit', env });
+cloud.kill('SIGINT');
+await new Promise((res) => cloud.once('exit', res));
+
+const resultsFile = path.join(work, 'tempest', 'results.json');
+let failed = r.status !== 0;
+if (existsSync(resultsFile)) {
+  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as unknown;
+  console.log(`\nresults: ${resultsFile}`);
+  console.log(JSON.stringify(summarize(results), null, 2));
+} else {
+  failed = true;
+}
+console.log(`tempest run took ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+process.exit(failed ? 1 : 0);
+
+/** Counts per service from the runner's results.json, whatever its exact shape. */
+function summarize(results: unknown): unknown {
+  const tests = Array.isArray(results) ? results : ((results as { tests?: unknown[] }).tests ?? null);
+  if (!Array.isArray(tests)) return results;
+  const per: Record<string, Record<string, number>> = {};
+  for (const t of tests as { id?: string; status?: string }[]) {
+    const svc = /tempest\.api\.(\w+)/.exec(t.id ?? '')?.[1] ?? 'other';
+    per[svc] ??= {};
+    per[svc][t.status ?? 'unknown'] = (per[svc][t.status ?? 'unknown'] ?? 0) + 1;
+  }
+  return per;
+}
