@@ -261,6 +261,22 @@ export class CinderAPI {
     await this.volumeRpc.extendVolume(ctx, v.host!, v.id, newSize);
   }
 
+  /** 3.40: back to the volume's latest snapshot (volume `reverting`, snapshot `restoring`). */
+  async revertToSnapshot(ctx: RequestContext, id: string, snapshotId: string): Promise<void> {
+    const v = await this.getVolume(ctx, id);
+    const snap = await this.getSnapshot(ctx, snapshotId);
+    if (snap.volume_id !== v.id) throw invalidInput(`Snapshot ${snap.id} is not a snapshot of volume ${v.id}.`);
+    const latest = (await this.db.listSnapshots(null, v.id)).sort((a, b) => (a.created_at < b.created_at ? 1 : -1))[0];
+    if (!latest || latest.id !== snap.id) throw invalidSnapshot(`Snapshot ${snap.id} is not the latest one of volume ${v.id}.`);
+    if (v.size !== snap.volume_size) throw invalidVolume(`Volume ${v.id}'s size ${v.size}GB does not match the snapshot's ${snap.volume_size}GB.`);
+    if (snap.status !== 'available') throw invalidSnapshot(`Snapshot status must be available, but current status is: ${snap.status}.`);
+    if (!(await this.db.updateVolume(v.id, { status: 'reverting' }, ['available']))) {
+      throw invalidVolume(`Volume status must be available, but current status is: ${v.status}.`);
+    }
+    await this.db.updateSnapshot(snap.id, { status: 'restoring' }, ['available']);
+    await this.volumeRpc.revertToSnapshot(ctx, v.host!, v.id, snap.id);
+  }
+
   async setReadonly(ctx: RequestContext, id: string, readonly: boolean): Promise<void> {
     const v = await this.getVolume(ctx, id);
     if (v.status !== 'available') throw invalidVolume(`Volume ${v.id} status must be available to update readonly flag, but current status is: ${v.status}.`);

@@ -13,6 +13,7 @@ import { Notifier, type MessageBus } from '../common/rpc/index.js';
 import { nowIso, type CinderDb, type VolumeRow } from './db/api.js';
 import type { VolumeDriver } from './drivers/driver.js';
 import { SchedulerAPI, type CreateVolumeRequest } from './rpcapi.js';
+import { Action, recordMessage } from './messages.js';
 
 /** Image properties Cinder keeps as volume_glance_metadata besides the custom ones. */
 const IMAGE_CORE = ['checksum', 'container_format', 'disk_format', 'min_disk', 'min_ram', 'size'] as const;
@@ -88,6 +89,10 @@ export class VolumeManager {
       this.log.error({ err: e, volume_id: vol.id }, 'Volume create failed');
       await this.db.updateVolume(vol.id, { status: 'error' });
       await this.notifyVolume(ctx, vol.id, 'create.error');
+      await recordMessage(this.db, ctx, {
+        projectId: vol.project_id, resourceType: 'VOLUME', resourceUuid: vol.id,
+        action: req.image_id ? Action.COPY_IMAGE_TO_VOLUME : Action.CREATE_VOLUME_FROM_BACKEND,
+      });
     }
     this.capacityChanged();
   }
@@ -173,6 +178,7 @@ export class VolumeManager {
     } catch (e) {
       this.log.error({ err: e, snapshot_id: snap.id }, 'Snapshot create failed');
       await this.db.updateSnapshot(snap.id, { status: 'error' });
+      await recordMessage(this.db, ctx, { projectId: snap.project_id, resourceType: 'VOLUME_SNAPSHOT', resourceUuid: snap.id, action: Action.SNAPSHOT_CREATE });
     }
   }
 
@@ -190,6 +196,23 @@ export class VolumeManager {
     }
   }
 
+  async revert_to_snapshot(ctx: RequestContext, args: { volume_id: string; snapshot_id: string }): Promise<void> {
+    const vol = await this.db.getVolume(args.volume_id);
+    const snap = await this.db.getSnapshot(args.snapshot_id);
+    if (!vol || !snap) return;
+    await this.notifyVolume(ctx, vol.id, 'revert.start', vol);
+    try {
+      await this.driver.revertToSnapshot(vol, snap);
+      await this.db.updateVolume(vol.id, { status: 'available' }, ['reverting']);
+      await this.db.updateSnapshot(snap.id, { status: 'available' }, ['restoring']);
+      await this.notifyVolume(ctx, vol.id, 'revert.end');
+    } catch (e) {
+      this.log.error({ err: e, volume_id: vol.id, snapshot_id: snap.id }, 'Revert to snapshot failed');
+      await this.db.updateVolume(vol.id, { status: 'error' });
+      await this.db.updateSnapshot(snap.id, { status: 'available' });
+    }
+  }
+
   async extend_volume(ctx: RequestContext, args: { volume_id: string; new_size: number }): Promise<void> {
     const vol = await this.db.getVolume(args.volume_id);
     if (!vol) return;
@@ -203,6 +226,7 @@ export class VolumeManager {
     } catch (e) {
       this.log.error({ err: e, volume_id: vol.id }, 'Volume extend failed');
       await this.db.updateVolume(vol.id, { status: 'error_extending' });
+      await recordMessage(this.db, ctx, { projectId: vol.project_id, resourceType: 'VOLUME', resourceUuid: vol.id, action: Action.EXTEND_VOLUME });
       return;
     }
     // An attached volume grew under a running guest: tell Nova (`volume-extended`).
@@ -230,6 +254,7 @@ export class VolumeManager {
       });
     } catch (e) {
       this.log.error({ err: e, volume_id: vol.id }, 'Upload to image failed');
+      await recordMessage(this.db, ctx, { projectId: vol.project_id, resourceType: 'VOLUME', resourceUuid: vol.id, action: Action.COPY_VOLUME_TO_IMAGE });
       await glance?.delete('image', `/v2/images/${args.image_meta.id}`, { userToken: ctx.authToken, ctx }).catch(() => undefined);
     }
     await this.db.updateVolume(vol.id, { status: back }, ['uploading']);

@@ -68,6 +68,9 @@ export class VolumeAPI {
   deleteSnapshot(ctx: RequestContext, host: string, snapshotId: string): Promise<void> {
     return this.at(host).cast(ctx, 'delete_snapshot', { snapshot_id: snapshotId });
   }
+  revertToSnapshot(ctx: RequestContext, host: string, volumeId: string, snapshotId: string): Promise<void> {
+    return this.at(host).cast(ctx, 'revert_to_snapshot', { volume_id: volumeId, snapshot_id: snapshotId });
+  }
   extendVolume(ctx: RequestContext, host: string, volumeId: string, newSize: number): Promise<void> {
     return this.at(host).cast(ctx, 'extend_volume', { volume_id: volumeId, new_size: newSize });
   }

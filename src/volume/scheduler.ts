@@ -6,8 +6,9 @@
  */
 import type { RequestContext } from '../common/context.js';
 import { getLogger } from '../common/log.js';
-import type { CinderDb } from './db/api.js';
+import { nowIso, type CinderDb } from './db/api.js';
 import { VolumeAPI, type CreateVolumeRequest } from './rpcapi.js';
+import { Action, Detail, recordMessage } from './messages.js';
 import type { MessageBus } from '../common/rpc/index.js';
 
 export interface HostState {
@@ -83,11 +84,14 @@ export class SchedulerManager {
     if (!chosen) {
       this.log.warn({ volume_id: vol.id }, 'No valid backend was found. No weighed backends available');
       await this.db.updateVolume(vol.id, { status: 'error' }, ['creating']);
+      await recordMessage(this.db, ctx, {
+        projectId: vol.project_id, resourceType: 'VOLUME', resourceUuid: vol.id, action: Action.SCHEDULE_ALLOCATE_VOLUME, detail: Detail.NO_BACKEND_AVAILABLE,
+      });
       return;
     }
     chosen.freeGb -= vol.size; // consume until the next report, as HostState.consume_from_volume does
     const host = `${chosen.host}#${chosen.pool}`;
-    await this.db.updateVolume(vol.id, { host, scheduled_at: new Date().toISOString(), availability_zone: chosen.availabilityZone });
+    await this.db.updateVolume(vol.id, { host, scheduled_at: nowIso(), availability_zone: chosen.availabilityZone });
     await this.volumeApi.createVolume(ctx, host, req);
   }
 }

@@ -11,8 +11,11 @@ import { validateBody } from '../../common/http/validation.js';
 import type { CinderAPI } from '../api.js';
 import { nowIso } from '../db/api.js';
 import { quotaSet } from '../quota.js';
-import { badRequest, baseUrl, invalidInput, isTrue, policyForbidden, queryOf, strictBool, typeNotFound } from './common.js';
-import { typeView } from './views.js';
+import {
+  badRequest, baseUrl, collectionLinks, invalidInput, isTrue, links, pagingOf, paginate, policyForbidden, queryOf, strictBool, typeNotFound,
+} from './common.js';
+import { atLeast, typeView } from './views.js';
+import { userMessage, type MessageRow } from '../messages.js';
 
 const P = '/v3/:project_id';
 export const MIN_VERSION = '3.0';
@@ -165,6 +168,70 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
         ...(req.microversion?.matches('3.7') ? { cluster: null } : {}),
       })),
     };
+  });
+
+  // ---- user messages (3.3; sorting, paging and filters 3.5)
+  const needs = (req: FastifyRequest, v: string, what: string) => {
+    if (!atLeast(req, v)) throw new ApiError(404, `${what} could not be found.`);
+  };
+  const messageView = (req: FastifyRequest, m: MessageRow) => {
+    const out: Record<string, unknown> = {
+      id: m.id, event_id: m.event_id, user_message: userMessage(m), message_level: m.message_level, created_at: m.created_at,
+      guaranteed_until: m.expires_at, request_id: m.request_id, links: links(req, m.project_id, 'messages', m.id),
+    };
+    if (m.resource_type) out['resource_type'] = m.resource_type;
+    if (m.resource_uuid) out['resource_uuid'] = m.resource_uuid;
+    return out;
+  };
+  const getMessage = async (req: FastifyRequest, id: string): Promise<MessageRow> => {
+    const m = await api.db.db.selectFrom('messages').selectAll().where('id', '=', id).where('deleted', '=', 0).executeTakeFirst() as MessageRow | undefined;
+    if (!m || (!req.ctx.isAdmin && m.project_id !== req.ctx.projectId)) throw new ApiError(404, `Message ${id} could not be found.`, { type: 'MessageNotFound' });
+    return m;
+  };
+  app.get(`${P}/messages`, async (req: FastifyRequest<{ Params: Params }>) => {
+    needs(req, '3.3', 'Resource');
+    const q = queryOf(req);
+    const paging = atLeast(req, '3.5')
+      ? pagingOf(q, new Set(['id', 'created_at', 'event_id', 'message_level', 'resource_type', 'resource_uuid', 'request_id']))
+      : { limit: null, offset: 0, marker: null, sort: [{ key: 'created_at', dir: 'desc' as const }, { key: 'id', dir: 'desc' as const }] };
+    let rows = await api.db.db.selectFrom('messages').selectAll().where('deleted', '=', 0)
+      .$if(!req.ctx.isAdmin, (qb) => qb.where('project_id', '=', req.ctx.projectId ?? '')).execute() as MessageRow[];
+    if (atLeast(req, '3.5')) {
+      for (const k of ['event_id', 'message_level', 'resource_type', 'resource_uuid', 'request_id'] as const) {
+        if (q[k] !== undefined) rows = rows.filter((m) => m[k] === q[k]);
+      }
+    }
+    const { page, limit } = paginate(rows, paging, (m) => new ApiError(404, `Marker ${m} could not be found.`, { type: 'MarkerNotFound' }));
+    const body: Record<string, unknown> = { messages: page.map((m) => messageView(req, m)) };
+    const next = collectionLinks(req, req.params.project_id, 'messages', page, limit);
+    if (next && paging.limit !== null) body['messages_links'] = next;
+    return body;
+  });
+  app.get(`${P}/messages/:id`, async (req: FastifyRequest<{ Params: Params }>) => {
+    needs(req, '3.3', 'Resource');
+    return { message: messageView(req, await getMessage(req, req.params.id)) };
+  });
+  app.delete(`${P}/messages/:id`, async (req: FastifyRequest<{ Params: Params }>, reply) => {
+    needs(req, '3.3', 'Resource');
+    const m = await getMessage(req, req.params.id);
+    await api.db.db.updateTable('messages').set({ deleted: 1 }).where('id', '=', m.id).execute();
+    return reply.code(204).send();
+  });
+
+  // ---- resource filters (3.33): the filters each list accepts (`resource_filters.json`)
+  app.get(`${P}/resource_filters`, async (req) => {
+    needs(req, '3.33', 'Resource');
+    const all: Record<string, string[]> = {
+      volume: ['name', 'status', 'metadata', 'bootable', 'migration_status', 'availability_zone', 'group_id', 'size', 'created_at', 'updated_at'],
+      snapshot: ['name', 'status', 'volume_id', 'metadata', 'availability_zone'],
+      message: ['resource_uuid', 'resource_type', 'event_id', 'request_id', 'message_level'],
+      attachment: ['volume_id', 'status', 'instance_id', 'attach_status'],
+      pool: ['name', 'volume_type'],
+      volume_type: ['is_public'],
+    };
+    const want = queryOf(req)['resource'];
+    const entries = Object.entries(all).filter(([r]) => !want || r === want);
+    return { resource_filters: entries.map(([resource, filters]) => ({ resource, filters })) };
   });
 
   // ---- os-hosts (deprecated upstream, still listed): a summary of the service hosts

@@ -100,8 +100,16 @@ export function registerVolumeRoutes(app: FastifyInstance, api: CinderAPI): void
       q['name'] = q['display_name'];
       delete q['display_name'];
     }
+    // 3.34: `name~=x` style filters match substrings (SQL LIKE '%x%').
+    const like = new Map<string, string>();
+    for (const k of Object.keys(q)) {
+      if (k.endsWith('~') && atLeast(req, '3.34')) {
+        like.set(k.slice(0, -1), q[k]!);
+        delete q[k];
+      }
+    }
     if (!ctx.isAdmin) {
-      const bad = Object.keys(q).filter((k) => !VOLUME_FILTERS.has(k));
+      const bad = [...Object.keys(q), ...like.keys()].filter((k) => !VOLUME_FILTERS.has(k));
       if (bad.length) throw invalidInput(`Invalid filters ${bad.join(',')} are found in query options.`);
     }
     let rows = await api.db.listVolumes(projectFilter);
@@ -115,6 +123,10 @@ export function registerVolumeRoutes(app: FastifyInstance, api: CinderAPI): void
       else if (k === 'size') rows = rows.filter((r) => String(r.size) === v);
       else if (k === 'group_id') rows = rows.filter(() => false);
       else if (k in (rows[0] ?? { status: 1 })) rows = rows.filter((r) => String((r as any)[k] ?? '') === v);
+    }
+    for (const [k, v] of like) {
+      const col = k === 'name' ? 'display_name' : k;
+      rows = rows.filter((r) => String((r as any)[col] ?? '').toLowerCase().includes(v.toLowerCase()));
     }
     const { page, limit } = paginate(rows, paging, (m) => new ApiError(404, `Marker ${m} could not be found.`, { type: 'MarkerNotFound' }));
     const body: Record<string, unknown> = {
@@ -270,6 +282,12 @@ export function registerVolumeRoutes(app: FastifyInstance, api: CinderAPI): void
           ...(atLeast(req, '3.1') && a['protected'] !== undefined ? { protected: strictBool(a['protected']) ?? false } : {}),
         });
         return reply.code(202).send({ 'os-volume_upload_image': upload });
+      }
+      case 'revert': {
+        if (!atLeast(req, '3.40')) throw new ApiError(400, `There is no such action: ${action}`, { type: 'HTTPBadRequest' });
+        if (!arg?.snapshot_id || typeof arg.snapshot_id !== 'string') throw badRequest("Invalid input for field/attribute snapshot_id. Value: None. None is not of type 'string'");
+        await api.revertToSnapshot(ctx, id, arg.snapshot_id);
+        return accepted();
       }
       case 'os-reserve':
         await api.reserve(ctx, id);

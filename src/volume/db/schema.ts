@@ -133,4 +133,24 @@ export const migrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '002_messages',
+    async up(db) {
+      await db.schema.createTable('messages')
+        .addColumn('id', ID, (c) => c.primaryKey())
+        .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+        .addColumn('request_id', 'varchar(255)')
+        .addColumn('resource_type', 'varchar(36)')
+        .addColumn('resource_uuid', 'varchar(255)')
+        .addColumn('event_id', 'varchar(255)', (c) => c.notNull())
+        .addColumn('detail_id', 'varchar(10)')
+        .addColumn('action_id', 'varchar(10)')
+        .addColumn('message_level', 'varchar(255)', (c) => c.notNull())
+        .addColumn('created_at', TS, (c) => c.notNull())
+        .addColumn('expires_at', TS)
+        .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('ix_messages_project_id').on('messages').column('project_id').execute();
+    },
+  },
 ];

@@ -45,6 +45,8 @@ export interface VolumeDriver {
   /** A stream of the volume's bytes and their count, for upload to Glance. */
   openForRead(vol: VolumeRef): Promise<{ stream: Readable; size: number }>;
   deleteVolume(vol: VolumeRef): Promise<void>;
+  /** Puts the snapshot's bytes back into its volume. */
+  revertToSnapshot(vol: VolumeRef, snap: SnapshotRef): Promise<void>;
   createSnapshot(snap: SnapshotRef): Promise<void>;
   deleteSnapshot(snap: SnapshotRef): Promise<void>;
   extendVolume(vol: VolumeRef, newSize: number): Promise<void>;

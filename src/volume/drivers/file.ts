@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -98,6 +98,12 @@ export class FileVolumeDriver implements VolumeDriver {
 
   async deleteVolume(vol: VolumeRef): Promise<void> {
     await rm(this.volumePath(vol.id), { force: true });
+  }
+
+  async revertToSnapshot(vol: VolumeRef, snap: SnapshotRef): Promise<void> {
+    const tmp = `${this.volumePath(vol.id)}.reverting`;
+    await this.copy(this.snapshotPath(snap.id), tmp, vol.size);
+    await rename(tmp, this.volumePath(vol.id));
   }
 
   async createSnapshot(snap: SnapshotRef): Promise<void> {

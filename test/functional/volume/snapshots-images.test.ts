@@ -93,6 +93,13 @@ void test('snapshot create/list/update/delete, metadata, and a volume from the s
   const small = await c.req('POST', `${A}/volumes`, { body: { volume: { snapshot_id: snap.id, size: 0 } } });
   assert.equal(small.status, 400);
 
+  // 3.40: revert the volume to its latest snapshot; the bytes come back.
+  assert.equal((await c.req('POST', `${A}/volumes/${v.id}/action`, { body: { revert: { snapshot_id: snap.id } } })).status, 400, 'revert needs 3.40');
+  assert.equal((await c.req('POST', `${A}/volumes/${v.id}/action`, { version: '3.40', body: { revert: { snapshot_id: snap.id } } })).status, 202);
+  await c.waitVolume(v.id, 'available');
+  await c.waitSnapshot(snap.id, 'available');
+  assert.deepEqual(await readAt(volFile(v.id), 5 * 1024 * 1024, 4096), marker);
+
   assert.equal((await c.req('DELETE', `${A}/snapshots/${snap.id}`)).status, 202);
   await c.waitGone(`${A}/snapshots/${snap.id}`);
   for (const id of [fromSnap.id, v.id]) {

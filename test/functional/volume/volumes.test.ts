@@ -167,6 +167,12 @@ void describe('volume lifecycle', () => {
     }
     assert.equal(new Set(seen).size, seen.length);
     for (const id of ids) assert.ok(seen.includes(id));
+    const like = await c.req('GET', `${A}/volumes?name~=age-`, { version: '3.34' });
+    assert.equal(like.body.volumes.length, 4);
+    assert.equal((await c.req('GET', `${A}/volumes?name~=age-`)).status, 400, 'like filters need 3.34');
+    const rf = await c.req('GET', `${A}/resource_filters?resource=volume`, { version: '3.33' });
+    assert.deepEqual(rf.body.resource_filters[0].resource, 'volume');
+    assert.ok(rf.body.resource_filters[0].filters.includes('metadata'));
     const sum = await c.req('GET', `${A}/volumes/summary`, { version: '3.36' });
     assert.equal(sum.body['volume-summary'].total_count, 4);
     assert.equal(sum.body['volume-summary'].total_size, 4);
@@ -233,6 +239,21 @@ void describe('volume lifecycle', () => {
     const v = await createVolume({ size: 5000 });
     const err = await c.waitVolume(v.id, 'error');
     assert.equal(err.status, 'error');
+    // The user can read why (3.3 messages).
+    assert.equal((await c.req('GET', `${A}/messages`)).status, 404, 'messages need 3.3');
+    const msgs = await c.req('GET', `${A}/messages?resource_uuid=${v.id}`, { version: '3.5' });
+    assert.equal(msgs.status, 200);
+    assert.equal(msgs.body.messages.length, 1);
+    const m = msgs.body.messages[0];
+    assert.equal(m.user_message, 'schedule allocate volume: Could not find any available weighted backend.');
+    assert.equal(m.event_id, 'VOLUME_VOLUME_001_003');
+    assert.equal(m.resource_type, 'VOLUME');
+    assert.equal(m.message_level, 'ERROR');
+    assert.match(m.request_id, /^req-/);
+    assert.equal((await c.req('GET', `${A}/messages/${m.id}`, { version: '3.3' })).body.message.id, m.id);
+    assert.equal((await c.req('GET', `${A}/messages/${m.id}`, { version: '3.3', token: 'member-b' })).status, 404);
+    assert.equal((await c.req('DELETE', `${A}/messages/${m.id}`, { version: '3.3' })).status, 204);
+    assert.equal((await c.req('GET', `${A}/messages/${m.id}`, { version: '3.3' })).status, 404);
     assert.equal((await c.req('DELETE', `${A}/volumes/${v.id}`)).status, 202);
     await c.waitGone(`${A}/volumes/${v.id}`);
     await c.req('DELETE', `/v3/${ADMIN_PROJECT}/os-quota-sets/${PROJECT_A}`, { token: 'admin' });
