@@ -30,6 +30,7 @@ import { API_DB_MIGRATIONS, CELL_DB_MIGRATIONS } from './db/migrations.js';
 import { GlanceAPI } from './image/glance.js';
 import { createCell, createDefaultFlavors, discoverHosts, mapCell0 } from './manage.js';
 import { ComputeManager } from './manager.js';
+import { ComputeLiveMigrationManager } from './manager/migrate-live.js';
 import { ComputeResizeManager } from './manager/resize.js';
 import { NeutronAPI } from './network/neutron.js';
 import { NovaNotifier } from './notifications.js';
@@ -205,7 +206,9 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
       vifPluggingTimeoutMs: o.vifPluggingTimeoutMs ?? 300_000, vifPluggingIsFatal: o.vifPluggingIsFatal ?? true, maxConcurrentBuilds: o.maxConcurrentBuilds ?? 10,
     });
   let server: RpcServer | null = null;
-  const moves = new ComputeResizeManager(manager, new ComputeAPI(o.bus, { service: 'nova-compute', host: o.host }));
+  const peerRpc = new ComputeAPI(o.bus, { service: 'nova-compute', host: o.host });
+  const moves = new ComputeResizeManager(manager, peerRpc);
+  const liveMoves = new ComputeLiveMigrationManager(manager, peerRpc);
   const confirmWindow = o.resizeConfirmWindowSec ?? 0;
   const service = new Service({
     binary: 'nova-compute', host: o.host, topic: 'compute', heartbeat: dbHeartbeat(conductor), reportIntervalMs: o.reportIntervalMs ?? 10_000,
@@ -218,7 +221,7 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
     ],
     onStart: async () => {
       await driver.initHost(o.host);
-      server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [manager, moves, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
+      server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [manager, moves, liveMoves, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
       await server.start();
       // The compute node record and its resource provider exist before the host is discovered.
       await rt.updateAvailableResource(RequestContext.admin());

@@ -112,6 +112,31 @@ export class ComputeAPI {
   async finishRevertResize(ctx: RequestContext, host: string, a: { instance: Instance; migration: unknown }): Promise<void> {
     await this.to(host).cast(ctx, 'finish_revert_resize', a);
   }
+  // ---- live migration (see manager/migrate-live.ts) ----
+  async checkCanLiveMigrateDestination(ctx: RequestContext, dest: string, a: { instance: Instance; block_migration: boolean | string | null; disk_over_commit: boolean | null; migration: unknown }): Promise<Record<string, unknown>> {
+    return this.to(dest).call(ctx, 'check_can_live_migrate_destination', a);
+  }
+  async checkCanLiveMigrateSource(ctx: RequestContext, source: string, a: { instance: Instance; dest_check_data: Record<string, unknown> }): Promise<Record<string, unknown>> {
+    return this.to(source).call(ctx, 'check_can_live_migrate_source', a);
+  }
+  async liveMigration(ctx: RequestContext, instance: Instance, a: { dest: string; block_migration: boolean; migration: unknown; migrate_data: Record<string, unknown> }): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'live_migration', { instance, ...a });
+  }
+  async preLiveMigration(ctx: RequestContext, dest: string, a: { instance: Instance; block_migration: boolean; disk: unknown; migrate_data: Record<string, unknown> }): Promise<Record<string, unknown>> {
+    return this.to(dest).call(ctx, 'pre_live_migration', a);
+  }
+  async postLiveMigrationAtDestination(ctx: RequestContext, dest: string, a: { instance: Instance; block_migration: boolean }): Promise<void> {
+    await this.to(dest).call(ctx, 'post_live_migration_at_destination', a);
+  }
+  async rollbackLiveMigrationAtDestination(ctx: RequestContext, dest: string, a: { instance: Instance; destroy_disks: boolean; migrate_data: Record<string, unknown> }): Promise<void> {
+    await this.to(dest).cast(ctx, 'rollback_live_migration_at_destination', a);
+  }
+  async liveMigrationForceComplete(ctx: RequestContext, source: string, a: { instance: Instance; migration: unknown }): Promise<void> {
+    await this.to(source).cast(ctx, 'live_migration_force_complete', a);
+  }
+  async liveMigrationAbort(ctx: RequestContext, source: string, a: { instance: Instance; migration_id: number }): Promise<void> {
+    await this.to(source).cast(ctx, 'live_migration_abort', a);
+  }
   async externalInstanceEvent(ctx: RequestContext, host: string, instances: Instance[], events: ExternalEvent[]): Promise<void> {
     await this.to(host).cast(ctx, 'external_instance_event', { instances, events });
   }

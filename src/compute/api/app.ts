@@ -13,7 +13,7 @@ import { registerFlavors } from './flavors.js';
 import { registerGroupsAndAggregates } from './groups-aggregates.js';
 import type { SchedulerAPI } from '../../scheduler/rpcapi.js';
 import { registerKeypairs } from './keypairs.js';
-import { registerMigrations } from './migrations.js';
+import { registerLiveMigrationControls, registerMigrations } from './migrations.js';
 import { registerMisc } from './misc.js';
 import { registerProxies } from './proxies.js';
 import { registerMoveActions } from './server-actions-move.js';
@@ -42,6 +42,7 @@ export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; v
     // Move actions (resize, migrate, confirm/revert) answer before the generic action dispatcher.
     registerMoveActions(scope, compute);
     registerMigrations(scope, compute);
+    registerLiveMigrationControls(scope, compute);
     registerServerActions(scope, compute, registerProxies(scope, compute));
     registerFlavors(scope, compute.api);
     registerKeypairs(scope, compute.api);

@@ -8,7 +8,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, badRequest, notFound } from '../../common/errors.js';
 import type { ComputeApiFacade } from '../api.js';
-import { migrationList, type MigrationFilters } from '../objects/migration.js';
+import { InstanceAction } from '../objects/instance-action.js';
+import { Migration, migrationList, type MigrationFilters } from '../objects/migration.js';
 import { baseUrl, bookmarkUrl, mapErrors, mv, requireAdmin } from './common.js';
 
 type Row = Record<string, any>;
@@ -138,6 +139,59 @@ export function registerMigrations(app: FastifyInstance, compute: ComputeApiFaca
       throw notFound(`In-progress live migration ${req.params.mid} is not found for server ${req.params.id}.`, { type: 'MigrationNotFoundForInstance' });
     }
     return { migration: serverMigrationView(req, m) };
+  });
+}
+
+/** The migration `mid` of server `id` in its cell (404s as Nova words them). */
+async function serverMigration(compute: ComputeApiFacade, req: FastifyRequest<{ Params: { id: string; mid: string } }>): Promise<{ m: Row; loc: Awaited<ReturnType<ComputeApiFacade['get']>> }> {
+  const loc = await mapErrors('migrations', req.params.id, () => compute.get(req.ctx, req.params.id));
+  const rows = loc.cell ? await migrationList(loc.cell.db, { instance_uuid: req.params.id }) : [];
+  const m = rows.find((r) => String(r['id']) === req.params.mid);
+  if (!m) throw notFound(`Instance ${req.params.id} has not been migrated with migration ${req.params.mid}.`, { type: 'MigrationNotFoundForInstance' });
+  return { m, loc };
+}
+
+/** force_complete (2.22) and abort (2.24) of a live migration in progress: cast to the source. */
+export function registerLiveMigrationControls(app: FastifyInstance, compute: ComputeApiFacade): void {
+  app.post<{ Params: { id: string; mid: string } }>('/servers/:id/migrations/:mid/action', async (req, reply) => {
+    if (!mv(req, '2.22')) throw new ApiError(404, 'The resource could not be found.');
+    requireAdmin(req, 'os_compute_api:servers:migrations:force_complete');
+    const body = req.body as Record<string, unknown> | null;
+    if (!body || typeof body !== 'object' || !('force_complete' in body) || Object.keys(body).length !== 1) {
+      throw badRequest(body && typeof body === 'object' ? `Invalid input for field/attribute. Additional properties are not allowed (${Object.keys(body).map((k) => `'${k}'`).join(', ')} was unexpected)` : 'Malformed request body');
+    }
+    const { m, loc } = await serverMigration(compute, req);
+    const inst = loc.instance;
+    if (inst.task_state !== 'migrating') {
+      throw new ApiError(409, `Cannot 'force_complete' instance ${inst.uuid} while it is in task_state ${inst.task_state ?? 'None'}`, { type: 'InstanceInvalidState' });
+    }
+    if (m['migration_type'] !== 'live-migration' || m['status'] !== 'running') {
+      throw badRequest(`Migration ${m['id']} state of instance ${inst.uuid} is ${m['status']}. Cannot force_complete while the migration is in this state.`, { type: 'InvalidMigrationState' });
+    }
+    await InstanceAction.actionStart(loc.cell!.backend, req.ctx, inst.uuid, 'live_migration_force_complete');
+    const rpc = await compute.computeRpcFor(loc.cell!);
+    await rpc.liveMigrationForceComplete(req.ctx, m['source_compute'], { instance: inst, migration: Migration.fromRow(m, loc.cell!.backend) });
+    reply.code(202);
+    return reply.send();
+  });
+
+  app.delete<{ Params: { id: string; mid: string } }>('/servers/:id/migrations/:mid', async (req, reply) => {
+    if (!mv(req, '2.24')) throw new ApiError(404, 'The resource could not be found.');
+    requireAdmin(req, 'os_compute_api:servers:migrations:delete');
+    const { m, loc } = await serverMigration(compute, req);
+    const inst = loc.instance;
+    if (m['migration_type'] !== 'live-migration') {
+      throw badRequest(`Migration ${m['id']} for instance ${inst.uuid} is not a live migration.`, { type: 'InvalidMigrationState' });
+    }
+    const abortable = mv(req, '2.65') ? ['running', 'queued', 'preparing'] : ['running'];
+    if (!abortable.includes(m['status'])) {
+      throw badRequest(`Migration ${m['id']} state of instance ${inst.uuid} is ${m['status']}. Cannot abort live migration while the migration is in this state.`, { type: 'InvalidMigrationState' });
+    }
+    await InstanceAction.actionStart(loc.cell!.backend, req.ctx, inst.uuid, 'live_migration_cancel');
+    const rpc = await compute.computeRpcFor(loc.cell!);
+    await rpc.liveMigrationAbort(req.ctx, m['source_compute'], { instance: inst, migration_id: Number(m['id']) });
+    reply.code(202);
+    return reply.send();
   });
 }
 

@@ -53,6 +53,23 @@ export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFac
       await resizeOrMigrate(compute, req, { host });
       return 202;
     },
+    'os-migrateLive': async (req, body) => {
+      requireAdmin(req, 'os_compute_api:os-migrate-server:migrate_live');
+      const boolish = { oneOf: [{ type: 'boolean' }, { type: 'string', enum: ['True', 'False', 'true', 'false', '1', '0', 'on', 'off', 'yes', 'no'] }] };
+      validate({
+        type: 'object', additionalProperties: false, required: mv(req, '2.25') ? ['host', 'block_migration'] : ['host', 'block_migration', 'disk_over_commit'],
+        properties: {
+          host: { type: ['string', 'null'], minLength: 1, maxLength: 255 },
+          block_migration: mv(req, '2.25') ? { oneOf: [boolish, { type: 'string', enum: ['auto'] }] } : boolish,
+          disk_over_commit: boolish,
+          ...(mv(req, '2.30') ? { force: boolish } : {}),
+        },
+      }, body);
+      if (mv(req, '2.25') && body.disk_over_commit !== undefined) throw badRequest("Additional properties are not allowed ('disk_over_commit' was unexpected)");
+      const blockMigration = body.block_migration === 'auto' ? 'auto' : truthy(body.block_migration);
+      await liveMigrate(compute, req, body.host ?? null, blockMigration, body.disk_over_commit === undefined ? null : truthy(body.disk_over_commit));
+      return 202;
+    },
     confirmResize: async (req) => {
       await mapErrors('confirmResize', req.params.id, () => confirmResize(compute, req.ctx, req.params.id));
       return 204;
@@ -123,8 +140,36 @@ async function resizeOrMigrate(compute: ComputeApiFacade, req: Req, o: { flavorR
     }));
   } catch (e) {
     // NoValidHost (and the conductor's other refusals) come back synchronously as 400.
-    if (e instanceof ApiError && (e as ApiError & { type?: string }).status >= 500 && /No valid host|NoValidHost/.test(e.message)) throw badRequest(e.message, { type: 'NoValidHost' });
+    if (e instanceof ApiError && e.status >= 500 && /No valid host|NoValidHost/.test(e.message)) throw badRequest(e.message, { type: 'NoValidHost' });
     if (e instanceof NovaException && e.name === 'NoValidHost') throw badRequest(e.message, { type: 'NoValidHost' });
+    throw e;
+  }
+}
+
+function truthy(v: unknown): boolean {
+  return v === true || ['true', '1', 'on', 'yes'].includes(String(v).toLowerCase());
+}
+
+/** compute API live_migrate: task `migrating`, action `live-migration`, conductor migrate_server(live=True). */
+async function liveMigrate(compute: ComputeApiFacade, req: Req, host: string | null, blockMigration: boolean | 'auto', diskOverCommit: boolean | null): Promise<void> {
+  const ctx = req.ctx;
+  const id = req.params.id;
+  const loc = await mapErrors('os-migrateLive', id, () => compute.get(ctx, id));
+  if (host && loc.cell && !(await hostApi.serviceGetByHostBinary(loc.cell.db, host, 'nova-compute'))) {
+    throw badRequest(`Compute host ${host} could not be found.`, { type: 'ComputeHostNotFound' });
+  }
+  const specPrim = await apiDb.requestSpecGet(compute.api, id);
+  const spec = specPrim ? (fromPrimitive(specPrim) as RequestSpec) : basicSpec(loc.instance);
+  try {
+    await mapErrors('os-migrateLive', id, () => compute.action(ctx, id, {
+      action: 'live-migration', method: 'live_migrate', vmStates: [VmState.ACTIVE, VmState.PAUSED], newTaskState: TaskState.MIGRATING,
+      cast: (_rpc, inst) => compute.computeTasks.migrateServer(ctx, {
+        instance: inst, scheduler_hint: { host }, live: true, rebuild: false, flavor: null,
+        block_migration: blockMigration, disk_over_commit: diskOverCommit, clean_shutdown: true, request_spec: spec,
+      }),
+    }));
+  } catch (e) {
+    if (e instanceof ApiError && e.status >= 500 && /No valid host|NoValidHost/.test(e.message)) throw badRequest(e.message, { type: 'NoValidHost' });
     throw e;
   }
 }

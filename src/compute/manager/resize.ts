@@ -16,6 +16,7 @@
  */
 import type { RequestContext } from '../../common/context.js';
 import { withSpan } from '../../common/journey/span.js';
+import { registerRemoteException } from '../../common/rpc/index.js';
 import { NovaException } from '../exception.js';
 import type { ComputeManager } from '../manager.js';
 import { Flavor } from '../objects/flavor.js';
@@ -38,6 +39,17 @@ export class UnableToMigrateToSelf extends NovaException {
     this.code = 400;
   }
 }
+registerRemoteException('UnableToMigrateToSelf', UnableToMigrateToSelf);
+
+/** A live migration's pre-checks on the hosts refused it (400 in the API). */
+export class MigrationPreCheckError extends NovaException {
+  constructor(message: string) {
+    super(message, {});
+    this.name = 'MigrationPreCheckError';
+    this.code = 400;
+  }
+}
+registerRemoteException('MigrationPreCheckError', MigrationPreCheckError);
 
 export interface PrepResizeArgs {
   instance: Instance;

@@ -25,6 +25,7 @@ import { InstanceActionEvent, InstanceFault, errorText } from '../../compute/obj
 import { Migration, MigrationStatus } from '../../compute/objects/migration.js';
 import type { RequestSpec } from '../../compute/objects/request-spec.js';
 import type { ComputeAPI } from '../../compute/rpcapi.js';
+import { MigrationPreCheckError, UnableToMigrateToSelf } from '../../compute/manager/resize.js';
 import type { SchedulerReportClient } from '../../scheduler/client/report.js';
 import type { SchedulerAPI } from '../../scheduler/rpcapi.js';
 
@@ -66,11 +67,11 @@ export class MigrateServerEndpoint {
     const cell = await this.d.cells.cellForInstance(instance.uuid);
     if (!cell) throw new NoValidHost(`No valid host was found. Instance ${instance.uuid} is not in a cell.`);
     instance.backend = cell.backend;
-    if (a.live) throw new NoValidHost('No valid host was found. Live migration is not supported by this cloud yet.');
     const event = 'conductor_migrate_server';
     await InstanceActionEvent.eventStart(cell.backend, ctx, instance.uuid, event, this.d.host).catch(() => undefined);
     try {
-      await this.coldMigrate(ctx, cell, a);
+      if (a.live) await this.liveMigrate(ctx, cell, a);
+      else await this.coldMigrate(ctx, cell, a);
       await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, event).catch(() => undefined);
     } catch (e) {
       await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, event, e).catch(() => undefined);
@@ -120,6 +121,58 @@ export class MigrateServerEndpoint {
     } catch (e) {
       this.log.warn({ instance: instance.uuid, err: errorText(e) }, `Failed to ${a.flavor ? 'resize' : 'migrate'} instance: ${errorText(e)}`);
       await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, 'cold_migrate', e).catch(() => undefined);
+      await this.rollback(ctx, instance, migration, swapped, e);
+      throw e;
+    }
+  }
+
+  /**
+   * _live_migrate + LiveMigrationTask: migration `accepted`, allocation swap, a destination
+   * (the requested host, or the scheduler's choice without the source), the hosts' pre-checks,
+   * then `live_migration` cast to the source.
+   */
+  private async liveMigrate(ctx: RequestContext, cell: Cell, a: MigrateServerArgs): Promise<void> {
+    const instance = a.instance;
+    const requested = (a.scheduler_hint?.['host'] as string | null | undefined) ?? null;
+    const migration = new Migration();
+    migration.backend = cell.backend;
+    migration.update({
+      status: MigrationStatus.ACCEPTED, migration_type: 'live-migration', instance_uuid: instance.uuid,
+      source_compute: instance.host, source_node: instance.node, dest_compute: requested, dest_node: null, dest_host: null,
+      old_instance_type_id: instance.flavor.id, new_instance_type_id: instance.flavor.id, hidden: false, cross_cell_move: false,
+      user_id: ctx.userId ?? instance.user_id, project_id: ctx.projectId ?? instance.project_id,
+    });
+    let swapped = false;
+    try {
+      await migration.create(ctx);
+      if (requested && requested === instance.host) throw new UnableToMigrateToSelf(`Unable to migrate instance (${instance.uuid}) to current host (${instance.host}).`);
+      swapped = await this.d.placement.moveAllocations(ctx, instance.uuid, migration.uuid);
+      const spec = a.request_spec;
+      spec.flavor = instance.flavor;
+      spec.instance_uuid = instance.uuid;
+      spec.num_instances = 1;
+      spec.retry = null;
+      spec.force_hosts = null;
+      spec.force_nodes = null;
+      spec.ignore_hosts = instance.host ? [instance.host] : [];
+      spec.requested_destination = requested ? { host: requested } : null;
+      const hostLists = await this.d.scheduler.selectDestinations(ctx, spec, [instance.uuid], true, false);
+      const chosen = hostLists[0]?.[0];
+      if (!chosen) throw new NoValidHost('No valid host was found. There are not enough hosts available.');
+      migration.dest_compute = chosen.service_host;
+      migration.dest_node = chosen.nodename;
+      migration.dest_host = '127.0.0.1';
+      await migration.save(ctx);
+      const rpc = await this.d.computeRpcFor(cell);
+      let migrateData: Record<string, unknown>;
+      try {
+        migrateData = await rpc.checkCanLiveMigrateDestination(ctx, chosen.service_host, { instance, block_migration: a.block_migration, disk_over_commit: a.disk_over_commit, migration });
+      } catch (e) {
+        throw new MigrationPreCheckError(`Migration pre-check error: ${errorText(e)}`);
+      }
+      await rpc.liveMigration(ctx, instance, { dest: chosen.service_host, block_migration: Boolean(migrateData['block_migration']), migration, migrate_data: migrateData });
+    } catch (e) {
+      this.log.warn({ instance: instance.uuid, err: errorText(e) }, `Failed to live migrate instance: ${errorText(e)}`);
       await this.rollback(ctx, instance, migration, swapped, e);
       throw e;
     }
