@@ -84,11 +84,32 @@ export async function createCinderApi(opts: CinderApiOptions): Promise<FastifyIn
     const p = req.url.split('?')[0]!;
     if (/\/(volumes|snapshots|types|attachments)\/$/.test(p)) throw new ApiError(404, 'The resource could not be found.');
   });
+  // Cinder's default policies: readers read, members (and admins) change things.
+  app.addHook('preHandler', async (req) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.routeOptions.config?.public) return;
+    const ctx = req.ctx;
+    if (!ctx || ctx.isAdmin || ctx.roles.includes('member') || ctx.roles.includes('service')) return;
+    throw new ApiError(403, `Policy doesn't allow ${policyName(req.method, req.routeOptions.url ?? '')} to be performed.`, { type: 'PolicyNotAuthorized' });
+  });
   registerMiscRoutes(app, api);
   registerVolumeRoutes(app, api);
   registerSnapshotRoutes(app, api);
   registerAttachmentRoutes(app, api);
   return app;
+}
+
+/** The policy rule a write request is checked against (`cinder/policies/*.py` names). */
+function policyName(method: string, url: string): string {
+  const verb = ({ POST: 'create', PUT: 'update', DELETE: 'delete', PATCH: 'update' } as Record<string, string>)[method] ?? 'update';
+  const path = url.replace('/v3/:project_id/', '');
+  if (path.startsWith('volumes/:id/action')) return 'volume:update';
+  if (path.startsWith('volumes/:id/metadata')) return `volume:${verb === 'create' ? 'create' : verb}_volume_metadata`;
+  if (path.startsWith('volumes')) return `volume:${verb}`;
+  if (path.startsWith('snapshots/:id/metadata')) return `volume:${verb}_snapshot_metadata`;
+  if (path.startsWith('snapshots')) return `volume:${verb}_snapshot`;
+  if (path.startsWith('attachments')) return `volume:attachment_${verb}`;
+  if (path.startsWith('messages')) return 'message:delete';
+  return `volume_extension:${path.split('/')[0]}`;
 }
 
 export async function createCinderScheduler(opts: { database: Database; bus: MessageBus; host: string; reportIntervalMs?: number }): Promise<{ start(): Promise<void>; stop(): Promise<void> }> {

@@ -34,6 +34,7 @@ function token(projectId: string, roles: string[], user: string): ValidatedToken
 export const TOKENS: Record<string, ValidatedToken> = {
   'member-a': token(PROJECT_A, ['member', 'reader'], 'c0000000000000000000000000000001'),
   'member-b': token(PROJECT_B, ['member', 'reader'], 'c0000000000000000000000000000002'),
+  'reader-a': token(PROJECT_A, ['reader'], 'c0000000000000000000000000000004'),
   admin: token(ADMIN_PROJECT, ['admin', 'member', 'reader'], 'c0000000000000000000000000000003'),
 };
 

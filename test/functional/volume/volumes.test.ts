@@ -118,6 +118,17 @@ void describe('volume lifecycle', () => {
     await assert.rejects(stat(file));
   });
 
+  void test('readers read, members write', async () => {
+    const v = await createVolume({ size: 1, name: 'read-me' });
+    assert.equal((await c.req('GET', `${A}/volumes/${v.id}`, { token: 'reader-a' })).status, 200);
+    const denied = await c.req('POST', `${A}/volumes`, { token: 'reader-a', body: { volume: { size: 1 } } });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.forbidden.message, "Policy doesn't allow volume:create to be performed.");
+    assert.equal((await c.req('DELETE', `${A}/volumes/${v.id}`, { token: 'reader-a' })).status, 403);
+    await c.waitVolume(v.id, 'available');
+    assert.equal((await c.req('DELETE', `${A}/volumes/${v.id}`)).status, 202);
+  });
+
   void test('metadata CRUD', async () => {
     const v = await createVolume({ size: 1, metadata: { k1: 'v1', k2: 'v2' } });
     const url = `${A}/volumes/${v.id}/metadata`;
