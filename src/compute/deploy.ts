@@ -32,6 +32,7 @@ import { createCell, createDefaultFlavors, discoverHosts, mapCell0 } from './man
 import { ComputeManager } from './manager.js';
 import { ComputeLiveMigrationManager } from './manager/migrate-live.js';
 import { ComputeResizeManager } from './manager/resize.js';
+import { ComputeShelveManager } from './manager/shelve.js';
 import { NeutronAPI } from './network/neutron.js';
 import { NovaNotifier } from './notifications.js';
 import { NovaObjectSerializer } from './objects/base.js';
@@ -193,6 +194,8 @@ export interface ComputeOptions extends SessionParams {
   reportIntervalMs?: number;
   /** `[DEFAULT]resize_confirm_window` in seconds (0: never confirm automatically). */
   resizeConfirmWindowSec?: number;
+  /** `[DEFAULT]shelved_offload_time` in seconds (0: offload at once, as Nova's default; -1: never). */
+  shelvedOffloadTimeSec?: number;
 }
 
 export function createCompute(o: ComputeOptions): { service: Service; manager: ComputeManager; driver: ComputeDriver; start(): Promise<void>; stop(): Promise<void> } {
@@ -209,6 +212,7 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
   const peerRpc = new ComputeAPI(o.bus, { service: 'nova-compute', host: o.host });
   const moves = new ComputeResizeManager(manager, peerRpc);
   const liveMoves = new ComputeLiveMigrationManager(manager, peerRpc);
+  const shelving = new ComputeShelveManager(manager, o.shelvedOffloadTimeSec ?? 0);
   const confirmWindow = o.resizeConfirmWindowSec ?? 0;
   const service = new Service({
     binary: 'nova-compute', host: o.host, topic: 'compute', heartbeat: dbHeartbeat(conductor), reportIntervalMs: o.reportIntervalMs ?? 10_000,
@@ -221,7 +225,7 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
     ],
     onStart: async () => {
       await driver.initHost(o.host);
-      server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [manager, moves, liveMoves, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
+      server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [manager, moves, liveMoves, shelving, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
       await server.start();
       // The compute node record and its resource provider exist before the host is discovered.
       await rt.updateAvailableResource(RequestContext.admin());

@@ -137,6 +137,16 @@ export class ComputeAPI {
   async liveMigrationAbort(ctx: RequestContext, source: string, a: { instance: Instance; migration_id: number }): Promise<void> {
     await this.to(source).cast(ctx, 'live_migration_abort', a);
   }
+  // ---- shelve (see manager/shelve.ts) ----
+  async shelveInstance(ctx: RequestContext, instance: Instance, imageId: string, cleanShutdown = true): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'shelve_instance', { instance, image_id: imageId, clean_shutdown: cleanShutdown });
+  }
+  async shelveOffloadInstance(ctx: RequestContext, instance: Instance, cleanShutdown = true): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'shelve_offload_instance', { instance, clean_shutdown: cleanShutdown });
+  }
+  async unshelveInstance(ctx: RequestContext, host: string, a: { instance: Instance; image: unknown; filter_properties: Record<string, unknown>; node: string; request_spec: RequestSpec }): Promise<void> {
+    await this.to(host).cast(ctx, 'unshelve_instance', { host, ...a });
+  }
   async externalInstanceEvent(ctx: RequestContext, host: string, instances: Instance[], events: ExternalEvent[]): Promise<void> {
     await this.to(host).cast(ctx, 'external_instance_event', { instances, events });
   }

@@ -48,6 +48,11 @@ export class ComputeTaskAPI {
       .call(ctx, 'migrate_server', { reservations: null, host_list: null, ...a });
   }
 
+  /** nova-api -> super-conductor: unshelve (schedules again when the server was offloaded). */
+  async unshelveInstance(ctx: RequestContext, a: { instance: Instance; request_spec: RequestSpec }): Promise<void> {
+    await this.client.prepare({ version: '1.14' }).cast(ctx, 'unshelve_instance', a);
+  }
+
   /** nova-compute -> cell conductor: reschedule to the next alternate (no scheduler call). */
   async buildInstances(ctx: RequestContext, a: {
     instances: Instance[]; image: unknown; filter_properties: Record<string, unknown>; admin_password: string | null;

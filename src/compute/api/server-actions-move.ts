@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../../common/context.js';
 import { ApiError, badRequest } from '../../common/errors.js';
 import { validate } from '../../common/http/validation.js';
-import { flavorIdFromRef, type ComputeApiFacade } from '../api.js';
+import { checkInstanceState, flavorIdFromRef, type ComputeApiFacade } from '../api.js';
 import * as apiDb from '../db/api-api.js';
 import * as hostApi from '../db/host-api.js';
 import { NovaException } from '../exception.js';
@@ -68,6 +68,29 @@ export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFac
       if (mv(req, '2.25') && body.disk_over_commit !== undefined) throw badRequest("Additional properties are not allowed ('disk_over_commit' was unexpected)");
       const blockMigration = body.block_migration === 'auto' ? 'auto' : truthy(body.block_migration);
       await liveMigrate(compute, req, body.host ?? null, blockMigration, body.disk_over_commit === undefined ? null : truthy(body.disk_over_commit));
+      return 202;
+    },
+    shelve: async (req) => {
+      await mapErrors('shelve', req.params.id, () => shelve(compute, req.ctx, req.params.id));
+      return 202;
+    },
+    shelveOffload: async (req) => {
+      requireAdmin(req, 'os_compute_api:os-shelve:shelve_offload');
+      await mapErrors('shelveOffload', req.params.id, () => compute.action(req.ctx, req.params.id, {
+        action: 'shelveOffload', method: 'shelve_offload', vmStates: [VmState.SHELVED], newTaskState: TaskState.SHELVING_OFFLOADING,
+        cast: (rpc, inst) => rpc.shelveOffloadInstance(req.ctx, inst),
+      }));
+      return 202;
+    },
+    unshelve: async (req, body) => {
+      if (body !== null && body !== undefined) {
+        if (!mv(req, '2.77')) validate({ type: 'null' }, body);
+      }
+      const specPrim = await apiDb.requestSpecGet(compute.api, req.params.id);
+      await mapErrors('unshelve', req.params.id, () => compute.action(req.ctx, req.params.id, {
+        action: 'unshelve', method: 'unshelve', vmStates: [VmState.SHELVED, VmState.SHELVED_OFFLOADED], newTaskState: TaskState.UNSHELVING, mustHaveLaunched: false,
+        cast: (_rpc, inst) => compute.computeTasks.unshelveInstance(req.ctx, { instance: inst, request_spec: specPrim ? (fromPrimitive(specPrim) as RequestSpec) : basicSpec(inst) }),
+      }));
       return 202;
     },
     confirmResize: async (req) => {
@@ -142,6 +165,34 @@ async function resizeOrMigrate(compute: ComputeApiFacade, req: Req, o: { flavorR
     // NoValidHost (and the conductor's other refusals) come back synchronously as 400.
     if (e instanceof ApiError && e.status >= 500 && /No valid host|NoValidHost/.test(e.message)) throw badRequest(e.message, { type: 'NoValidHost' });
     if (e instanceof NovaException && e.name === 'NoValidHost') throw badRequest(e.message, { type: 'NoValidHost' });
+    throw e;
+  }
+}
+
+/** compute API shelve: snapshot image `<name>-shelved` in Glance, task `shelving`, cast to the host. */
+async function shelve(compute: ComputeApiFacade, ctx: RequestContext, id: string): Promise<void> {
+  const loc = await compute.get(ctx, id);
+  const states = [VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED];
+  compute.checkLocked(ctx, loc.instance);
+  checkInstanceState(loc.instance, 'shelve', states, [null], true);
+  let imageId = '';
+  if (compute.glance) {
+    const i0 = loc.instance;
+    const base = i0.image_ref ? await compute.glance.show(ctx, i0.image_ref).catch(() => null) : null;
+    const image = await compute.glance.create(ctx, {
+      name: `${i0.display_name}-shelved`, container_format: base?.['container_format'] ?? 'bare', disk_format: base?.['disk_format'] ?? 'qcow2',
+      visibility: 'private', min_ram: base?.['min_ram'] ?? 0, min_disk: Math.max(base?.['min_disk'] ?? 0, i0.root_gb ?? 0),
+      instance_uuid: i0.uuid, image_type: 'snapshot', user_id: ctx.userId ?? '', base_image_ref: i0.image_ref ?? '',
+    });
+    imageId = image['id'];
+  }
+  try {
+    await compute.action(ctx, id, {
+      action: 'shelve', method: 'shelve', vmStates: states, newTaskState: TaskState.SHELVING,
+      cast: (rpc, inst) => rpc.shelveInstance(ctx, inst, imageId),
+    });
+  } catch (e) {
+    if (imageId && compute.glance) await compute.glance.delete(ctx, imageId).catch(() => undefined);
     throw e;
   }
 }

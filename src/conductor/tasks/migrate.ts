@@ -79,6 +79,63 @@ export class MigrateServerEndpoint {
     }
   }
 
+  /**
+   * unshelve_instance: a SHELVED server just starts again on its host; a SHELVED_OFFLOADED one is
+   * scheduled like a new boot (the scheduler claims in Placement) and `unshelve_instance` is cast
+   * to the chosen host with the shelved image.
+   */
+  async unshelve_instance(ctx: RequestContext, a: { instance: Instance; request_spec: RequestSpec | null }): Promise<void> {
+    const instance = a.instance;
+    const cell = await this.d.cells.cellForInstance(instance.uuid);
+    if (!cell) return;
+    instance.backend = cell.backend;
+    const rpc = await this.d.computeRpcFor(cell);
+    if (instance.vm_state === 'shelved') {
+      instance.task_state = 'powering-on';
+      await instance.save(ctx, { expected_task_state: 'unshelving' });
+      await rpc.startInstance(ctx, instance);
+      return;
+    }
+    const event = 'conductor_unshelve_instance';
+    await InstanceActionEvent.eventStart(cell.backend, ctx, instance.uuid, event, this.d.host).catch(() => undefined);
+    try {
+      const imageId = instance.system_metadata?.['shelved_image_id'];
+      const spec = a.request_spec;
+      if (!spec) throw new NoValidHost('No valid host was found. The server has no request spec.');
+      spec.flavor = instance.flavor;
+      spec.instance_uuid = instance.uuid;
+      spec.num_instances = 1;
+      spec.ignore_hosts = null;
+      spec.force_hosts = null;
+      spec.force_nodes = null;
+      spec.retry = null;
+      await InstanceActionEvent.eventStart(cell.backend, ctx, instance.uuid, 'schedule_instances', this.d.host).catch(() => undefined);
+      let chosen;
+      try {
+        const hostLists = await this.d.scheduler.selectDestinations(ctx, spec, [instance.uuid], true, false);
+        chosen = hostLists[0]?.[0];
+        if (!chosen) throw new NoValidHost('No valid host was found. There are not enough hosts available.');
+        await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, 'schedule_instances').catch(() => undefined);
+      } catch (e) {
+        await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, 'schedule_instances', e).catch(() => undefined);
+        throw e;
+      }
+      const image = imageId ? { id: imageId, properties: {} } : spec.image;
+      await rpc.unshelveInstance(ctx, chosen.service_host, {
+        instance, image, node: chosen.nodename, request_spec: spec,
+        filter_properties: { retry: { num_attempts: 1, hosts: [[chosen.service_host, chosen.nodename]] }, limits: chosen.limits ?? {} },
+      });
+      await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, event).catch(() => undefined);
+    } catch (e) {
+      // Nothing can host it: it stays offloaded, the task is cleared (nova logs and returns).
+      this.log.warn({ instance: instance.uuid, err: errorText(e) }, `Unshelve attempted but an error has occurred: ${errorText(e)}`);
+      await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, event, e).catch(() => undefined);
+      await InstanceFault.create(cell.backend, ctx, instance.uuid, e, null).catch(() => undefined);
+      instance.task_state = null;
+      await instance.save(ctx).catch(() => undefined);
+    }
+  }
+
   private async coldMigrate(ctx: RequestContext, cell: Cell, a: MigrateServerArgs): Promise<void> {
     const instance = a.instance;
     const flavor = a.flavor ?? instance.flavor;
