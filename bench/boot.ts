@@ -29,6 +29,7 @@ export async function run(args: string[]): Promise<void> {
   const cellBus = await createTransport('inproc://nova_cell1');
   const active = new Map<string, number>();
   const waiters = new Map<string, () => void>();
+  const failed: string[] = [];
   const listener = new NotificationListener(cellBus, [{ topic: 'versioned_notifications', exchange: 'nova' }], [{
     info: (_c: unknown, _p: string, eventType: string, payload: any) => {
       if (eventType !== 'instance.create.end') return;
@@ -37,7 +38,11 @@ export async function run(args: string[]): Promise<void> {
       waiters.get(id)?.();
     },
     error: (_c: unknown, _p: string, eventType: string, payload: any) => {
-      if (eventType === 'instance.create.error') console.error('boot failed', payload?.['nova_object.data']?.uuid, payload?.['nova_object.data']?.fault?.['nova_object.data']?.exception_message);
+      if (eventType !== 'instance.create.error') return;
+      const id = payload?.['nova_object.data']?.uuid;
+      failed.push(`${id}: ${payload?.['nova_object.data']?.fault?.['nova_object.data']?.exception_message}`);
+      active.set(id, NaN);
+      waiters.get(id)?.();
     },
   }], { pool: 'bench' });
   await listener.start();
@@ -53,7 +58,11 @@ export async function run(args: string[]): Promise<void> {
     const nova = ep('compute');
     await fetch(`${nova}/os-quota-sets/${body.token.project.id}`, { method: 'PUT', headers: h, body: JSON.stringify({ quota_set: { instances: -1, cores: -1, ram: -1 } }) });
     const image = ((await (await fetch(`${ep('image')}/v2/images`, { headers: h })).json()) as any).images[0].id;
-    const net = ((await (await fetch(`${ep('network')}/v2.0/networks?name=private`, { headers: h })).json()) as any).networks[0].id;
+    // devstack's private subnet is a /26: the bench gets its own /16 and no port quota.
+    const neutron = ep('network');
+    await fetch(`${neutron}/v2.0/quotas/${body.token.project.id}`, { method: 'PUT', headers: h, body: JSON.stringify({ quota: { port: -1, network: -1, subnet: -1 } }) });
+    const net = ((await (await fetch(`${neutron}/v2.0/networks`, { method: 'POST', headers: h, body: JSON.stringify({ network: { name: 'bench-net' } }) })).json()) as any).network.id;
+    await fetch(`${neutron}/v2.0/subnets`, { method: 'POST', headers: h, body: JSON.stringify({ subnet: { network_id: net, ip_version: 4, cidr: '10.128.0.0/16', name: 'bench-subnet' } }) });
 
     const boot = async (name: string): Promise<number> => {
       const t0 = performance.now();
@@ -76,7 +85,8 @@ export async function run(args: string[]): Promise<void> {
       return times;
     };
     const t0 = performance.now();
-    const times = await runMany(nBoot, 'bench');
+    const times = (await runMany(nBoot, 'bench')).filter((t) => !Number.isNaN(t));
+    if (failed.length) console.log(`${failed.length} boots failed, e.g. ${failed[0]}`);
     const secs = (performance.now() - t0) / 1000;
     console.log(`boot ${nBoot} servers (concurrency ${concurrency}): boot-to-ACTIVE p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms; ${(nBoot / secs).toFixed(1)} boots/s`);
 
