@@ -86,7 +86,7 @@ export class ComputeApiFacade {
     const imageRef = req.imageRef ? imageIdFromRef(req.imageRef) : (bdms.find((b) => Number(b['boot_index']) === 0 && b['source_type'] === 'image')?.['uuid'] as string | undefined);
     if (imageRef) image = await this.checkImage(ctx, imageRef, flavor, bootFromVolume);
     else if (!bootFromVolume) throw badRequest('Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.', { type: 'InvalidBDMBootSequence' });
-    if (bootFromVolume) throw badRequest('Block Device Mapping is Invalid: booting from a volume is not supported by this cloud yet.', { type: 'InvalidBDM' });
+    const requestedBdms = bootBdms(bdms, bootFromVolume ? null : rootBdm(image.id, flavor));
 
     let keyData: string | null = null;
     if (req.key_name) {
@@ -127,7 +127,7 @@ export class ComputeApiFacade {
       const displayName = count > 1 ? `${req.name}-${i + 1}` : req.name;
       const inst = new Instance();
       inst.update({
-        uuid, user_id: ctx.userId, project_id: ctx.projectId, image_ref: image.id, hostname: sanitizeHostname(displayName, uuid),
+        uuid, user_id: ctx.userId, project_id: ctx.projectId, image_ref: bootFromVolume ? '' : image.id, hostname: sanitizeHostname(displayName, uuid),
         launch_index: i, key_name: req.key_name ?? null, key_data: keyData, power_state: PowerState.NOSTATE, vm_state: VmState.BUILDING,
         task_state: TaskState.SCHEDULING, memory_mb: flavor.memory_mb, vcpus: flavor.vcpus, root_gb: flavor.root_gb,
         ephemeral_gb: flavor.ephemeral_gb, host: null, node: null, instance_type_id: flavor.id, user_data: req.user_data ?? null,
@@ -147,7 +147,7 @@ export class ComputeApiFacade {
       spec.update({
         image, project_id: ctx.projectId, user_id: ctx.userId, availability_zone: req.availability_zone ?? null, num_instances: count,
         ignore_hosts: null, force_hosts: null, force_nodes: null, retry: null, limits: null, instance_group: group,
-        scheduler_hints: normalizeHints(req.scheduler_hints ?? {}), instance_uuid: uuid, security_groups: securityGroups, is_bfv: false,
+        scheduler_hints: normalizeHints(req.scheduler_hints ?? {}), instance_uuid: uuid, security_groups: securityGroups, is_bfv: bootFromVolume,
         requested_destination: null,
       });
       spec.flavor = flavor;
@@ -163,7 +163,7 @@ export class ComputeApiFacade {
       specs.push(spec);
       records.push({
         instance_uuid: uuid, project_id: ctx.projectId!, user_id: ctx.userId!, spec: spec.toPrimitive(), instance: inst.toDict(),
-        block_device_mappings: rootBdm(image.id, flavor), tags: inst.tags,
+        block_device_mappings: requestedBdms, tags: inst.tags,
       });
     }
     await apiDb.buildRecordsCreate(this.api, records);
@@ -174,7 +174,7 @@ export class ComputeApiFacade {
     await this.computeTasks.scheduleAndBuildInstances(ctx, {
       build_requests: instances.map((i) => ({ instance_uuid: i.uuid, instance: i })),
       request_specs: specs, image, admin_password: adminPass, injected_files: [], requested_networks: requested,
-      block_device_mapping: instances.map(() => rootBdm(image.id, flavor)), tags: req.tags ?? [],
+      block_device_mapping: instances.map(() => requestedBdms), tags: req.tags ?? [],
     });
     return { instances, reservationId, adminPass };
   }
@@ -479,6 +479,37 @@ function generatePassword(len = 12): string {
 function normalizeHints(h: Record<string, unknown>): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? v.map(String) : [String(v)];
+  return out;
+}
+
+/**
+ * block_device_mapping_v2 of a boot request as BDM records (BlockDeviceDict.from_api): `uuid`
+ * becomes image_id / volume_id / snapshot_id by source type; an image root disk (`root`) goes
+ * first unless the boot disk is a volume.
+ */
+function bootBdms(requested: Record<string, unknown>[], root: Record<string, unknown>[] | null): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [...(root ?? [])];
+  for (const b of requested) {
+    const source = String(b['source_type'] ?? 'volume');
+    const dest = String(b['destination_type'] ?? (source === 'volume' ? 'volume' : 'local'));
+    const bootIndex = b['boot_index'] === undefined || b['boot_index'] === null ? null : Number(b['boot_index']);
+    if (root?.length && bootIndex === 0 && source === 'image' && dest === 'local') continue; // the image root disk already made
+    const size = b['volume_size'] === undefined || b['volume_size'] === null || b['volume_size'] === '' ? null : Number(b['volume_size']);
+    if (dest === 'volume' && ['image', 'blank'].includes(source) && !size) {
+      throw badRequest(`Block Device Mapping is Invalid: Images with destination_type 'volume' need to have a non-zero size specified`, { type: 'InvalidBDM' });
+    }
+    const uuid = (b['uuid'] as string | undefined) ?? null;
+    out.push({
+      source_type: source, destination_type: dest, boot_index: bootIndex !== null && bootIndex < 0 ? null : bootIndex,
+      image_id: source === 'image' ? uuid ?? b['image_id'] ?? null : null,
+      volume_id: source === 'volume' ? uuid ?? b['volume_id'] ?? null : null,
+      snapshot_id: source === 'snapshot' ? uuid ?? b['snapshot_id'] ?? null : null,
+      volume_size: size, device_name: b['device_name'] ?? null, device_type: b['device_type'] ?? 'disk', disk_bus: b['disk_bus'] ?? null,
+      guest_format: b['guest_format'] ?? null, tag: b['tag'] ?? null, volume_type: b['volume_type'] ?? null,
+      delete_on_termination: ['true', '1', 'yes', 'on', 't', 'y'].includes(String(b['delete_on_termination'] ?? false).toLowerCase()),
+      no_device: Boolean(b['no_device']),
+    });
+  }
   return out;
 }
 

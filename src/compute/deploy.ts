@@ -32,6 +32,8 @@ import { createCell, createDefaultFlavors, discoverHosts, mapCell0 } from './man
 import { ComputeManager } from './manager.js';
 import { ComputeLiveMigrationManager } from './manager/migrate-live.js';
 import { ComputeResizeManager } from './manager/resize.js';
+import { ComputeVolumeManager } from './manager/volume.js';
+import { CinderAPI } from './volume/cinder.js';
 import { ComputeShelveManager } from './manager/shelve.js';
 import { NeutronAPI } from './network/neutron.js';
 import { NovaNotifier } from './notifications.js';
@@ -90,7 +92,7 @@ export async function createNovaApi(o: CellsParams & SessionParams & {
     return rpcByCell.get(cell.uuid)!;
   };
   const facade = new ComputeApiFacade(o.api, o.cells, computeTasks, computeRpcFor, new GlanceAPI(session), new NeutronAPI(session), new SchedulerReportClient(session));
-  const app = createNovaApiApp(facade, { host: o.host, ...(o.validator ? { validator: o.validator } : {}), authUrl: o.authUrl, scheduler: new SchedulerAPI(o.bus, { service: 'nova-api', host: o.host }) });
+  const app = createNovaApiApp(facade, { host: o.host, cinder: new CinderAPI(session), ...(o.validator ? { validator: o.validator } : {}), authUrl: o.authUrl, scheduler: new SchedulerAPI(o.bus, { service: 'nova-api', host: o.host }) });
   await app.listen({ host: o.listen.host, port: o.listen.port });
   const addr = app.server.address() as AddressInfo;
   const url = `http://${o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host}:${addr.port}`;
@@ -212,6 +214,8 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
   const peerRpc = new ComputeAPI(o.bus, { service: 'nova-compute', host: o.host });
   const moves = new ComputeResizeManager(manager, peerRpc);
   const liveMoves = new ComputeLiveMigrationManager(manager, peerRpc);
+  const volumes = new ComputeVolumeManager(manager, new CinderAPI(session));
+  manager.volumes = volumes;
   const shelving = new ComputeShelveManager(manager, o.shelvedOffloadTimeSec ?? 0);
   const confirmWindow = o.resizeConfirmWindowSec ?? 0;
   const service = new Service({
@@ -225,7 +229,7 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
     ],
     onStart: async () => {
       await driver.initHost(o.host);
-      server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [manager, moves, liveMoves, shelving, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
+      server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [manager, moves, liveMoves, shelving, volumes, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
       await server.start();
       // The compute node record and its resource provider exist before the host is discovered.
       await rt.updateAvailableResource(RequestContext.admin());

@@ -21,6 +21,7 @@ import { Instance } from './objects/instance.js';
 import { InstanceActionEvent } from './objects/instance-action.js';
 import type { ExternalEvent } from './rpcapi.js';
 import type { ResourceTracker } from './resource-tracker.js';
+import type { ComputeVolumeHooks } from './manager/volume.js';
 import { PowerState, TaskState, VmState } from './states.js';
 
 export interface ComputeManagerOptions {
@@ -39,6 +40,8 @@ export class ComputeManager {
   private buildSlots: number;
   private buildQueue: (() => void)[] = [];
   private instanceLocks = new Map<string, Promise<void>>();
+  /** Volume work of the build and delete flows (manager/volume.ts); null without Cinder. */
+  volumes: ComputeVolumeHooks | null = null;
 
   constructor(
     readonly host: string,
@@ -97,6 +100,7 @@ export class ComputeManager {
       await this.actionEvent(ctx, instance, 'compute_terminate_instance', async () => {
         await this.notifier.instanceAction(ctx, instance, 'delete', 'start');
         await this.shutdownInstance(ctx, instance);
+        await this.volumes?.cleanupVolumes(ctx, instance);
         instance.vm_state = VmState.DELETED;
         instance.task_state = null;
         instance.power_state = PowerState.NOSTATE;
@@ -229,6 +233,8 @@ export class ComputeManager {
             await instance.save(ctx).catch(() => undefined);
           }
         }
+      } else if (ev.name === 'volume-extended') {
+        if (ev.tag) await this.volumes?.extendVolume(ctx, instance, ev.tag).catch(() => undefined);
       } else if (ev.name === 'network-vif-deleted') {
         instance.info_cache = { network_info: instance.networkInfo.filter((v) => v.id !== ev.tag) };
         await instance.save(ctx).catch(() => undefined);

@@ -147,6 +147,17 @@ export class ComputeAPI {
   async unshelveInstance(ctx: RequestContext, host: string, a: { instance: Instance; image: unknown; filter_properties: Record<string, unknown>; node: string; request_spec: RequestSpec }): Promise<void> {
     await this.to(host).cast(ctx, 'unshelve_instance', { host, ...a });
   }
+  // ---- volumes (see manager/volume.ts) ----
+  /** call: the compute picks the device name and creates the BDM; returns it. */
+  async reserveBlockDeviceName(ctx: RequestContext, instance: Instance, a: { device: string | null; volume_id: string; disk_bus?: string | null; device_type?: string | null; tag?: string | null; multiattach?: boolean; delete_on_termination?: boolean }): Promise<unknown> {
+    return this.to(instance.host!).call(ctx, 'reserve_block_device_name', { instance, ...a });
+  }
+  async attachVolume(ctx: RequestContext, instance: Instance, bdm: unknown): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'attach_volume', { instance, bdm });
+  }
+  async detachVolume(ctx: RequestContext, instance: Instance, volumeId: string, attachmentId: string | null): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'detach_volume', { instance, volume_id: volumeId, attachment_id: attachmentId });
+  }
   async externalInstanceEvent(ctx: RequestContext, host: string, instances: Instance[], events: ExternalEvent[]): Promise<void> {
     await this.to(host).cast(ctx, 'external_instance_event', { instances, events });
   }

@@ -77,6 +77,14 @@ export interface ComputeDriver {
   snapshot(instance: Instance, imageId: string, upload: (data: Buffer) => Promise<void>): Promise<void>;
   rescue(instance: Instance, image: ImageMeta): Promise<void>;
   unrescue(instance: Instance): Promise<void>;
+  /** os-brick's `get_connector_properties` for this host (what Cinder exports the volume to). */
+  getVolumeConnector?(instance: Instance): Record<string, unknown>;
+  /** Connects the volume and adds it to the guest as `mountpoint` (e.g. /dev/vdb). */
+  attachVolume?(instance: Instance, connectionInfo: Record<string, unknown>, mountpoint: string): Promise<void>;
+  /** Removes the disk from the guest and disconnects the volume. */
+  detachVolume?(instance: Instance, connectionInfo: Record<string, unknown>, mountpoint: string): Promise<void>;
+  /** The volume grew in Cinder (`volume-extended`): the guest sees the new size. */
+  extendVolume?(instance: Instance, connectionInfo: Record<string, unknown>, mountpoint: string, newSizeGb: number): Promise<void>;
 }
 
 /** Raised by a driver when the domain it was asked about does not exist. */

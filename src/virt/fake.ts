@@ -14,7 +14,8 @@ import {
   type ComputeDriver, type HostResources, type InstanceInfo, type InventoryRecord, type SpawnArgs,
 } from './driver.js';
 
-export type FakeOperation = 'spawn' | 'destroy' | 'powerOff' | 'powerOn' | 'reboot' | 'pause' | 'unpause' | 'suspend' | 'resume' | 'snapshot' | 'rescue' | 'unrescue';
+export type FakeOperation = 'spawn' | 'destroy' | 'powerOff' | 'powerOn' | 'reboot' | 'pause' | 'unpause' | 'suspend' | 'resume' | 'snapshot' | 'rescue' | 'unrescue'
+  | 'attachVolume' | 'detachVolume';
 
 export interface FakeDriverOptions {
   host: string;
@@ -33,6 +34,16 @@ interface Domain {
   diskGb: number;
   vifs: string[];
   rescued: boolean;
+  /** Attached volumes by mountpoint (device name). */
+  volumes?: Map<string, FakeVolumeDisk>;
+}
+
+/** A volume as the fake guest sees it. */
+export interface FakeVolumeDisk {
+  volumeId: string | null;
+  mountpoint: string;
+  connectionInfo: Record<string, unknown>;
+  sizeGb: number | null;
 }
 
 /** A failure to inject: every matching operation throws `error` (the build is then rescheduled). */
@@ -204,6 +215,36 @@ export class FakeDriver implements ComputeDriver {
     const d = this.domain(instance);
     d.rescued = false;
     d.state = PowerState.RUNNING;
+  }
+
+  getVolumeConnector(_instance: Instance): Record<string, unknown> {
+    return { ip: '127.0.0.1', host: this.host, initiator: `iqn.1993-08.org.debian:01:${this.host}`, multipath: false, platform: 'x86_64', os_type: 'linux', do_local_attach: false };
+  }
+
+  async attachVolume(instance: Instance, connectionInfo: Record<string, unknown>, mountpoint: string): Promise<void> {
+    await this.step('attachVolume', instance.uuid);
+    const d = this.domain(instance);
+    d.volumes ??= new Map();
+    if (d.volumes.has(mountpoint)) throw new Error(`Fake driver: ${mountpoint} is already in use on instance ${instance.uuid}`);
+    const data = (connectionInfo['data'] ?? {}) as Record<string, unknown>;
+    d.volumes.set(mountpoint, { volumeId: (data['volume_id'] as string) ?? (connectionInfo['volume_id'] as string) ?? null, mountpoint, connectionInfo, sizeGb: null });
+  }
+
+  async detachVolume(instance: Instance, _connectionInfo: Record<string, unknown>, mountpoint: string): Promise<void> {
+    await this.step('detachVolume', instance.uuid);
+    const d = this.domains.get(instance.uuid);
+    // A guest that is gone has nothing attached (nova tolerates DiskNotFound on detach).
+    d?.volumes?.delete(mountpoint);
+  }
+
+  async extendVolume(instance: Instance, _connectionInfo: Record<string, unknown>, mountpoint: string, newSizeGb: number): Promise<void> {
+    const disk = this.domain(instance).volumes?.get(mountpoint);
+    if (disk) disk.sizeGb = newSizeGb;
+  }
+
+  /** The volumes the guest has, by mountpoint (tests). */
+  volumesOf(uuid: string): FakeVolumeDisk[] {
+    return [...(this.domains.get(uuid)?.volumes?.values() ?? [])];
   }
 
   private domain(instance: Instance): Domain {

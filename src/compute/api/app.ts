@@ -19,8 +19,10 @@ import { registerProxies } from './proxies.js';
 import { registerMoveActions } from './server-actions-move.js';
 import { registerServers } from './servers.js';
 import { registerVersions } from './versions.js';
+import { registerVolumeAttachments } from './volume-attachments.js';
+import type { CinderAPI } from '../volume/cinder.js';
 
-export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; validator?: TokenValidator; authUrl?: string; scheduler?: SchedulerAPI }): FastifyInstance {
+export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; validator?: TokenValidator; authUrl?: string; scheduler?: SchedulerAPI; cinder?: CinderAPI }): FastifyInstance {
   const app = createApp({
     service: 'nova-api', host: o.host, faults: 'nova',
     microversion: { service: 'compute', min: MIN_MICROVERSION, max: MAX_MICROVERSION, legacyHeader: 'X-OpenStack-Nova-API-Version' },
@@ -48,6 +50,8 @@ export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; v
     registerKeypairs(scope, compute.api);
     registerMisc(scope, compute);
     registerGroupsAndAggregates(scope, compute, o.scheduler ?? null);
+    // os-volume_attachments exists only when Nova has a Cinder to talk to.
+    if (o.cinder) registerVolumeAttachments(scope, compute, o.cinder);
   };
   // Both mounts exist upstream: with and without the project id in the path.
   void app.register(routes, { prefix: '/v2.1' });

@@ -95,6 +95,8 @@ async function buildAndRunInstance(m: ComputeManager, ctx: RequestContext, a: Bu
         instance, image: a.image, networkInfo: nwInfo, allocations, adminPassword: a.admin_password,
         waitForEvents: (events, run) => m.events.waitFor(instance.uuid, events, run, { timeoutMs: m.opts.vifPluggingTimeoutMs, fatal: m.opts.vifPluggingIsFatal }),
       }));
+    // Volumes reserved in _prep_block_device are connected to the guest and completed (`in-use`).
+    await m.volumes?.attachBlockDevices(ctx, instance);
   } catch (e) {
     if (e instanceof InstanceNotFound || e instanceof UnexpectedDeletingTaskStateError) throw e;
     await m.driver.destroy(instance, nwInfo).catch(() => undefined);
@@ -136,6 +138,12 @@ async function buildResources(m: ComputeManager, ctx: RequestContext, a: BuildAr
     throw new BuildAbortException(`Build of instance ${instance.uuid} aborted: Failed to allocate the network(s), not rescheduling.`, { instance_uuid: instance.uuid, reason: errorText(e) });
   }
   instance.info_cache = { network_info: nwInfo };
+  // _prep_block_device: volumes created in Cinder (image -> volume) and reserved for this instance.
+  try {
+    await m.volumes?.prepBlockDevices(ctx, instance);
+  } catch (e) {
+    throw new BuildAbortException(`Build of instance ${instance.uuid} aborted: Block Device Mapping is Invalid: ${errorText(e)}`, { instance_uuid: instance.uuid });
+  }
   // The info cache rides along with the next save (spawning).
   return nwInfo;
 }
