@@ -11,6 +11,7 @@ import type { Cell } from '../cells.js';
 import * as cellApi from '../db/cell-api.js';
 import { Instance } from '../objects/instance.js';
 import { statesFromStatus } from '../states.js';
+import { compactIpv6 } from './access-ip.js';
 import { boolParam, mapErrors, mv, requireProject } from './common.js';
 import * as schema from './schemas/servers.js';
 import { serverBasic, serverDetail, serverReduced } from './views.js';
@@ -19,14 +20,9 @@ type Q = Record<string, string | string[] | undefined>;
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/;
 
-/** Nova stores access IPv6 addresses in their compressed form (netaddr). */
+/** Nova stores access IPv6 addresses in netaddr's compact form (access-ip.ts). */
 export function normalizeIpv6(v: string | null | undefined): string | null | undefined {
-  if (!v) return v;
-  try {
-    return new URL(`http://[${v}]/`).hostname.replace(/^\[|\]$/g, '');
-  } catch {
-    return v;
-  }
+  return v ? compactIpv6(v) : v;
 }
 
 export function registerServers(app: FastifyInstance, compute: ComputeApiFacade): void {
@@ -97,9 +93,12 @@ async function securityGroupsFor(compute: ComputeApiFacade, uuids: string[]): Pr
   const out = new Map<string, { name: string }[]>();
   if (!uuids.length) return out;
   const rows = await compute.api.db.selectFrom('request_specs').select(['instance_uuid', 'spec']).where('instance_uuid', 'in', uuids).execute();
+  // Only one field of a large JSON document is needed: read it without parsing the whole spec.
+  const re = /"security_groups":(\[[^\]]*\])/;
   for (const r of rows) {
     try {
-      const sg = JSON.parse(r['spec'])['nova_object.data']?.security_groups as string[] | undefined;
+      const m = re.exec(r['spec']);
+      const sg = m ? (JSON.parse(m[1]!) as string[]) : undefined;
       out.set(r['instance_uuid'], (sg?.length ? sg : ['default']).map((name) => ({ name })));
     } catch { /* keep default */ }
   }
@@ -198,7 +197,7 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
   }
   const cells = await compute.cells.all();
   const perCell = await compute.cells.scatterGather((cell: Cell) =>
-    cellApi.instanceList(cell.db, f, { limit: limit! + 0, sort, markerRow }).then((l) => l.map((x) => Instance.fromFull(x, cell.backend))), cells);
+    cellApi.instanceList(cell.db, f, { limit: limit! + 0, sort, markerRow }).then((l) => l.map((x) => Instance.fromFull(x, cell.backend, false))), cells);
   let merged: Instance[] = [];
   for (const l of perCell.values()) if (l) merged.push(...l);
   merged.sort((a, b) => compareBy(a, b, sort));

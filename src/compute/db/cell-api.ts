@@ -28,11 +28,12 @@ export function instanceColumns(values: Row): Row {
 /** A DB row back into field values. */
 export function instanceFromRow(row: Row): Row {
   const out: Row = {};
-  for (const k of Object.keys(INSTANCE_COLUMN_FIELDS)) {
-    if (!(k in row)) continue;
+  for (const k in row) {
+    if (!(k in INSTANCE_COLUMN_FIELDS)) continue;
     const v = row[k];
     out[k] = BOOL_COLUMNS.has(k) ? (k === 'deleted' ? Boolean(v) : v === null ? (k === 'locked' ? false : null) : Boolean(v)) : v;
   }
+  if (!('locked' in out) || out['locked'] === null) out['locked'] = false;
   return out;
 }
 

@@ -46,11 +46,12 @@ export class Instance extends NovaObject {
   declare info_cache: { network_info: NetworkInfoVif[] }; declare tags: string[];
   declare fault: { code: number; message: string; details: string; created: string; host: string | null } | null;
 
-  static fromFull(full: cellApi.InstanceFull, backend: ObjectBackend | null): Instance {
+  /** `track = false` skips change tracking for objects only read (list views). */
+  static fromFull(full: cellApi.InstanceFull, backend: ObjectBackend | null, track = true): Instance {
     const inst = new Instance();
     inst.backend = backend;
-    inst.update(cellApi.instanceFromRow(full.row));
-    if (full.flavor) inst.flavor = new Flavor().update(full.flavor);
+    Object.assign(inst, cellApi.instanceFromRow(full.row));
+    if (full.flavor) inst.flavor = Object.assign(new Flavor(), full.flavor);
     inst.metadata = full.metadata;
     inst.system_metadata = full.system_metadata;
     inst.info_cache = { network_info: full.network_info as NetworkInfoVif[] };
@@ -58,7 +59,7 @@ export class Instance extends NovaObject {
     inst.fault = full.fault
       ? { code: full.fault['code'], message: full.fault['message'] ?? '', details: full.fault['details'] ?? '', created: full.fault['created_at'], host: full.fault['host'] ?? null }
       : null;
-    inst.resetChanges();
+    if (track) inst.resetChanges();
     return inst;
   }
 
