@@ -76,7 +76,10 @@ export class SchedulerManager {
     if (source?.host) {
       chosen = [...this.hosts.values()].find((h) => h.host === source.host!.split('#')[0]);
     } else {
+      // Disabled services take no new volumes (the host manager skips them).
+      const disabled = new Set((await this.db.listServices()).filter((x) => x.binary === 'cinder-volume' && x.disabled).map((x) => x.host));
       const candidates = [...this.hosts.values()]
+        .filter((h) => !disabled.has(h.host))
         .filter((h) => availabilityZoneFilter(h, vol.availability_zone))
         .filter((h) => capacityFilter(h, vol.size));
       chosen = weighHosts(candidates)[0];

@@ -51,6 +51,7 @@ const EXTENSIONS: [string, string, string][] = [
   ['VolumeMigStatusAttribute', 'os-vol-mig-status-attr', 'Expose migration_status as an attribute of a volume.'],
   ['VolumeTenantAttribute', 'os-vol-tenant-attr', 'Expose the internal project_id as an attribute of a volume.'],
   ['VolumeTypeAccess', 'os-volume-type-access', 'Volume type access support.'],
+  ['QuotaClasses', 'os-quota-class-sets', 'Quota classes management support.'],
 ];
 
 const typeCreateSchema = {
@@ -268,6 +269,55 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
     };
   });
 
+  // PUT /os-services/{enable,disable,disable-log-reason,freeze,thaw}
+  app.put(`${P}/os-services/:id`, async (req: FastifyRequest<{ Params: Params }>) => {
+    if (!req.ctx.isAdmin) throw policyForbidden('volume_extension:services:update');
+    const action = req.params.id;
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const host = typeof b['host'] === 'string' ? b['host'] : undefined;
+    const services = await api.db.listServices();
+    if (action === 'freeze' || action === 'thaw') {
+      if (!host || !services.some((s) => s.host === host && s.binary === 'cinder-volume')) throw invalidInput(`Invalid host: ${host}`);
+      return {};
+    }
+    if (!['enable', 'disable', 'disable-log-reason'].includes(action)) throw new ApiError(404, `Unknown action`);
+    if (!host) throw badRequest('Missing required element \'host\' in request body.');
+    const binary = (b['binary'] ?? b['service']) as string | undefined;
+    if (!binary) throw badRequest('Missing required element \'binary\' in request body.');
+    const reason = b['disabled_reason'];
+    if (action === 'disable-log-reason' && (typeof reason !== 'string' || !reason.trim() || reason.length > 255)) {
+      throw badRequest('Disabled reason contains invalid characters or is too long');
+    }
+    const svc = services.find((s) => s.host === host && s.binary === binary);
+    if (!svc) throw new ApiError(404, `Service ${binary} on host ${host} could not be found.`, { type: 'ServiceNotFound' });
+    const disabled = action !== 'enable';
+    await api.db.db.updateTable('services').set({ disabled: disabled ? 1 : 0, disabled_reason: action === 'disable-log-reason' ? reason as string : null })
+      .where('host', '=', host).where('binary', '=', binary).execute();
+    return {
+      host, binary, status: disabled ? 'disabled' : 'enabled', disabled,
+      ...(action === 'disable-log-reason' ? { disabled_reason: reason } : {}),
+    };
+  });
+
+  // quota classes: only the `default` class exists, and it is the defaults
+  app.get(`${P}/os-quota-class-sets/:id`, async (req: FastifyRequest<{ Params: Params }>) => {
+    if (!req.ctx.isAdmin) throw policyForbidden('volume_extension:quota_classes');
+    return { quota_class_set: { id: req.params.id, ...quotaSet(await api.db.projectQuotas(`__class__${req.params.id}`), await typeNames()) } };
+  });
+  app.put(`${P}/os-quota-class-sets/:id`, async (req: FastifyRequest<{ Params: Params }>) => {
+    if (!req.ctx.isAdmin) throw policyForbidden('volume_extension:quota_classes');
+    const body = req.body as { quota_class_set?: Record<string, unknown> } | null;
+    if (!body?.quota_class_set || typeof body.quota_class_set !== 'object') throw badRequest("Missing required element 'quota_class_set' in request body.");
+    const known = quotaSet({}, await typeNames());
+    for (const [k, v] of Object.entries(body.quota_class_set)) {
+      if (!(k in known)) continue;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < -1) throw invalidInput(`Quota limit ${v} for ${k} must be -1 or greater.`);
+      await api.db.setQuota(`__class__${req.params.id}`, k, n);
+    }
+    return { quota_class_set: quotaSet(await api.db.projectQuotas(`__class__${req.params.id}`), await typeNames()) };
+  });
+
   // ---- volume types
   const specs = (id: string) => api.db.getMeta('volume_type_extra_specs', id);
   const adminOnly = (req: FastifyRequest, action: string) => {
@@ -346,6 +396,32 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
     return reply.code(202).send();
   });
 
+  // type access (os-volume-type-access)
+  app.get(`${P}/types/:id/os-volume-type-access`, async (req: FastifyRequest<{ Params: Params }>) => {
+    adminOnly(req, 'volume_extension:volume_type_access');
+    const t = await getType(req, req.params.id);
+    if (t.is_public) throw new ApiError(404, `Volume type access not found for ${t.id}.`, { type: 'VolumeTypeAccessNotFound' });
+    return { volume_type_access: (await api.db.typeProjects(t.id)).map((p) => ({ volume_type_id: t.id, project_id: p })) };
+  });
+  app.post(`${P}/types/:id/action`, async (req: FastifyRequest<{ Params: Params }>, reply) => {
+    adminOnly(req, 'volume_extension:volume_type_access:addProjectAccess');
+    const t = await getType(req, req.params.id);
+    const b = (req.body ?? {}) as Record<string, { project?: string } | undefined>;
+    const [action, arg] = Object.entries(b)[0] ?? ['', undefined];
+    if (action !== 'addProjectAccess' && action !== 'removeProjectAccess') throw badRequest(`There is no such action: ${action}`);
+    if (!arg?.project) throw badRequest('Missing required element \'project\' in request body.');
+    if (t.is_public) throw invalidInput('Invalid volume type: Type access modification is not applicable to public volume type.');
+    const has = (await api.db.typeProjects(t.id)).includes(arg.project);
+    if (action === 'addProjectAccess') {
+      if (has) throw new ApiError(409, `Volume type access for ${t.id} / ${arg.project} combination already exists.`, { type: 'VolumeTypeAccessExists' });
+      await api.db.db.insertInto('volume_type_projects').values({ volume_type_id: t.id, project_id: arg.project }).execute();
+    } else {
+      if (!has) throw new ApiError(404, `Volume type access not found for ${t.id} / ${arg.project} combination.`, { type: 'VolumeTypeAccessNotFound' });
+      await api.db.db.deleteFrom('volume_type_projects').where('volume_type_id', '=', t.id).where('project_id', '=', arg.project).execute();
+    }
+    return reply.code(202).send();
+  });
+
   // extra specs
   app.get(`${P}/types/:id/extra_specs`, async (req: FastifyRequest<{ Params: Params }>) => {
     const t = await getType(req, req.params.id);
@@ -354,8 +430,18 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
   app.post(`${P}/types/:id/extra_specs`, async (req: FastifyRequest<{ Params: Params }>) => {
     adminOnly(req, 'volume_extension:types_extra_specs:create');
     const t = await getType(req, req.params.id);
-    const b = req.body as { extra_specs?: Record<string, unknown> } | null;
-    if (!b?.extra_specs || typeof b.extra_specs !== 'object') throw badRequest("Missing required element 'extra_specs' in request body.");
+    const b = validateBody<{ extra_specs: Record<string, unknown> }>(req, {
+      type: 'object',
+      properties: {
+        extra_specs: {
+          type: 'object',
+          patternProperties: { '^[a-zA-Z0-9-_:. /]{1,255}$': { type: ['string', 'number', 'boolean'] } },
+          additionalProperties: false,
+        },
+      },
+      required: ['extra_specs'],
+      additionalProperties: false,
+    });
     const spec = Object.fromEntries(Object.entries(b.extra_specs).map(([k, v]) => [k, String(v)]));
     await api.db.setMeta('volume_type_extra_specs', t.id, spec, false);
     return { extra_specs: spec };

@@ -142,6 +142,19 @@ export function registerSnapshotRoutes(app: FastifyInstance, api: CinderAPI): vo
     const body = req.body as Record<string, any> | null;
     if (!body || typeof body !== 'object' || Object.keys(body).length !== 1) throw badRequest('Malformed request body');
     const [action, arg] = Object.entries(body)[0]!;
+    if (action === 'os-update_snapshot_status') {
+      // The volume driver's progress report (owner allowed): creating -> available|error, deleting -> error_deleting.
+      const snap = await api.getSnapshot(req.ctx, req.params.id);
+      const status = arg?.status;
+      const allowed: Record<string, string[]> = { creating: ['creating', 'available', 'error'], deleting: ['deleting', 'error_deleting'] };
+      if (typeof status !== 'string' || !(allowed[snap.status] ?? []).includes(status)) {
+        throw invalidInput(`Provided snapshot status ${status} not allowed for snapshot with status ${snap.status}.`);
+      }
+      const values: Partial<SnapshotRow> = { status };
+      if (arg?.progress !== undefined) values.progress = String(arg.progress);
+      await api.db.updateSnapshot(snap.id, values);
+      return reply.code(202).send();
+    }
     if (!req.ctx.isAdmin) throw policyForbidden(`volume_extension:snapshot_admin_actions:${action.replace('os-', '')}`);
     const snap = await api.getSnapshot(req.ctx, req.params.id);
     if (action === 'os-reset_status') {

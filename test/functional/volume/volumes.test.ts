@@ -61,6 +61,14 @@ void describe('versions and discovery', () => {
     assert.equal(byBinary['cinder-volume'].state, 'up');
     assert.equal(byBinary['cinder-scheduler'].state, 'up');
     assert.equal((await c.req('GET', `${A}/os-services`)).status, 403);
+    const off = await c.req('PUT', `/v3/${ADMIN_PROJECT}/os-services/disable-log-reason`, { token: 'admin', body: { host: 'vol1@lvmdriver-1', binary: 'cinder-volume', disabled_reason: 'maintenance' } });
+    assert.equal(off.status, 200);
+    assert.equal(off.body.status, 'disabled');
+    const listed = await c.req('GET', `/v3/${ADMIN_PROJECT}/os-services?binary=cinder-volume`, { token: 'admin' });
+    assert.equal(listed.body.services[0].disabled_reason, 'maintenance');
+    assert.equal((await c.req('PUT', `/v3/${ADMIN_PROJECT}/os-services/disable-log-reason`, { token: 'admin', body: { host: 'vol1@lvmdriver-1', binary: 'cinder-volume', disabled_reason: null } })).status, 400);
+    assert.equal((await c.req('PUT', `/v3/${ADMIN_PROJECT}/os-services/enable`, { token: 'admin', body: { host: 'nope', binary: 'cinder-volume' } })).status, 404);
+    assert.equal((await c.req('PUT', `/v3/${ADMIN_PROJECT}/os-services/enable`, { token: 'admin', body: { host: 'vol1@lvmdriver-1', binary: 'cinder-volume' } })).body.status, 'enabled');
   });
 
   void test('volume types: the default type, admin create with extra specs, non-admin refused', async () => {
@@ -81,7 +89,20 @@ void describe('versions and discovery', () => {
     const id = created.body.volume_type.id;
     const spec = await c.req('PUT', `/v3/${ADMIN_PROJECT}/types/${id}/extra_specs/tier`, { token: 'admin', body: { tier: 'silver' } });
     assert.deepEqual(spec.body, { tier: 'silver' });
+    assert.equal((await c.req('POST', `/v3/${ADMIN_PROJECT}/types/${id}/extra_specs`, { token: 'admin', body: { extra_specs: ['invalid'] } })).status, 400);
     assert.equal((await c.req('DELETE', `/v3/${ADMIN_PROJECT}/types/${id}`, { token: 'admin' })).status, 202);
+
+    // A private type is visible to the projects given access only.
+    const priv = (await c.req('POST', `/v3/${ADMIN_PROJECT}/types`, { token: 'admin', body: { volume_type: { name: 'private', 'os-volume-type-access:is_public': false } } })).body.volume_type;
+    assert.equal((await c.req('GET', `${A}/types/${priv.id}`)).status, 404);
+    const add = await c.req('POST', `/v3/${ADMIN_PROJECT}/types/${priv.id}/action`, { token: 'admin', body: { addProjectAccess: { project: PROJECT_A } } });
+    assert.equal(add.status, 202);
+    assert.equal((await c.req('GET', `${A}/types/${priv.id}`)).status, 200);
+    const access = await c.req('GET', `/v3/${ADMIN_PROJECT}/types/${priv.id}/os-volume-type-access`, { token: 'admin' });
+    assert.deepEqual(access.body.volume_type_access, [{ volume_type_id: priv.id, project_id: PROJECT_A }]);
+    await c.req('POST', `/v3/${ADMIN_PROJECT}/types/${priv.id}/action`, { token: 'admin', body: { removeProjectAccess: { project: PROJECT_A } } });
+    assert.equal((await c.req('GET', `${A}/types/${priv.id}`)).status, 404);
+    await c.req('DELETE', `/v3/${ADMIN_PROJECT}/types/${priv.id}`, { token: 'admin' });
     assert.equal((await c.req('GET', `/v3/${ADMIN_PROJECT}/types/${id}`, { token: 'admin' })).status, 404);
   });
 });
