@@ -30,6 +30,7 @@ import { API_DB_MIGRATIONS, CELL_DB_MIGRATIONS } from './db/migrations.js';
 import { GlanceAPI } from './image/glance.js';
 import { createCell, createDefaultFlavors, discoverHosts, mapCell0 } from './manage.js';
 import { ComputeManager } from './manager.js';
+import { ComputeEvacuateManager } from './manager/evacuate.js';
 import { ComputeLiveMigrationManager } from './manager/migrate-live.js';
 import { ComputeResizeManager } from './manager/resize.js';
 import { ComputeVolumeManager } from './manager/volume.js';
@@ -217,6 +218,8 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
   const volumes = new ComputeVolumeManager(manager, new CinderAPI(session));
   manager.volumes = volumes;
   const shelving = new ComputeShelveManager(manager, o.shelvedOffloadTimeSec ?? 0);
+  // Evacuation first: it takes rebuild_instance(recreate) and hands other rebuilds to the manager.
+  const evacuation = new ComputeEvacuateManager(manager);
   const confirmWindow = o.resizeConfirmWindowSec ?? 0;
   const service = new Service({
     binary: 'nova-compute', host: o.host, topic: 'compute', heartbeat: dbHeartbeat(conductor), reportIntervalMs: o.reportIntervalMs ?? 10_000,
@@ -229,10 +232,11 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
     ],
     onStart: async () => {
       await driver.initHost(o.host);
-      server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [manager, moves, liveMoves, shelving, volumes, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
+      server = rpcServer(o.bus, 'compute', o.host, 'nova-compute', [evacuation, manager, moves, liveMoves, shelving, volumes, new BaseRpcApi('nova-compute')], new NovaObjectSerializer(conductor));
       await server.start();
       // The compute node record and its resource provider exist before the host is discovered.
       await rt.updateAvailableResource(RequestContext.admin());
+      await evacuation.destroyEvacuatedInstances(RequestContext.admin()).catch((e) => getLogger('nova-compute', o.host).warn({ err: e }, 'cleaning evacuated instances failed'));
     },
     onStop: async () => { await server?.stop(); },
   });

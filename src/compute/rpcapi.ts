@@ -158,6 +158,10 @@ export class ComputeAPI {
   async detachVolume(ctx: RequestContext, instance: Instance, volumeId: string, attachmentId: string | null): Promise<void> {
     await this.to(instance.host!).cast(ctx, 'detach_volume', { instance, volume_id: volumeId, attachment_id: attachmentId });
   }
+  /** rebuild_instance to a chosen host (evacuate: `recreate`), not to instance.host. */
+  async rebuildInstanceOnHost(ctx: RequestContext, host: string, a: Record<string, unknown> & { instance: Instance }): Promise<void> {
+    await this.to(host).cast(ctx, 'rebuild_instance', a);
+  }
   async externalInstanceEvent(ctx: RequestContext, host: string, instances: Instance[], events: ExternalEvent[]): Promise<void> {
     await this.to(host).cast(ctx, 'external_instance_event', { instances, events });
   }

@@ -53,6 +53,14 @@ export class ComputeTaskAPI {
     await this.client.prepare({ version: '1.14' }).cast(ctx, 'unshelve_instance', a);
   }
 
+  /** nova-api -> super-conductor: rebuild elsewhere (evacuate, `recreate`). */
+  async rebuildInstance(ctx: RequestContext, a: {
+    instance: Instance; orig_image_ref: string; image_ref: string; new_pass: string | null; recreate: boolean;
+    on_shared_storage: boolean | null; preserve_ephemeral: boolean; host: string | null; request_spec: RequestSpec | null;
+  }): Promise<void> {
+    await this.client.prepare({ version: '1.14' }).cast(ctx, 'rebuild_instance', { injected_files: [], orig_sys_metadata: {}, bdms: [], ...a });
+  }
+
   /** nova-compute -> cell conductor: reschedule to the next alternate (no scheduler call). */
   async buildInstances(ctx: RequestContext, a: {
     instances: Instance[]; image: unknown; filter_properties: Record<string, unknown>; admin_password: string | null;

@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../../common/context.js';
 import { ApiError, badRequest } from '../../common/errors.js';
 import { validate } from '../../common/http/validation.js';
+import { isServiceUp } from '../../common/service.js';
 import { checkInstanceState, flavorIdFromRef, type ComputeApiFacade } from '../api.js';
 import * as apiDb from '../db/api-api.js';
 import * as hostApi from '../db/host-api.js';
@@ -27,7 +28,7 @@ import { TaskState, VmState } from '../states.js';
 import { mapErrors, mv, requireAdmin } from './common.js';
 
 type Req = FastifyRequest<{ Params: { id: string } }>;
-type MoveHandler = (req: Req, body: any) => Promise<number>;
+type MoveHandler = (req: Req, body: any) => Promise<number | { status: number; body: unknown }>;
 
 export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFacade): void {
   const handlers: Record<string, MoveHandler> = {
@@ -93,6 +94,19 @@ export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFac
       }));
       return 202;
     },
+    evacuate: async (req, body) => {
+      requireAdmin(req, 'os_compute_api:os-evacuate');
+      const boolish = { oneOf: [{ type: 'boolean' }, { type: 'string', enum: ['True', 'False', 'true', 'false', '1', '0', 'on', 'off', 'yes', 'no'] }] };
+      validate({
+        type: 'object', additionalProperties: false, required: mv(req, '2.14') ? [] : ['onSharedStorage'],
+        properties: {
+          host: { type: 'string', minLength: 1, maxLength: 255 }, adminPass: { type: 'string' },
+          ...(mv(req, '2.14') ? {} : { onSharedStorage: boolish }), ...(mv(req, '2.29') ? { force: boolish } : {}),
+        },
+      }, body ?? {});
+      const pass = await mapErrors('evacuate', req.params.id, () => evacuate(compute, req.ctx, req.params.id, body?.host ?? null, body?.adminPass ?? null));
+      return mv(req, '2.14') ? 200 : { status: 200, body: { adminPass: pass } };
+    },
     confirmResize: async (req) => {
       await mapErrors('confirmResize', req.params.id, () => confirmResize(compute, req.ctx, req.params.id));
       return 204;
@@ -110,9 +124,13 @@ export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFac
     const name = Object.keys(body)[0];
     const h = name ? handlers[name] : undefined;
     if (!h) return;
-    const status = await h(req as Req, body[name!]);
-    reply.code(status);
-    return reply.send();
+    const out = await h(req as Req, body[name!]);
+    if (typeof out === 'number') {
+      reply.code(out);
+      return reply.send();
+    }
+    reply.code(out.status);
+    return reply.send(out.body);
   });
 }
 
@@ -195,6 +213,52 @@ async function shelve(compute: ComputeApiFacade, ctx: RequestContext, id: string
     if (imageId && compute.glance) await compute.glance.delete(ctx, imageId).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * compute API evacuate: the server's host must be down (or forced down); an `evacuation`
+ * migration is recorded, task `rebuilding`, and the super-conductor rebuilds it elsewhere.
+ */
+async function evacuate(compute: ComputeApiFacade, ctx: RequestContext, id: string, host: string | null, adminPass: string | null): Promise<string> {
+  const loc = await compute.get(ctx, id);
+  const inst = loc.instance;
+  if (!loc.cell || loc.cell.isCell0) throw new ApiError(409, `Cannot 'evacuate' instance ${id} while it is in vm_state ${inst.vm_state}`, { type: 'InstanceInvalidState' });
+  checkInstanceState(inst, 'evacuate', [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR], [null], false);
+  if (host) {
+    if (!(await hostApi.serviceGetByHostBinary(loc.cell.db, host, 'nova-compute'))) throw new ApiError(404, `Compute host ${host} not found.`, { type: 'ComputeHostNotFound' });
+    if (host === inst.host) throw badRequest("The target host can't be the same one.");
+  }
+  const svc = inst.host ? await hostApi.serviceGetByHostBinary(loc.cell.db, inst.host, 'nova-compute') : undefined;
+  if (svc && !svc['forced_down'] && isServiceUp(svc['last_seen_up'] ?? svc['updated_at'] ?? svc['created_at'])) {
+    throw badRequest(`Compute service of ${inst.host} is still in use.`, { type: 'ComputeServiceInUse' });
+  }
+  const pass = adminPass ?? randomPassword();
+  const migration = new Migration();
+  migration.backend = loc.cell.backend;
+  migration.update({
+    status: MigrationStatus.ACCEPTED, migration_type: 'evacuation', instance_uuid: id, source_compute: inst.host, source_node: inst.node,
+    dest_compute: host, dest_node: null, dest_host: null, old_instance_type_id: inst.flavor.id, new_instance_type_id: inst.flavor.id,
+    hidden: false, cross_cell_move: false, user_id: ctx.userId, project_id: ctx.projectId,
+  });
+  const specPrim = await apiDb.requestSpecGet(compute.api, id);
+  await compute.action(ctx, id, {
+    action: 'evacuate', method: 'evacuate', vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.ERROR], newTaskState: TaskState.REBUILDING, mustHaveLaunched: false,
+    cast: async (_rpc, i) => {
+      await migration.create(ctx);
+      await compute.computeTasks.rebuildInstance(ctx, {
+        instance: i, orig_image_ref: i.image_ref, image_ref: i.image_ref, new_pass: pass, recreate: true, on_shared_storage: null,
+        preserve_ephemeral: false, host, request_spec: specPrim ? (fromPrimitive(specPrim) as RequestSpec) : basicSpec(i),
+      });
+    },
+  });
+  return pass;
+}
+
+function randomPassword(): string {
+  const chars = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  let s = '';
+  for (let i = 0; i < 12; i++) s += chars[Math.floor(Math.random() * chars.length)];
+  return s;
 }
 
 function truthy(v: unknown): boolean {

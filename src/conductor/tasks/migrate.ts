@@ -136,6 +136,67 @@ export class MigrateServerEndpoint {
     }
   }
 
+  /**
+   * rebuild_instance with `recreate` (evacuate): the scheduler picks a host other than the dead
+   * one (or checks the requested one) and claims there; `rebuild_instance` goes to that host.
+   */
+  async rebuild_instance(ctx: RequestContext, a: {
+    instance: Instance; orig_image_ref: string; image_ref: string; new_pass: string | null; recreate: boolean;
+    on_shared_storage: boolean | null; preserve_ephemeral: boolean; host: string | null; request_spec: RequestSpec | null;
+  }): Promise<void> {
+    const instance = a.instance;
+    const cell = await this.d.cells.cellForInstance(instance.uuid);
+    if (!cell) return;
+    instance.backend = cell.backend;
+    const event = 'conductor_rebuild_server';
+    await InstanceActionEvent.eventStart(cell.backend, ctx, instance.uuid, event, this.d.host).catch(() => undefined);
+    let migration: Migration | null = null;
+    let swapped = false;
+    try {
+      migration = await Migration.getByInstanceAndStatus(cell.backend, ctx, instance.uuid, [MigrationStatus.ACCEPTED]).catch(() => null);
+      // The dead host's resources stay held, by the migration, until that host comes back and
+      // cleans up (nova keeps a doubled allocation for the same reason).
+      if (migration) swapped = await this.d.placement.moveAllocations(ctx, instance.uuid, migration.uuid);
+      const spec = a.request_spec;
+      if (!spec) throw new NoValidHost('No valid host was found. The server has no request spec.');
+      spec.flavor = instance.flavor;
+      spec.instance_uuid = instance.uuid;
+      spec.num_instances = 1;
+      spec.retry = null;
+      spec.force_hosts = null;
+      spec.force_nodes = null;
+      spec.ignore_hosts = instance.host ? [instance.host] : [];
+      spec.requested_destination = a.host ? { host: a.host } : null;
+      const hostLists = await this.d.scheduler.selectDestinations(ctx, spec, [instance.uuid], true, false);
+      const chosen = hostLists[0]?.[0];
+      if (!chosen) throw new NoValidHost('No valid host was found. There are not enough hosts available.');
+      if (migration) {
+        migration.dest_compute = chosen.service_host;
+        migration.dest_node = chosen.nodename;
+        migration.dest_host = '127.0.0.1';
+        await migration.save(ctx);
+      }
+      const rpc = await this.d.computeRpcFor(cell);
+      await rpc.rebuildInstanceOnHost(ctx, chosen.service_host, {
+        instance, new_pass: a.new_pass, injected_files: [], image_ref: a.image_ref, orig_image_ref: a.orig_image_ref, orig_sys_metadata: {},
+        bdms: [], recreate: true, on_shared_storage: a.on_shared_storage, preserve_ephemeral: false, migration, scheduled_node: chosen.nodename,
+        limits: chosen.limits ?? {}, request_spec: spec,
+      });
+      await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, event).catch(() => undefined);
+    } catch (e) {
+      this.log.warn({ instance: instance.uuid, err: errorText(e) }, `Evacuation failed: ${errorText(e)}`);
+      await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, event, e).catch(() => undefined);
+      if (migration) {
+        migration.status = MigrationStatus.ERROR;
+        await migration.save(ctx).catch(() => undefined);
+        if (swapped) await this.d.placement.moveAllocations(ctx, migration.uuid, instance.uuid).catch(() => undefined);
+      }
+      await InstanceFault.create(cell.backend, ctx, instance.uuid, e, null).catch(() => undefined);
+      instance.task_state = null;
+      await instance.save(ctx).catch(() => undefined);
+    }
+  }
+
   private async coldMigrate(ctx: RequestContext, cell: Cell, a: MigrateServerArgs): Promise<void> {
     const instance = a.instance;
     const flavor = a.flavor ?? instance.flavor;
