@@ -10,8 +10,10 @@ import { validate } from '../../common/http/validation.js';
 import { imageIdFromRef, type ComputeApiFacade } from '../api.js';
 import { InstanceAction } from '../objects/instance-action.js';
 import { TaskState, VmState } from '../states.js';
-import { bookmarkUrl, mapErrors, mv, requireAdmin } from './common.js';
+import { compactIpv6 } from './access-ip.js';
+import { baseUrl, boolParam, bookmarkUrl, mapErrors, mv, requireAdmin } from './common.js';
 import type { ProxyAction } from './proxies.js';
+import { rebuild as rebuildSchema } from './schemas/servers.js';
 import { serverReduced } from './views.js';
 
 type Handler = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply, body: any) => Promise<unknown>;
@@ -69,14 +71,11 @@ export function registerServerActions(app: FastifyInstance, compute: ComputeApiF
     },
 
     rebuild: async (req, reply, body) => {
-      validate({
-        type: 'object', required: ['imageRef'], additionalProperties: true,
-        properties: { imageRef: { type: 'string' }, name: { type: 'string', minLength: 1, maxLength: 255 }, adminPass: { type: 'string' }, metadata: { type: 'object' }, preserve_ephemeral: { type: 'boolean' }, description: { type: ['string', 'null'] } },
-      }, body);
+      validate(rebuildSchema(mv(req, '2.19')), body);
       const imageId = imageIdFromRef(body.imageRef);
       if (compute.glance) {
         const img = await compute.glance.show(req.ctx, imageId);
-        if (!img) throw badRequest(`Image ${imageId} could not be found.`);
+        if (!img) throw badRequest('Cannot find image for rebuild');
         if (img['status'] !== 'active') throw badRequest(`Image ${imageId} is not active.`);
       }
       const pass = body.adminPass ?? randomPass();
@@ -86,14 +85,20 @@ export function registerServerActions(app: FastifyInstance, compute: ComputeApiF
         prepare: (i) => {
           orig = i.image_ref;
           i.image_ref = imageId;
-          if (body.name) i.display_name = body.name;
-          if (body.metadata) i.metadata = body.metadata;
-          if (body.description !== undefined && mv(req, '2.19')) i.display_description = body.description;
+          // servers.py attr_map + translate_attributes(REBUILD): only the keys given change.
+          if (body.name !== undefined) i.display_name = body.name;
+          if (body.metadata !== undefined) i.metadata = body.metadata;
+          if (body.description !== undefined) i.display_description = body.description;
+          if (body.accessIPv4 !== undefined) i.access_ip_v4 = body.accessIPv4;
+          if (body.accessIPv6 !== undefined) i.access_ip_v6 = compactIpv6(body.accessIPv6);
+          if (body['OS-DCF:diskConfig'] !== undefined) i.auto_disk_config = body['OS-DCF:diskConfig'] === 'AUTO';
           i.progress = 0;
         },
-        cast: (rpc, i) => rpc.rebuildInstance(req.ctx, i, { image_ref: imageId, orig_image_ref: orig, new_pass: pass, preserve_ephemeral: Boolean(body.preserve_ephemeral) }),
+        cast: (rpc, i) => rpc.rebuildInstance(req.ctx, i, { image_ref: imageId, orig_image_ref: orig, new_pass: pass, preserve_ephemeral: boolParam(body.preserve_ephemeral) ?? false }),
       }));
       reply.code(202);
+      // servers.py _add_location: the rebuilt server's self link.
+      reply.header('Location', `${baseUrl(req)}/servers/${inst.uuid}`);
       return { server: { ...serverReduced(req, inst), adminPass: pass } };
     },
 

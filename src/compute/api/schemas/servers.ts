@@ -108,3 +108,21 @@ export const update = [
     min: '2.19',
   },
 ];
+
+/** The `rebuild` action's body (the object under `rebuild`); `description` from 2.19. */
+export function rebuild(withDescription: boolean): Record<string, unknown> {
+  const boolean = {
+    type: ['boolean', 'string'],
+    enum: [true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't', false, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f'],
+  };
+  return {
+    type: 'object', required: ['imageRef'], additionalProperties: false,
+    properties: {
+      name, imageRef: uuid, adminPass: { type: 'string' }, metadata, preserve_ephemeral: boolean,
+      'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] },
+      accessIPv4: { type: 'string', format: 'ipv4' }, accessIPv6: { type: 'string', format: 'ipv6' },
+      personality: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, contents: { type: 'string', format: 'base64' } }, additionalProperties: false } },
+      ...(withDescription ? { description: { type: ['string', 'null'], maxLength: 255 } } : {}),
+    },
+  };
+}
