@@ -23,6 +23,7 @@ import { registerVolumeRoutes } from './api/volumes.js';
 import { registerSnapshotRoutes } from './api/snapshots.js';
 import { registerMiscRoutes, MAX_VERSION, MIN_VERSION } from './api/misc.js';
 import { registerAttachmentRoutes } from './api/attachments.js';
+import { registerTransferRoutes } from './api/transfers.js';
 import { SchedulerManager } from './scheduler.js';
 import { VolumeManager } from './manager.js';
 import { FileVolumeDriver } from './drivers/file.js';
@@ -95,6 +96,7 @@ export async function createCinderApi(opts: CinderApiOptions): Promise<FastifyIn
   registerVolumeRoutes(app, api);
   registerSnapshotRoutes(app, api);
   registerAttachmentRoutes(app, api);
+  registerTransferRoutes(app, api);
   return app;
 }
 

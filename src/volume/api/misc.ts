@@ -51,6 +51,7 @@ const EXTENSIONS: [string, string, string][] = [
   ['VolumeMigStatusAttribute', 'os-vol-mig-status-attr', 'Expose migration_status as an attribute of a volume.'],
   ['VolumeTenantAttribute', 'os-vol-tenant-attr', 'Expose the internal project_id as an attribute of a volume.'],
   ['VolumeTypeAccess', 'os-volume-type-access', 'Volume type access support.'],
+  ['VolumeTransfer', 'os-volume-transfer', 'Volume transfer management support.'],
   ['QuotaClasses', 'os-quota-class-sets', 'Quota classes management support.'],
 ];
 

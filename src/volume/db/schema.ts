@@ -153,4 +153,23 @@ export const migrations: Migration[] = [
       await db.schema.createIndex('ix_messages_project_id').on('messages').column('project_id').execute();
     },
   },
+  {
+    name: '003_transfers',
+    async up(db) {
+      await db.schema.createTable('transfers')
+        .addColumn('id', ID, (c) => c.primaryKey())
+        .addColumn('volume_id', ID, (c) => c.notNull())
+        .addColumn('display_name', 'varchar(255)')
+        .addColumn('salt', 'varchar(255)', (c) => c.notNull())
+        .addColumn('crypt_hash', 'varchar(255)', (c) => c.notNull())
+        .addColumn('source_project_id', 'varchar(255)', (c) => c.notNull())
+        .addColumn('destination_project_id', 'varchar(255)')
+        .addColumn('accepted', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', TS, (c) => c.notNull())
+        .addColumn('updated_at', TS)
+        .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('ix_transfers_volume_id').on('transfers').column('volume_id').execute();
+    },
+  },
 ];

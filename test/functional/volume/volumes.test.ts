@@ -150,6 +150,28 @@ void describe('volume lifecycle', () => {
     assert.equal((await c.req('DELETE', `${A}/volumes/${v.id}`)).status, 202);
   });
 
+  void test('volume transfer to another project: create, wrong key, accept', async () => {
+    const v = await createVolume({ size: 1, name: 'gift' });
+    await c.waitVolume(v.id, 'available');
+    const t = await c.req('POST', `${A}/os-volume-transfer`, { body: { transfer: { volume_id: v.id, name: 'to-b' } } });
+    assert.equal(t.status, 202, JSON.stringify(t.body));
+    assert.match(t.body.transfer.auth_key, /^[0-9a-f]{16}$/);
+    assert.equal((await c.req('GET', `${A}/volumes/${v.id}`)).body.volume.status, 'awaiting-transfer');
+    assert.deepEqual((await c.req('GET', `${A}/os-volume-transfer`)).body.transfers.map((x: any) => x.id), [t.body.transfer.id]);
+    const B = `/v3/${'b0000000000000000000000000000002'}`;
+    const wrong = await c.req('POST', `${B}/os-volume-transfer/${t.body.transfer.id}/accept`, { token: 'member-b', body: { accept: { auth_key: 'nope' } } });
+    assert.equal(wrong.status, 400);
+    const ok = await c.req('POST', `${B}/os-volume-transfer/${t.body.transfer.id}/accept`, { token: 'member-b', body: { accept: { auth_key: t.body.transfer.auth_key } } });
+    assert.equal(ok.status, 202);
+    assert.equal((await c.req('GET', `${A}/volumes/${v.id}`)).status, 404);
+    const mine = await c.req('GET', `${B}/volumes/${v.id}`, { token: 'member-b' });
+    assert.equal(mine.body.volume.status, 'available');
+    assert.equal(mine.body.volume['os-vol-tenant-attr:tenant_id'], 'b0000000000000000000000000000002');
+    assert.equal((await c.req('GET', `${A}/os-volume-transfer/${t.body.transfer.id}`)).status, 404);
+    assert.equal((await c.req('DELETE', `${B}/volumes/${v.id}`, { token: 'member-b' })).status, 202);
+    await c.waitGone(`${B}/volumes/${v.id}`, 'member-b');
+  });
+
   void test('metadata CRUD', async () => {
     const v = await createVolume({ size: 1, metadata: { k1: 'v1', k2: 'v2' } });
     const url = `${A}/volumes/${v.id}/metadata`;
