@@ -5,6 +5,7 @@
  * nova-compute per host on cell1's bus; databases nova_api, nova_cell0, nova_cell1.
  * @module
  */
+import './objects/index.js';
 import type { AddressInfo } from 'node:net';
 import { RequestContext } from '../common/context.js';
 import { migrate, openDatabase, type Database } from '../common/db/index.js';

@@ -6,6 +6,7 @@
  * RequestSpec object (Stein). Casts unless noted; `call` is used only where a reply is needed.
  * @module
  */
+import './objects/index.js';
 import type { RequestContext } from '../common/context.js';
 import { RpcClient, type MessageBus } from '../common/rpc/index.js';
 import { NovaObjectSerializer } from './objects/base.js';

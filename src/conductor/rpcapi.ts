@@ -6,6 +6,7 @@
  *   database change (`object_action`, `object_class_action_versions`).
  * @module
  */
+import '../compute/objects/index.js';
 import type { RequestContext } from '../common/context.js';
 import { RpcClient, type MessageBus } from '../common/rpc/index.js';
 import { NovaObjectSerializer, type NovaObject, type ObjectBackend } from '../compute/objects/base.js';

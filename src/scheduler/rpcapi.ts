@@ -6,6 +6,7 @@
  *   4.4 - select_destinations() takes instance_uuids.  4.5 - return_objects and return_alternates.
  * @module
  */
+import '../compute/objects/index.js';
 import type { RequestContext } from '../common/context.js';
 import { RpcClient, type MessageBus } from '../common/rpc/index.js';
 import { NovaObjectSerializer } from '../compute/objects/base.js';

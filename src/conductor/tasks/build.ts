@@ -20,7 +20,7 @@ import { MaxRetriesExceeded, NoValidHost } from '../../compute/exception.js';
 import type { NovaNotifier } from '../../compute/notifications.js';
 import { versionedPayload } from '../../compute/notifications.js';
 import type { ObjectBackend } from '../../compute/objects/base.js';
-import { Instance } from '../../compute/objects/instance.js';
+import type { Instance } from '../../compute/objects/instance.js';
 import { InstanceAction, InstanceActionEvent, InstanceFault, errorText } from '../../compute/objects/instance-action.js';
 import type { ImageMeta, RequestSpec, Selection } from '../../compute/objects/request-spec.js';
 import type { ComputeAPI } from '../../compute/rpcapi.js';
