@@ -20,6 +20,7 @@ import { registerMoveActions } from './server-actions-move.js';
 import { registerServers } from './servers.js';
 import { registerVersions } from './versions.js';
 import { registerVolumeAttachments } from './volume-attachments.js';
+import { registerIps } from './ips.js';
 import type { CinderAPI } from '../volume/cinder.js';
 
 export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; validator?: TokenValidator; authUrl?: string; scheduler?: SchedulerAPI; cinder?: CinderAPI }): FastifyInstance {
@@ -52,6 +53,7 @@ export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; v
     registerGroupsAndAggregates(scope, compute, o.scheduler ?? null);
     // os-volume_attachments exists only when Nova has a Cinder to talk to.
     if (o.cinder) registerVolumeAttachments(scope, compute, o.cinder);
+    registerIps(scope, compute);
   };
   // Both mounts exist upstream: with and without the project id in the path.
   void app.register(routes, { prefix: '/v2.1' });
