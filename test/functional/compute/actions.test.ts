@@ -141,6 +141,13 @@ test('lifecycle actions, faults and reschedule', async () => {
       clearFailures();
     }
 
+    // ---- usage: the servers above ran in this window ----
+    const demoProject = (await demo.call('GET', 'identity', '/auth/projects')).body.projects[0].id;
+    const usage = (await demo.call('GET', 'compute', `/os-simple-tenant-usage/${demoProject}`)).body.tenant_usage;
+    assert.ok(usage.server_usages.some((u: any) => u.name === 'life2' && u.state === 'terminated'), JSON.stringify(usage.server_usages.map((u: any) => [u.name, u.state])));
+    assert.ok(usage.total_hours > 0);
+    assert.equal((await demo.call('GET', 'compute', '/os-simple-tenant-usage')).status, 403);
+
     // ---- flavors ----
     const fl = (await demo.call('GET', 'compute', '/flavors/detail')).body.flavors.map((f: any) => f.name);
     for (const n of ['m1.nano', 'm1.micro', 'm1.tiny', 'm1.small', 'm1.medium', 'm1.large', 'm1.xlarge']) assert.ok(fl.includes(n), n);
