@@ -51,7 +51,7 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
     reply.code(202);
     if (request.return_reservation_id) return { reservation_id: r.reservationId };
     const inst = r.instances[0]!;
-    const server: Record<string, unknown> = { ...serverBasic(req, inst), 'OS-DCF:diskConfig': request.disk_config, security_groups: (request.security_groups?.length ? request.security_groups : ['default']).map((n) => ({ name: n })) };
+    const server: Record<string, unknown> = { ...serverBasic(req, inst), 'OS-DCF:diskConfig': request.disk_config, security_groups: s['security_groups'] ?? [{ name: 'default' }] };
     delete server['name'];
     server['adminPass'] = r.adminPass;
     const self = (server['links'] as { href: string }[])[0]!.href;

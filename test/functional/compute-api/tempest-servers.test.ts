@@ -57,6 +57,9 @@ test('tempest compute regressions: empty bodies, accessIPv6, changes-since, upda
     });
     assert.equal(r0.status, 202, JSON.stringify(r0.body));
     const id = r0.body.server.id as string;
+    // create_server_with_admin_pass: security_groups echoes the request (nova's view.create).
+    assert.deepEqual(Object.keys(r0.body.server).sort(), ['OS-DCF:diskConfig', 'adminPass', 'id', 'links', 'security_groups']);
+    assert.deepEqual(r0.body.server.security_groups, [{ name: 'default' }]);
     const booted = await waitForStatus(demo, id, 'ACTIVE');
 
     await t.test('accessIPv6 in netaddr form (test_verify_server_details)', () => {
