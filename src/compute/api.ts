@@ -404,6 +404,8 @@ export class ComputeApiFacade {
       if (!loc) out.code = 404;
       else if (!loc.cell || loc.cell.isCell0 || !loc.instance.host) out.code = 422;
       else {
+        // The compute's extend_volume records its event under this action (nova's EXTEND_VOLUME).
+        if (ev.name === 'volume-extended') await InstanceAction.actionStart(loc.cell.backend, ctx, loc.instance.uuid, 'extend_volume').catch(() => undefined);
         const key = `${loc.cell.uuid}|${loc.instance.host}`;
         if (!byHost.has(key)) byHost.set(key, { cell: loc.cell, instances: new Map(), events: [] });
         const g = byHost.get(key)!;

@@ -86,8 +86,29 @@ test('os-volume_attachments and boot from volume through Nova and Cinder', { tim
     assert.equal(missing.status, 404);
     const badBody = await c.call('POST', 'compute', `/servers/${serverId}/os-volume_attachments`, { volumeAttachment: { volumeId: 'nope' } });
     assert.equal(badBody.status, 400);
-    const driver = cloud as unknown as object;
-    void driver;
+
+    // ---- volume-extended: Cinder grows the attached volume and tells Nova; the compute's
+    // extend_volume runs under an `extend_volume` action.
+    const ext = await c.call('POST', 'volumev3', `/volumes/${volId}/action`, { 'os-extend': { new_size: 2 } }, { 'OpenStack-API-Version': 'volume 3.42' });
+    assert.equal(ext.status, 202, JSON.stringify(ext.body));
+    await waitVolume(c, volId, 'in-use');
+    // Cinder posts this event at compute 2.51, above Nova's advertised maximum (2.47), which Nova
+    // refuses; an admin posts the same event at 2.1 so the compute side is exercised.
+    const adminC = await login(cloud, 'admin');
+    const evr = await adminC.call('POST', 'compute', '/os-server-external-events', { events: [{ name: 'volume-extended', server_uuid: serverId, tag: volId }] });
+    assert.equal(evr.status, 200, JSON.stringify(evr.body));
+    let extended: any = null;
+    for (let i = 0; i < 200 && !extended; i++) {
+      const acts0 = (await c.call('GET', 'compute', `/servers/${serverId}/os-instance-actions`)).body.instanceActions;
+      const a0 = acts0.find((x: any) => x.action === 'extend_volume');
+      if (a0) {
+        const ev = (await c.call('GET', 'compute', `/servers/${serverId}/os-instance-actions/${a0.request_id}`)).body.instanceAction;
+        if (ev.events?.length && ev.events[0].finish_time) extended = ev;
+      }
+      if (!extended) await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.ok(extended, 'an extend_volume action was recorded');
+    assert.equal((await volumeStatus(c, volId)).size, 2);
 
     // ---- detach: detaching (API, os-begin_detaching) -> available (compute deletes the attachment)
     const det = await c.call('DELETE', 'compute', `/servers/${serverId}/os-volume_attachments/${volId}`);
@@ -147,6 +168,24 @@ test('os-volume_attachments and boot from volume through Nova and Cinder', { tim
     assert.equal((await c.call('DELETE', 'compute', `/servers/${bfvId}`)).status, 204);
     await waitGone(c, bfvId);
     await waitVolume(c, rootVol, null);
+
+    // ---- boot from an existing bootable volume (volume -> volume): kept on delete by default
+    const bootVol = await c.call('POST', 'volumev3', '/volumes', { volume: { size: 1, name: 'bootvol', imageRef } });
+    assert.equal(bootVol.status, 202);
+    const bootVolId = bootVol.body.volume.id;
+    await waitVolume(c, bootVolId, 'available');
+    const bfv2 = await c.call('POST', 'compute', '/servers', {
+      server: { name: 'bfv2', flavorRef, networks: [{ uuid: networkId }], block_device_mapping_v2: [{ uuid: bootVolId, boot_index: 0, source_type: 'volume', destination_type: 'volume' }] },
+    }, MV);
+    assert.equal(bfv2.status, 202, JSON.stringify(bfv2.body));
+    const active2 = await waitForStatus(c, bfv2.body.server.id, 'ACTIVE');
+    assert.equal(active2.image, '');
+    assert.deepEqual(active2['os-extended-volumes:volumes_attached'], [{ id: bootVolId }]);
+    assert.equal((await volumeStatus(c, bootVolId)).status, 'in-use');
+    assert.equal((await c.call('DELETE', 'compute', `/servers/${bfv2.body.server.id}`)).status, 204);
+    await waitGone(c, bfv2.body.server.id);
+    await waitVolume(c, bootVolId, 'available');
+    await c.call('DELETE', 'volumev3', `/volumes/${bootVolId}`);
 
     await c.call('DELETE', 'volumev3', `/volumes/${volId}`);
     await waitVolume(c, volId, null);
