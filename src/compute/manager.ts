@@ -220,6 +220,43 @@ export class ComputeManager {
     }));
   }
 
+  /** attach_interface (call): create/bind the port, add it to the info cache, plug it. */
+  async attach_interface(ctx: RequestContext, a: { instance: Instance; network_id: string | null; port_id: string | null; requested_ip: string | null; tag: string | null }): Promise<Record<string, unknown>> {
+    const instance = a.instance;
+    if (!this.neutron) throw new Error('Network service is not available');
+    return this.withInstanceLock(instance.uuid, async () => {
+      let result: Record<string, unknown> = {};
+      await this.actionEvent(ctx, instance, 'compute_attach_interface', async () => {
+        const vifs = await this.neutron!.allocateForInstance(ctx, {
+          instanceUuid: instance.uuid, projectId: instance.project_id, availabilityZone: instance.availability_zone ?? 'nova',
+          host: this.driver.networkBindingHostId(instance), hostname: instance.hostname,
+          requested: [{ network_id: a.network_id, port_id: a.port_id, fixed_ip: a.requested_ip, tag: a.tag }], securityGroups: a.port_id ? [] : ['default'],
+        });
+        instance.info_cache = { network_info: [...instance.networkInfo, ...vifs] };
+        await instance.save(ctx);
+        result = vifs[0] as unknown as Record<string, unknown>;
+      });
+      return result;
+    });
+  }
+
+  /** detach_interface (cast): unplug, then delete the port Nova made or unbind the user's. */
+  async detach_interface(ctx: RequestContext, a: { instance: Instance; port_id: string }): Promise<void> {
+    const instance = a.instance;
+    await this.withInstanceLock(instance.uuid, () => this.actionEvent(ctx, instance, 'compute_detach_interface', async () => {
+      const vif = instance.networkInfo.find((v) => v.id === a.port_id);
+      if (this.neutron) {
+        if (vif?.preserve_on_delete) {
+          await this.neutron.session.put('network', `/v2.0/ports/${a.port_id}`, { ctx, okStatuses: [404], body: { port: { device_id: '', device_owner: '', 'binding:host_id': null } } });
+        } else {
+          await this.neutron.session.delete('network', `/v2.0/ports/${a.port_id}`, { ctx, okStatuses: [404] });
+        }
+      }
+      instance.info_cache = { network_info: instance.networkInfo.filter((v) => v.id !== a.port_id) };
+      await instance.save(ctx);
+    }));
+  }
+
   /** Events nova-api forwards from Neutron (network-vif-plugged, network-changed, ...). */
   async external_instance_event(ctx: RequestContext, a: { instances: Instance[]; events: ExternalEvent[] }): Promise<void> {
     for (const ev of a.events) {

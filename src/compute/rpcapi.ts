@@ -163,6 +163,13 @@ export class ComputeAPI {
   async rebuildInstanceOnHost(ctx: RequestContext, host: string, a: Record<string, unknown> & { instance: Instance }): Promise<void> {
     await this.to(host).cast(ctx, 'rebuild_instance', a);
   }
+  /** A call: the API answers with the attached interface. */
+  async attachInterface(ctx: RequestContext, instance: Instance, a: { network_id: string | null; port_id: string | null; requested_ip: string | null; tag: string | null }): Promise<Record<string, unknown>> {
+    return this.to(instance.host!).call(ctx, 'attach_interface', { instance, ...a });
+  }
+  async detachInterface(ctx: RequestContext, instance: Instance, portId: string): Promise<void> {
+    await this.to(instance.host!).cast(ctx, 'detach_interface', { instance, port_id: portId });
+  }
   async externalInstanceEvent(ctx: RequestContext, host: string, instances: Instance[], events: ExternalEvent[]): Promise<void> {
     await this.to(host).cast(ctx, 'external_instance_event', { instances, events });
   }

@@ -18,6 +18,7 @@ import { registerMisc } from './misc.js';
 import { registerProxies } from './proxies.js';
 import { registerMoveActions } from './server-actions-move.js';
 import { registerServers } from './servers.js';
+import { registerInterfaces } from './interfaces.js';
 import { registerUsage } from './usage.js';
 import { registerVersions } from './versions.js';
 import { registerVolumeAttachments } from './volume-attachments.js';
@@ -52,6 +53,7 @@ export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; v
     registerKeypairs(scope, compute.api);
     registerMisc(scope, compute);
     registerUsage(scope, compute);
+    registerInterfaces(scope, compute);
     registerGroupsAndAggregates(scope, compute, o.scheduler ?? null);
     // os-volume_attachments exists only when Nova has a Cinder to talk to.
     if (o.cinder) registerVolumeAttachments(scope, compute, o.cinder);

@@ -37,6 +37,20 @@ test('aggregate AZs, anti-affinity groups and host hints steer the scheduler', a
     const diff = await boot({}, { different_host: [inAz] });
     assert.equal(await hostOf(diff), 'compute1');
 
+    // os-interface: attach a second port (a call to the compute), then detach it (a cast).
+    r = await admin.call('POST', 'compute', `/servers/${diff}/os-interface`, { interfaceAttachment: { net_id: networkId } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const added = r.body.interfaceAttachment.port_id;
+    assert.equal(r.body.interfaceAttachment.net_id, networkId);
+    assert.equal((await admin.call('GET', 'compute', `/servers/${diff}/os-interface`)).body.interfaceAttachments.length, 2);
+    const bound = (await admin.call('GET', 'network', `/v2.0/ports/${added}`)).body.port;
+    assert.equal(bound['binding:host_id'], 'compute1');
+    assert.equal((await admin.call('DELETE', 'compute', `/servers/${diff}/os-interface/${added}`)).status, 202);
+    for (let i = 0; (await admin.call('GET', 'compute', `/servers/${diff}/os-interface`)).body.interfaceAttachments.length !== 1; i++) {
+      assert.ok(i < 200, 'detached port goes away');
+      await new Promise((x) => setTimeout(x, 50));
+    }
+
     r = await admin.call('POST', 'compute', '/os-server-groups', { server_group: { name: 'g', policies: ['anti-affinity'] } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const group = r.body.server_group.id;
