@@ -136,16 +136,21 @@ export function createConductor(o: SessionParams & {
   });
   const endpoints: object[] = [new ComputeTaskManager(tasks), new BaseRpcApi(binary)];
   if (o.role !== 'cell' && o.api && o.cells) {
-    // Move operations (resize, migrate) run in the super-conductor, like scheduling.
+    // Move operations (resize, migrate, live migrate, unshelve, evacuate) run in the
+    // super-conductor, like scheduling.
     const cells = o.cells;
     endpoints.push(new MigrateServerEndpoint({
       host: o.host, api: o.api, cells, placement, notifier, scheduler: new SchedulerAPI(o.bus, { service: spanName, host: o.host }),
       allowResizeToSameHost: o.allowResizeToSameHost ?? false,
       computeRpcFor: async (cell) => {
+        if (!cell) return localCompute;
         if (!rpcByCell.has(cell.uuid)) rpcByCell.set(cell.uuid, new ComputeAPI(await cells.busFor(cell), { service: spanName, host: o.host }));
         return rpcByCell.get(cell.uuid)!;
       },
     }));
+  } else if (o.role === 'cell') {
+    // A cell conductor only reschedules a failed prep_resize to the alternates it is given.
+    endpoints.push(new MigrateServerEndpoint({ host: o.host, placement, notifier, computeRpcFor: async () => localCompute }));
   }
   if (cellBackend) endpoints.push(new ConductorManager(cellBackend));
   const serializer = new NovaObjectSerializer(cellBackend ?? null);

@@ -44,6 +44,8 @@ export class ComputeTaskAPI {
   async migrateServer(ctx: RequestContext, a: {
     instance: Instance; scheduler_hint: Record<string, unknown>; live: boolean; rebuild: boolean; flavor: unknown;
     block_migration: boolean | string | null; disk_over_commit: boolean | null; clean_shutdown: boolean; request_spec: RequestSpec;
+    /** The alternates left when a compute reschedules a failed prep_resize. */
+    host_list?: Selection[] | null;
   }): Promise<void> {
     await this.client.prepare({ version: '1.20', timeoutMs: 1_800_000, callMonitorTimeoutMs: 60_000 })
       .call(ctx, 'migrate_server', { reservations: null, host_list: null, ...a });

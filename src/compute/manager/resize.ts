@@ -51,6 +51,18 @@ export class MigrationPreCheckError extends NovaException {
 }
 registerRemoteException('MigrationPreCheckError', MigrationPreCheckError);
 
+const prepResizeFailures = new Map<string, number>();
+/** Test hook: the next `times` prep_resize calls on `host` fail (as a failed resize claim would). */
+export function injectPrepResizeFailure(host: string, times = 1): void {
+  prepResizeFailures.set(host, times);
+}
+function takeInjectedFailure(host: string): void {
+  const n = prepResizeFailures.get(host) ?? 0;
+  if (n <= 0) return;
+  prepResizeFailures.set(host, n - 1);
+  throw new NovaException(`Insufficient compute resources: injected prep_resize failure on ${host}.`, {});
+}
+
 export interface PrepResizeArgs {
   instance: Instance;
   image: unknown;
@@ -75,6 +87,7 @@ export class ComputeResizeManager {
     await this.m.withInstanceLock(instance.uuid, () => this.m.actionEvent(ctx, instance, 'compute_prep_resize', async () => {
       try {
         await this.m.notifier.instanceAction(ctx, instance, 'resize_prep', 'start');
+        takeInjectedFailure(this.m.host);
         if (migration.source_compute === this.m.host && flavor.id === instance.flavor?.id && !this.m.driver.capabilities['supports_migrate_to_same_host']) {
           throw new UnableToMigrateToSelf(`Unable to migrate instance (${instance.uuid}) to current host (${this.m.host}).`);
         }
@@ -88,10 +101,31 @@ export class ComputeResizeManager {
         await this.rpc.resizeInstance(ctx, instance, { migration, image: a.image, instance_type: flavor, clean_shutdown: a.clean_shutdown ?? true });
         await this.m.notifier.instanceAction(ctx, instance, 'resize_prep', 'end');
       } catch (e) {
-        await this.failBeforeMove(ctx, instance, migration, e);
+        if ((a.host_list?.length ?? 0) > 0) await this.reschedule(ctx, a, e);
+        else await this.failBeforeMove(ctx, instance, migration, e);
         throw e;
       }
     }));
+  }
+
+  /**
+   * _reschedule_resize_or_reraise: this host's claim goes and the cell conductor tries the next
+   * alternate of the original scheduling (compute_task `migrate_server` with the host list).
+   */
+  private async reschedule(ctx: RequestContext, a: PrepResizeArgs, e: unknown): Promise<void> {
+    const { instance } = a;
+    this.m.log.warn({ instance: instance.uuid, err: e }, 'prep_resize failed; rescheduling to an alternate host');
+    await InstanceFault.create(this.m.backend, ctx, instance.uuid, e, this.m.host).catch(() => undefined);
+    try {
+      await this.m.placement?.deleteAllocationForInstance(ctx, instance.uuid);
+      await this.m.conductorTasks.migrateServer(ctx, {
+        instance, scheduler_hint: { filter_properties: a.filter_properties }, live: false, rebuild: false, flavor: a.instance_type,
+        block_migration: null, disk_over_commit: null, clean_shutdown: a.clean_shutdown ?? true, request_spec: a.request_spec, host_list: a.host_list ?? [],
+      });
+    } catch (err) {
+      // MaxRetriesExceeded: the conductor already rolled the move back.
+      this.m.log.error({ instance: instance.uuid, err }, 'Reschedule of the resize failed');
+    }
   }
 
   /**

@@ -16,26 +16,27 @@ import type { Database } from '../../common/db/connection.js';
 import { getLogger, type Logger } from '../../common/log.js';
 import * as apiDb from '../../compute/db/api-api.js';
 import type { Cell, CellRegistry } from '../../compute/cells.js';
-import { NoValidHost } from '../../compute/exception.js';
+import { MaxRetriesExceeded, NoValidHost } from '../../compute/exception.js';
 import type { NovaNotifier } from '../../compute/notifications.js';
 import { versionedPayload } from '../../compute/notifications.js';
 import type { Flavor } from '../../compute/objects/flavor.js';
 import type { Instance } from '../../compute/objects/instance.js';
 import { InstanceActionEvent, InstanceFault, errorText } from '../../compute/objects/instance-action.js';
 import { Migration, MigrationStatus } from '../../compute/objects/migration.js';
-import type { RequestSpec } from '../../compute/objects/request-spec.js';
+import type { RequestSpec, Selection } from '../../compute/objects/request-spec.js';
 import type { ComputeAPI } from '../../compute/rpcapi.js';
 import { MigrationPreCheckError, UnableToMigrateToSelf } from '../../compute/manager/resize.js';
-import type { SchedulerReportClient } from '../../scheduler/client/report.js';
+import type { AllocationRequest, SchedulerReportClient } from '../../scheduler/client/report.js';
 import type { SchedulerAPI } from '../../scheduler/rpcapi.js';
 
 export interface MigrateTaskDeps {
   host: string;
-  api: Database;
-  cells: CellRegistry;
-  scheduler: SchedulerAPI;
+  /** API DB, cells and scheduler: the super-conductor. A cell conductor only reschedules. */
+  api?: Database;
+  cells?: CellRegistry;
+  scheduler?: SchedulerAPI;
   placement: SchedulerReportClient;
-  computeRpcFor(cell: Cell): Promise<ComputeAPI>;
+  computeRpcFor(cell: Cell | null): Promise<ComputeAPI>;
   notifier: NovaNotifier;
   /** `[DEFAULT]allow_resize_to_same_host` (False). */
   allowResizeToSameHost?: boolean;
@@ -64,7 +65,9 @@ export class MigrateServerEndpoint {
 
   async migrate_server(ctx: RequestContext, a: MigrateServerArgs): Promise<void> {
     const instance = a.instance;
-    const cell = await this.d.cells.cellForInstance(instance.uuid);
+    // A compute handing back a failed prep_resize with alternates left (MigrationTask._reschedule).
+    if (!a.live && Array.isArray(a.host_list) && a.host_list.length > 0) return this.reschedule(ctx, a);
+    const cell = await this.d.cells!.cellForInstance(instance.uuid);
     if (!cell) throw new NoValidHost(`No valid host was found. Instance ${instance.uuid} is not in a cell.`);
     instance.backend = cell.backend;
     const event = 'conductor_migrate_server';
@@ -86,7 +89,7 @@ export class MigrateServerEndpoint {
    */
   async unshelve_instance(ctx: RequestContext, a: { instance: Instance; request_spec: RequestSpec | null }): Promise<void> {
     const instance = a.instance;
-    const cell = await this.d.cells.cellForInstance(instance.uuid);
+    const cell = await this.d.cells!.cellForInstance(instance.uuid);
     if (!cell) return;
     instance.backend = cell.backend;
     const rpc = await this.d.computeRpcFor(cell);
@@ -112,7 +115,7 @@ export class MigrateServerEndpoint {
       await InstanceActionEvent.eventStart(cell.backend, ctx, instance.uuid, 'schedule_instances', this.d.host).catch(() => undefined);
       let chosen;
       try {
-        const hostLists = await this.d.scheduler.selectDestinations(ctx, spec, [instance.uuid], true, false);
+        const hostLists = await this.d.scheduler!.selectDestinations(ctx, spec, [instance.uuid], true, false);
         chosen = hostLists[0]?.[0];
         if (!chosen) throw new NoValidHost('No valid host was found. There are not enough hosts available.');
         await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, 'schedule_instances').catch(() => undefined);
@@ -145,7 +148,7 @@ export class MigrateServerEndpoint {
     on_shared_storage: boolean | null; preserve_ephemeral: boolean; host: string | null; request_spec: RequestSpec | null;
   }): Promise<void> {
     const instance = a.instance;
-    const cell = await this.d.cells.cellForInstance(instance.uuid);
+    const cell = await this.d.cells!.cellForInstance(instance.uuid);
     if (!cell) return;
     instance.backend = cell.backend;
     const event = 'conductor_rebuild_server';
@@ -167,7 +170,7 @@ export class MigrateServerEndpoint {
       spec.force_nodes = null;
       spec.ignore_hosts = instance.host ? [instance.host] : [];
       spec.requested_destination = a.host ? { host: a.host } : null;
-      const hostLists = await this.d.scheduler.selectDestinations(ctx, spec, [instance.uuid], true, false);
+      const hostLists = await this.d.scheduler!.selectDestinations(ctx, spec, [instance.uuid], true, false);
       const chosen = hostLists[0]?.[0];
       if (!chosen) throw new NoValidHost('No valid host was found. There are not enough hosts available.');
       if (migration) {
@@ -223,7 +226,7 @@ export class MigrateServerEndpoint {
       const ignore = new Set(spec.ignore_hosts ?? []);
       if (!this.d.allowResizeToSameHost && instance.host) ignore.add(instance.host);
       spec.ignore_hosts = [...ignore];
-      const hostLists = await this.d.scheduler.selectDestinations(ctx, spec, [instance.uuid], true, true);
+      const hostLists = await this.d.scheduler!.selectDestinations(ctx, spec, [instance.uuid], true, true);
       const hostList = [...(hostLists[0] ?? [])];
       const chosen = hostList.shift();
       if (!chosen) throw new NoValidHost('No valid host was found. There are not enough hosts available.');
@@ -274,7 +277,7 @@ export class MigrateServerEndpoint {
       spec.force_nodes = null;
       spec.ignore_hosts = instance.host ? [instance.host] : [];
       spec.requested_destination = requested ? { host: requested } : null;
-      const hostLists = await this.d.scheduler.selectDestinations(ctx, spec, [instance.uuid], true, false);
+      const hostLists = await this.d.scheduler!.selectDestinations(ctx, spec, [instance.uuid], true, false);
       const chosen = hostLists[0]?.[0];
       if (!chosen) throw new NoValidHost('No valid host was found. There are not enough hosts available.');
       migration.dest_compute = chosen.service_host;
@@ -294,6 +297,37 @@ export class MigrateServerEndpoint {
       await this.rollback(ctx, instance, migration, swapped, e);
       throw e;
     }
+  }
+
+  /**
+   * The next alternate of the original scheduling, claimed in Placement for the instance, gets
+   * prep_resize; the migration record is reused. None left: MaxRetriesExceeded, rolled back.
+   */
+  private async reschedule(ctx: RequestContext, a: MigrateServerArgs): Promise<void> {
+    const instance = a.instance;
+    const backend = instance.backend!;
+    const migration = await Migration.getByInstanceAndStatus(backend, ctx, instance.uuid, [MigrationStatus.PRE_MIGRATING]);
+    const flavor = a.flavor ?? instance.flavor;
+    const hostList = [...(a.host_list as Selection[])];
+    let chosen: Selection | null = null;
+    while (hostList.length) {
+      const sel = hostList.shift()!;
+      if (!sel.allocation_request) { chosen = sel; break; }
+      const alloc = JSON.parse(sel.allocation_request) as AllocationRequest;
+      if (await this.d.placement.claimResources(ctx, instance.uuid, alloc, instance.project_id, instance.user_id)) { chosen = sel; break; }
+    }
+    if (!chosen) {
+      const err = new MaxRetriesExceeded(`Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance ${instance.uuid}.`);
+      this.log.error({ instance: instance.uuid }, err.message);
+      await this.rollback(ctx, instance, migration, true, err);
+      throw err;
+    }
+    const rpc = await this.d.computeRpcFor(null);
+    await rpc.prepResize(ctx, chosen.service_host, {
+      instance, image: a.request_spec.image ?? null, instance_type: flavor, migration, request_spec: a.request_spec,
+      filter_properties: { retry: { num_attempts: 2, hosts: [[chosen.service_host, chosen.nodename]] }, limits: chosen.limits ?? {} },
+      node: chosen.nodename, clean_shutdown: a.clean_shutdown ?? true, host_list: hostList,
+    });
   }
 
   /** MigrationTask.rollback + _set_vm_state_and_notify: nothing moved, the server is as it was. */
@@ -319,6 +353,6 @@ export class MigrateServerEndpoint {
     copy.ignore_hosts = null;
     copy.retry = null;
     copy.requested_destination = null;
-    await apiDb.requestSpecSave(this.d.api, spec.instance_uuid, copy.toPrimitive()).catch((err) => this.log.warn({ err }, 'could not save the request spec'));
+    await apiDb.requestSpecSave(this.d.api!, spec.instance_uuid, copy.toPrimitive()).catch((err) => this.log.warn({ err }, 'could not save the request spec'));
   }
 }
