@@ -186,7 +186,7 @@ export class CinderAPI {
     };
     void bootableHint;
     await this.db.database.transaction(async (trx) => {
-      const limits = quotaSet(await this.db.projectQuotas(row.project_id, trx as any), []);
+      const limits = quotaSet(await this.db.effectiveQuotas(row.project_id, trx as any), []);
       checkQuota(limits, await this.db.usage(row.project_id, trx as any), { volumes: 1, gigabytes: size!, size: size! });
       await this.db.createVolume(row, input.metadata ?? {}, trx as any);
     });
@@ -255,7 +255,7 @@ export class CinderAPI {
     if (!Number.isInteger(newSize) || newSize <= v.size) {
       throw invalidInput(`New size for extend must be greater than current size. (current: ${v.size}, extended: ${newSize}).`);
     }
-    const limits = quotaSet(await this.db.projectQuotas(v.project_id), []);
+    const limits = quotaSet(await this.db.effectiveQuotas(v.project_id), []);
     checkQuota(limits, await this.db.usage(v.project_id), { gigabytes: newSize - v.size, size: newSize });
     if (!(await this.db.updateVolume(v.id, { status: 'extending' }, allowed))) throw invalidVolume(`Volume status must be 'available' to extend, currently ${v.status}.`);
     await this.volumeRpc.extendVolume(ctx, v.host!, v.id, newSize);
@@ -275,6 +275,25 @@ export class CinderAPI {
     }
     await this.db.updateSnapshot(snap.id, { status: 'restoring' }, ['available']);
     await this.volumeRpc.revertToSnapshot(ctx, v.host!, v.id, snap.id);
+  }
+
+  /**
+   * os-retype without migration: the volume keeps its bytes and backend, only the type changes.
+   * A type pinned to another backend would need a migration, which this driver does not do.
+   */
+  async retype(ctx: RequestContext, id: string, newType: string, policy: string): Promise<void> {
+    const v = await this.getVolume(ctx, id);
+    if (!['available', 'in-use'].includes(v.status)) throw invalidVolume(`Volume ${v.id} status must be available or in-use, but current status is: ${v.status}.`);
+    const t = await this.resolveType(ctx, newType);
+    if (t.id === v.volume_type_id) throw invalidInput('New volume type must be different from the current one.');
+    const backend = (await this.db.getMeta('volume_type_extra_specs', t.id))['volume_backend_name'];
+    const current = v.host?.split('#')[1];
+    if (backend && current && backend !== current) {
+      throw invalidVolume(policy === 'on-demand' ? 'Volume migration between backends is not supported by this cloud.' : 'Retype requires migration but is not allowed.');
+    }
+    if (!(await this.db.updateVolume(v.id, { volume_type_id: t.id }, ['available', 'in-use']))) {
+      throw invalidVolume(`Volume ${v.id} status must be available or in-use, but current status is: ${v.status}.`);
+    }
   }
 
   async setReadonly(ctx: RequestContext, id: string, readonly: boolean): Promise<void> {
@@ -480,7 +499,7 @@ export class CinderAPI {
       provider_location: null, created_at: t, updated_at: null, deleted: 0, deleted_at: null,
     };
     await this.db.database.transaction(async (trx) => {
-      const limits = quotaSet(await this.db.projectQuotas(row.project_id, trx as any), []);
+      const limits = quotaSet(await this.db.effectiveQuotas(row.project_id, trx as any), []);
       checkQuota(limits, await this.db.usage(row.project_id, trx as any), { snapshots: 1, gigabytes: v.size });
       await this.db.createSnapshot(row, input.metadata ?? {}, trx as any);
     });

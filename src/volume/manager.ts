@@ -56,6 +56,19 @@ export class VolumeManager {
     });
   }
 
+  /** `get_capabilities`: what the backend can do, for `GET /capabilities/{host}`. */
+  async get_capabilities(_ctx: RequestContext): Promise<Record<string, unknown>> {
+    const stats = await this.driver.stats(await this.db.allocatedOnHost(`${this.opts.host}#`));
+    return {
+      namespace: `OS::Storage::Capabilities::${this.opts.host}`, vendor_name: stats.vendor_name, volume_backend_name: stats.volume_backend_name,
+      pool_name: this.driver.backendName, driver_version: stats.driver_version, storage_protocol: stats.storage_protocol,
+      display_name: null, description: null, visibility: null, replication_targets: [],
+      properties: {
+        thin_provisioning: { title: 'Thin Provisioning', description: 'Sets thin provisioning.', type: 'boolean' },
+      },
+    };
+  }
+
   async create_volume(ctx: RequestContext, req: CreateVolumeRequest): Promise<void> {
     const vol = await this.db.getVolume(req.volume_id);
     if (!vol) return;

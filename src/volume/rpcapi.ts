@@ -38,6 +38,10 @@ export class SchedulerAPI {
     return this.client.cast(ctx, 'create_volume', req as unknown as Record<string, unknown>);
   }
 
+  getPools(ctx: RequestContext, filters: Record<string, unknown> | null): Promise<Record<string, unknown>[]> {
+    return this.client.call(ctx, 'get_pools', { filters });
+  }
+
   /** Fanout from every volume service: its backend's capacity. */
   updateServiceCapabilities(ctx: RequestContext, serviceName: string, host: string, capabilities: Record<string, unknown>): Promise<void> {
     return this.client.prepare({ fanout: true }).cast(ctx, 'update_service_capabilities', {
@@ -89,6 +93,9 @@ export class VolumeAPI {
   }
   attachmentDelete(ctx: RequestContext, host: string, volumeId: string, attachmentId: string): Promise<void> {
     return this.at(host).call(ctx, 'attachment_delete', { volume_id: volumeId, attachment_id: attachmentId });
+  }
+  getCapabilities(ctx: RequestContext, host: string): Promise<Record<string, unknown>> {
+    return this.at(host).prepare({ timeoutMs: 10_000 }).call(ctx, 'get_capabilities', { discover: true });
   }
   publishServiceCapabilities(ctx: RequestContext): Promise<void> {
     return this.client.prepare({ fanout: true }).cast(ctx, 'publish_service_capabilities', {});

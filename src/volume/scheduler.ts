@@ -19,6 +19,8 @@ export interface HostState {
   reservedPercentage: number;
   updatedAt: number;
   pool: string;
+  /** The backend's whole report (driver stats). */
+  raw: Record<string, unknown>;
 }
 
 export function capacityFilter(h: HostState, size: number): boolean {
@@ -57,7 +59,22 @@ export class SchedulerManager {
       reservedPercentage: Number(c['reserved_percentage'] ?? 0),
       pool: String(c['pool_name'] ?? c['volume_backend_name'] ?? 'pool'),
       updatedAt: Date.now(),
+      raw: { ...c },
     });
+  }
+
+  /** `get_pools` (call): every known pool and its last reported capabilities. */
+  async get_pools(_ctx: RequestContext, args: { filters?: { name?: string } | null }): Promise<Record<string, unknown>[]> {
+    await this.waitForHosts();
+    return [...this.hosts.values()]
+      .map((h) => ({
+        name: `${h.host}#${h.pool}`,
+        capabilities: {
+          pool_name: h.pool, volume_backend_name: h.pool, total_capacity_gb: h.totalGb, free_capacity_gb: h.freeGb,
+          reserved_percentage: h.reservedPercentage, timestamp: new Date(h.updatedAt).toISOString(), ...h.raw,
+        },
+      }))
+      .filter((p) => !args.filters?.name || p.name === args.filters.name);
   }
 
   /** Cinder waits for the first capability reports before it schedules (`_wait_for_scheduler`). */
@@ -78,8 +95,12 @@ export class SchedulerManager {
     } else {
       // Disabled services take no new volumes (the host manager skips them).
       const disabled = new Set((await this.db.listServices()).filter((x) => x.binary === 'cinder-volume' && x.disabled).map((x) => x.host));
+      // CapabilitiesFilter: a type's `volume_backend_name` pins its volumes to that backend.
+      const specs = vol.volume_type_id ? await this.db.getMeta('volume_type_extra_specs', vol.volume_type_id) : {};
+      const wantBackend = specs['volume_backend_name'];
       const candidates = [...this.hosts.values()]
         .filter((h) => !disabled.has(h.host))
+        .filter((h) => !wantBackend || String(h.raw['volume_backend_name'] ?? h.pool) === wantBackend)
         .filter((h) => availabilityZoneFilter(h, vol.availability_zone))
         .filter((h) => capacityFilter(h, vol.size));
       chosen = weighHosts(candidates)[0];

@@ -37,6 +37,8 @@ const EXTENSIONS: [string, string, string][] = [
   ['AdminActions', 'os-admin-actions', 'Enable admin actions.'],
   ['AvailabilityZones', 'os-availability-zone', 'Describe Availability Zones.'],
   ['ExtendedServices', 'os-extended-services', 'Extended services support.'],
+  ['Capabilities', 'capabilities', 'Capabilities support.'],
+  ['SchedulerStats', 'scheduler-stats', 'Scheduler stats support.'],
   ['Hosts', 'os-hosts', 'Admin-only host administration.'],
   ['ExtendedSnapshotAttributes', 'os-extended-snapshot-attributes', 'Extended SnapshotAttributes support.'],
   ['Quotas', 'os-quota-sets', 'Quota management support.'],
@@ -105,7 +107,7 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
   // ---- limits and quotas
   app.get(`${P}/limits`, async (req: FastifyRequest<{ Params: Params }>) => {
     const project = req.ctx.projectId ?? '';
-    const q = quotaSet(await api.db.projectQuotas(project), []);
+    const q = quotaSet(await api.db.effectiveQuotas(project), []);
     const u = await api.db.usage(project);
     return {
       limits: {
@@ -122,12 +124,12 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
 
   const typeNames = async () => (await api.db.listTypes()).map((t) => t.name);
   app.get(`${P}/os-quota-sets/:tenant_id/defaults`, async (req: FastifyRequest<{ Params: Params }>) => ({
-    quota_set: { id: req.params.tenant_id, ...quotaSet({}, await typeNames()) },
+    quota_set: { id: req.params.tenant_id, ...quotaSet(await api.db.projectQuotas('__class__default'), await typeNames()) },
   }));
   app.get(`${P}/os-quota-sets/:tenant_id`, async (req: FastifyRequest<{ Params: Params }>) => {
     const target = req.params.tenant_id;
     if (!req.ctx.isAdmin && req.ctx.projectId !== target) throw policyForbidden('volume_extension:quotas:show');
-    const q = quotaSet(await api.db.projectQuotas(target), await typeNames());
+    const q = quotaSet(await api.db.effectiveQuotas(target), await typeNames());
     if (!isTrue(queryOf(req)['usage'] ?? 'false')) return { quota_set: { id: target, ...q } };
     const u = await api.db.usage(target);
     const used: Record<string, number> = { volumes: u.volumes, gigabytes: u.gigabytes, snapshots: u.snapshots };
@@ -147,7 +149,7 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
       if (!Number.isInteger(n) || n < -1) throw invalidInput(`Quota limit ${v} for ${k} must be -1 or greater.`);
       await api.db.setQuota(req.params.tenant_id, k, n);
     }
-    const q = quotaSet(await api.db.projectQuotas(req.params.tenant_id), await typeNames());
+    const q = quotaSet(await api.db.effectiveQuotas(req.params.tenant_id), await typeNames());
     return { quota_set: q };
   });
   app.delete(`${P}/os-quota-sets/:tenant_id`, async (req: FastifyRequest<{ Params: Params }>, reply) => {
@@ -160,7 +162,9 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
   app.get(`${P}/os-services`, async (req) => {
     if (!req.ctx.isAdmin) throw policyForbidden('volume_extension:services:index');
     const q = queryOf(req);
-    const rows = (await api.db.listServices()).filter((s) => (!q['host'] || s.host === q['host']) && (!q['binary'] || s.binary === q['binary']));
+    // `host=h` matches h, h@backend and h@backend#pool, as Cinder's host filter does.
+    const hostMatch = (h: string) => !q['host'] || h === q['host'] || h.startsWith(`${q['host']}@`) || h.startsWith(`${q['host']}#`);
+    const rows = (await api.db.listServices()).filter((s) => hostMatch(s.host) && (!q['binary'] || s.binary === q['binary']));
     return {
       services: rows.map((s) => ({
         binary: s.binary, host: s.host, zone: s.availability_zone, status: s.disabled ? 'disabled' : 'enabled',
@@ -234,6 +238,24 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
     const want = queryOf(req)['resource'];
     const entries = Object.entries(all).filter(([r]) => !want || r === want);
     return { resource_filters: entries.map(([resource, filters]) => ({ resource, filters })) };
+  });
+
+  // ---- scheduler stats and backend capabilities (admin)
+  app.get(`${P}/scheduler-stats/get_pools`, async (req) => {
+    if (!req.ctx.isAdmin) throw policyForbidden('scheduler_extension:scheduler_stats:get_pools');
+    const q = queryOf(req);
+    const pools = await api.scheduler.getPools(req.ctx, q['name'] ? { name: q['name'] } : null);
+    return { pools: isTrue(q['detail'] ?? 'false') ? pools : pools.map((p) => ({ name: p['name'] })) };
+  });
+  app.get(`${P}/capabilities/:id`, async (req: FastifyRequest<{ Params: Params }>) => {
+    if (!req.ctx.isAdmin) throw policyForbidden('volume_extension:capabilities');
+    const svc = (await api.db.listServices()).find((s) => s.host === req.params.id && s.binary === 'cinder-volume');
+    if (!svc) throw new ApiError(404, `Service ${req.params.id} could not be found.`, { type: 'ServiceNotFound' });
+    try {
+      return await api.volumeRpc.getCapabilities(req.ctx, svc.host);
+    } catch {
+      throw new ApiError(503, `Timeout while requesting capabilities from backend ${svc.host}.`);
+    }
   });
 
   // ---- os-hosts (deprecated upstream, still listed): a summary of the service hosts

@@ -115,7 +115,7 @@ export function registerTransferRoutes(app: FastifyInstance, api: CinderAPI): vo
     const to = req.ctx.projectId ?? '';
     const snaps = await api.db.listSnapshots(null, v.id);
     await api.db.database.transaction(async (trx) => {
-      const limits = quotaSet(await api.db.projectQuotas(to, trx as any), []);
+      const limits = quotaSet(await api.db.effectiveQuotas(to, trx as any), []);
       checkQuota(limits, await api.db.usage(to, trx as any), { volumes: 1, gigabytes: v.size + snaps.reduce((n, s) => n + s.volume_size, 0), size: v.size });
       const ok = await api.db.updateVolume(v.id, { status: 'available', project_id: to, user_id: req.ctx.userId }, ['awaiting-transfer'], trx as any);
       if (!ok) throw invalidVolume(`Status of volume ${v.id} must be awaiting-transfer, but current status is: ${v.status}.`);

@@ -289,6 +289,14 @@ export function registerVolumeRoutes(app: FastifyInstance, api: CinderAPI): void
         await api.revertToSnapshot(ctx, id, arg.snapshot_id);
         return accepted();
       }
+      case 'os-retype': {
+        const nt = arg?.new_type;
+        if (typeof nt !== 'string' || !nt) throw badRequest("Invalid input for field/attribute new_type. Value: None. None is not of type 'string'");
+        const policy = arg?.migration_policy ?? 'never';
+        if (!['never', 'on-demand'].includes(policy)) throw badRequest(`Invalid input for field/attribute migration_policy. Value: ${policy}.`);
+        await api.retype(ctx, id, nt, policy);
+        return accepted();
+      }
       case 'os-reserve':
         await api.reserve(ctx, id);
         return accepted();

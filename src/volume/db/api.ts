@@ -260,6 +260,11 @@ export class CinderDb {
     return Object.fromEntries(rows.map((r: any) => [r.resource, Number(r.hard_limit)]));
   }
 
+  /** The limits in force: the `default` quota class over Cinder's defaults, then the project's own. */
+  async effectiveQuotas(projectId: string, db: Db = this.db): Promise<Record<string, number>> {
+    return { ...(await this.projectQuotas('__class__default', db)), ...(await this.projectQuotas(projectId, db)) };
+  }
+
   async setQuota(projectId: string, resource: string, limit: number): Promise<void> {
     await this.db.deleteFrom('quotas').where('project_id', '=', projectId).where('resource', '=', resource).execute();
     await this.db.insertInto('quotas').values({ project_id: projectId, resource, hard_limit: limit }).execute();

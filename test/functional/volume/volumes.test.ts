@@ -61,6 +61,13 @@ void describe('versions and discovery', () => {
     assert.equal(byBinary['cinder-volume'].state, 'up');
     assert.equal(byBinary['cinder-scheduler'].state, 'up');
     assert.equal((await c.req('GET', `${A}/os-services`)).status, 403);
+    const pools = await c.req('GET', `/v3/${ADMIN_PROJECT}/scheduler-stats/get_pools?detail=true`, { token: 'admin' });
+    assert.equal(pools.body.pools[0]?.name, 'vol1@lvmdriver-1#lvmdriver-1', JSON.stringify(pools.body));
+    assert.equal(pools.body.pools[0].capabilities.volume_backend_name, 'lvmdriver-1');
+    assert.ok(pools.body.pools[0].capabilities.total_capacity_gb > 0);
+    const caps = await c.req('GET', `/v3/${ADMIN_PROJECT}/capabilities/vol1@lvmdriver-1`, { token: 'admin' });
+    assert.equal(caps.body.namespace, 'OS::Storage::Capabilities::vol1@lvmdriver-1');
+    assert.equal((await c.req('GET', `/v3/${ADMIN_PROJECT}/capabilities/nope`, { token: 'admin' })).status, 404);
     const off = await c.req('PUT', `/v3/${ADMIN_PROJECT}/os-services/disable-log-reason`, { token: 'admin', body: { host: 'vol1@lvmdriver-1', binary: 'cinder-volume', disabled_reason: 'maintenance' } });
     assert.equal(off.status, 200);
     assert.equal(off.body.status, 'disabled');
@@ -87,6 +94,19 @@ void describe('versions and discovery', () => {
     assert.equal(denied.status, 403);
     assert.match(denied.body.forbidden.message, /types_manage/);
     const id = created.body.volume_type.id;
+    // retype onto it (same backend, no migration), and a type pinned to a backend nobody has fails to schedule
+    const rv = await createVolume({ size: 1 });
+    await c.waitVolume(rv.id, 'available');
+    assert.equal((await c.req('POST', `${A}/volumes/${rv.id}/action`, { body: { 'os-retype': { new_type: 'gold', migration_policy: 'never' } } })).status, 202);
+    assert.equal((await c.req('GET', `${A}/volumes/${rv.id}`)).body.volume.volume_type, 'gold');
+    await c.req('DELETE', `${A}/volumes/${rv.id}`);
+    await c.waitGone(`${A}/volumes/${rv.id}`);
+    const pinned = (await c.req('POST', `/v3/${ADMIN_PROJECT}/types`, { token: 'admin', body: { volume_type: { name: 'elsewhere', extra_specs: { volume_backend_name: 'no-such-backend' } } } })).body.volume_type;
+    const pv = await createVolume({ size: 1, volume_type: 'elsewhere' });
+    await c.waitVolume(pv.id, 'error');
+    await c.req('DELETE', `${A}/volumes/${pv.id}`);
+    await c.waitGone(`${A}/volumes/${pv.id}`);
+    await c.req('DELETE', `/v3/${ADMIN_PROJECT}/types/${pinned.id}`, { token: 'admin' });
     const spec = await c.req('PUT', `/v3/${ADMIN_PROJECT}/types/${id}/extra_specs/tier`, { token: 'admin', body: { tier: 'silver' } });
     assert.deepEqual(spec.body, { tier: 'silver' });
     assert.equal((await c.req('POST', `/v3/${ADMIN_PROJECT}/types/${id}/extra_specs`, { token: 'admin', body: { extra_specs: ['invalid'] } })).status, 400);
