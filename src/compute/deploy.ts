@@ -242,6 +242,7 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
       await server.start();
       // The compute node record and its resource provider exist before the host is discovered.
       await rt.updateAvailableResource(RequestContext.admin());
+      await manager.initInstances(RequestContext.admin());
       await evacuation.destroyEvacuatedInstances(RequestContext.admin()).catch((e) => getLogger('nova-compute', o.host).warn({ err: e }, 'cleaning evacuated instances failed'));
     },
     onStop: async () => { await server?.stop(); },

@@ -61,6 +61,11 @@ test('compute manager: build without networks, power-state sync, stop/start with
   got.task_state = 'powering-off';
   await assert.rejects(got.save(ctx, { expected_task_state: null }), /Conflict updating instance i-1/);
 
+  // A restart finds the instance mid-task (the stop cast was lost): the task is cleared.
+  await m.initInstances(ctx);
+  got = await Instance.getByUuid(backend, ctx, 'i-1');
+  assert.equal(got.task_state, null);
+  assert.equal(got.vm_state, 'active');
   await m.terminate_instance(ctx, { instance: stale });
   await assert.rejects(Instance.getByUuid(backend, ctx, 'i-1'), /could not be found/);
   assert.equal(driver.instanceExists(stale), false);

@@ -354,6 +354,40 @@ export class ComputeManager {
     }
   }
 
+  /**
+   * init_host's _init_instance: a compute that restarts finds instances left mid-task (a cast
+   * was lost or the process died). Builds go to ERROR, deletes are finished, other tasks are
+   * cleared and the power state is read back from the hypervisor.
+   */
+  async initInstances(ctx: RequestContext): Promise<void> {
+    const instances = await Instance.listByHost(this.backend, ctx, this.host);
+    for (const inst of instances) {
+      try {
+        if (inst.task_state === TaskState.DELETING) {
+          await this.terminate_instance(ctx, { instance: inst });
+          continue;
+        }
+        if (inst.vm_state === VmState.BUILDING) {
+          inst.vm_state = VmState.ERROR;
+          inst.task_state = null;
+          await inst.save(ctx);
+          continue;
+        }
+        if (inst.task_state !== null) {
+          let state: number = PowerState.NOSTATE;
+          try { state = this.driver.getInfo(inst).state; } catch { /* domain gone */ }
+          inst.power_state = state;
+          inst.task_state = null;
+          if (inst.vm_state === VmState.ACTIVE && state === PowerState.SHUTDOWN) inst.vm_state = VmState.STOPPED;
+          if (inst.vm_state === VmState.STOPPED && state === PowerState.RUNNING) inst.vm_state = VmState.ACTIVE;
+          await inst.save(ctx);
+        }
+      } catch (e) {
+        this.log.warn({ err: e, instance: inst.uuid }, 'Failed to recover instance at startup');
+      }
+    }
+  }
+
   /** Builds stuck in BUILD on this host past `instance_build_timeout` go to ERROR. */
   async checkInstanceBuildTime(ctx: RequestContext, timeoutSec: number): Promise<void> {
     if (timeoutSec <= 0) return;
