@@ -186,6 +186,8 @@ async function abortBuild(m: ComputeManager, ctx: RequestContext, instance: Inst
   m.log.error({ err: e, instance: instance.uuid }, `Build of instance ${instance.uuid} failed`);
   await m.driver.destroy(instance, instance.networkInfo).catch(() => undefined);
   await cleanupNetworks(m, ctx, instance);
+  // _cleanup_volumes: attachments go, volumes made for this boot with delete_on_termination too.
+  await m.volumes?.cleanupVolumes(ctx, instance).catch(() => undefined);
   m.rt.abortInstanceClaim(instance);
   await InstanceFault.create(m.backend, ctx, instance.uuid, e, m.host).catch(() => undefined);
   instance.host = null;
