@@ -32,10 +32,12 @@ export class NovaNotifier {
   }
 
   /** instance.<action>.<phase> with InstanceActionPayload, and compute.instance.<action>.<phase>. */
-  async instanceAction(ctx: RequestContext, instance: Instance, action: string, phase: 'start' | 'end' | 'error', fault?: unknown): Promise<void> {
+  async instanceAction(ctx: RequestContext, instance: Instance, action: string, phase: 'start' | 'end' | 'error', fault?: unknown, legacyAction?: string | null): Promise<void> {
     const payloadName = action === 'create' ? 'InstanceCreatePayload' : 'InstanceActionPayload';
+    // `legacyAction`: the unversioned name when it differs (resize.prep, finish_resize, ...); null: versioned only.
+    const legacy = legacyAction === undefined ? action : legacyAction;
     await this.notify(ctx, {
-      legacyEvent: `compute.instance.${action}.${phase}`,
+      ...(legacy !== null ? { legacyEvent: `compute.instance.${legacy}.${phase}` } : {}),
       event: `instance.${action}.${phase}`,
       priority: phase === 'error' ? 'ERROR' : 'INFO',
       legacyPayload: legacyInstancePayload(instance, fault),
@@ -48,7 +50,7 @@ export function versionedPayload(name: string, version: string, data: Record<str
   return { 'nova_object.name': name, 'nova_object.namespace': 'nova', 'nova_object.version': version, 'nova_object.data': data };
 }
 
-function instancePayloadData(i: Instance, fault?: unknown): Record<string, unknown> {
+export function instancePayloadData(i: Instance, fault?: unknown): Record<string, unknown> {
   return {
     uuid: i.uuid, user_id: i.user_id, tenant_id: i.project_id, reservation_id: i.reservation_id, display_name: i.display_name,
     display_description: i.display_description ?? null, host_name: i.hostname, host: i.host ?? null, node: i.node ?? null,

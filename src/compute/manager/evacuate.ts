@@ -13,6 +13,7 @@
 import type { RequestContext } from '../../common/context.js';
 import { withSpan } from '../../common/journey/span.js';
 import type { ComputeManager } from '../manager.js';
+import { instancePayloadData, versionedPayload } from '../notifications.js';
 import { Instance } from '../objects/instance.js';
 import { InstanceFault } from '../objects/instance-action.js';
 import { Migration, MigrationStatus } from '../objects/migration.js';
@@ -81,7 +82,8 @@ export class ComputeEvacuateManager {
           migration.status = MigrationStatus.DONE;
           await migration.save(ctx);
         }
-        await this.m.notifier.instanceAction(ctx, instance, 'evacuate', 'end');
+        // `instance.evacuate` has no phase (NotificationAction.EVACUATE).
+        await this.m.notifier.notify(ctx, { event: 'instance.evacuate', payload: versionedPayload('InstanceActionPayload', '1.10', instancePayloadData(instance)) });
         await this.m.notifier.instanceAction(ctx, instance, 'rebuild', 'end');
       } catch (e) {
         this.m.log.error({ err: e, instance: instance.uuid }, 'Evacuation failed');

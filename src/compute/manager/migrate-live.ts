@@ -128,20 +128,20 @@ export class ComputeLiveMigrationManager {
 
   /** _post_live_migration on the source: the guest here goes, the destination takes over. */
   private async postLiveMigration(ctx: RequestContext, instance: Instance, dest: string, migration: Migration, data: MigrateData): Promise<void> {
-    await this.m.notifier.instanceAction(ctx, instance, 'live_migration_post', 'start');
+    await this.m.notifier.instanceAction(ctx, instance, 'live_migration_post', 'start', undefined, 'live_migration._post');
     if (this.m.driver.instanceExists(instance)) await this.m.driver.destroy(instance, instance.networkInfo);
     await this.rpc.postLiveMigrationAtDestination(ctx, dest, { instance, block_migration: Boolean(data['block_migration']) });
-    migration.status = MigrationStatus.COMPLETED;
-    await migration.save(ctx);
     // The source's resources were held by the migration since the conductor's swap.
     await this.m.placement?.deleteAllocationForInstance(ctx, migration.uuid);
+    migration.status = MigrationStatus.COMPLETED;
+    await migration.save(ctx);
     this.m.rt.abortInstanceClaim(instance);
-    await this.m.notifier.instanceAction(ctx, instance, 'live_migration_post', 'end');
+    await this.m.notifier.instanceAction(ctx, instance, 'live_migration_post', 'end', undefined, 'live_migration._post');
   }
 
   /** _rollback_live_migration: the guest stays here; allocations, task and destination are put back. */
   private async rollback(ctx: RequestContext, instance: Instance, dest: string, migration: Migration, status: string): Promise<void> {
-    await this.m.notifier.instanceAction(ctx, instance, 'live_migration_rollback', 'start');
+    await this.m.notifier.instanceAction(ctx, instance, 'live_migration_rollback', 'start', undefined, 'live_migration._rollback');
     await this.m.placement?.moveAllocations(ctx, migration.uuid, instance.uuid).catch((e) => this.m.log.error({ err: e }, 'could not move allocations back'));
     await this.rpc.rollbackLiveMigrationAtDestination(ctx, dest, { instance, destroy_disks: true, migrate_data: {} }).catch(() => undefined);
     instance.task_state = null;
@@ -149,15 +149,15 @@ export class ComputeLiveMigrationManager {
     await instance.save(ctx, { expected_task_state: [TaskState.MIGRATING] }).catch(() => undefined);
     migration.status = status;
     await migration.save(ctx).catch(() => undefined);
-    await this.m.notifier.instanceAction(ctx, instance, 'live_migration_rollback', 'end');
+    await this.m.notifier.instanceAction(ctx, instance, 'live_migration_rollback', 'end', undefined, 'live_migration._rollback');
   }
 
   // ---------------------------------------------------------------- destination
 
   async pre_live_migration(ctx: RequestContext, a: { instance: Instance; block_migration: boolean; disk: unknown; migrate_data: MigrateData }): Promise<MigrateData> {
     await this.m.actionEvent(ctx, a.instance, 'compute_pre_live_migration', async () => {
-      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_pre', 'start');
-      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_pre', 'end');
+      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_pre', 'start', undefined, 'live_migration.pre');
+      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_pre', 'end', undefined, 'live_migration.pre');
     });
     return a.migrate_data;
   }
@@ -165,7 +165,7 @@ export class ComputeLiveMigrationManager {
   async post_live_migration_at_destination(ctx: RequestContext, a: { instance: Instance; block_migration: boolean }): Promise<void> {
     const instance = a.instance;
     await this.m.actionEvent(ctx, instance, 'compute_post_live_migration_at_destination', async () => {
-      await this.m.notifier.instanceAction(ctx, instance, 'live_migration_post_dest', 'start');
+      await this.m.notifier.instanceAction(ctx, instance, 'live_migration_post_dest', 'start', undefined, 'live_migration.post.dest');
       const wasPaused = instance.vm_state === VmState.PAUSED;
       const neutron = this.m.neutron;
       if (neutron) {
@@ -186,7 +186,7 @@ export class ComputeLiveMigrationManager {
       instance.vm_state = wasPaused ? VmState.PAUSED : VmState.ACTIVE;
       instance.task_state = null;
       await instance.save(ctx, { expected_task_state: TaskState.MIGRATING });
-      await this.m.notifier.instanceAction(ctx, instance, 'live_migration_post_dest', 'end');
+      await this.m.notifier.instanceAction(ctx, instance, 'live_migration_post_dest', 'end', undefined, 'live_migration.post.dest');
     });
   }
 
@@ -201,20 +201,20 @@ export class ComputeLiveMigrationManager {
 
   async live_migration_force_complete(ctx: RequestContext, a: { instance: Instance; migration?: Migration }): Promise<void> {
     await this.m.actionEvent(ctx, a.instance, 'compute_live_migration_force_complete', async () => {
-      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_force_complete', 'start');
+      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_force_complete', 'start', undefined, null);
       const run = this.running.get(a.instance.uuid);
       // Pausing the guest lets the copy converge (libvirt's force complete); the fake copy just ends.
       if (run) run.forceComplete = true;
-      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_force_complete', 'end');
+      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_force_complete', 'end', undefined, null);
     });
   }
 
   async live_migration_abort(ctx: RequestContext, a: { instance: Instance; migration_id: number }): Promise<void> {
     await this.m.actionEvent(ctx, a.instance, 'compute_live_migration_abort', async () => {
-      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_abort', 'start');
+      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_abort', 'start', undefined, null);
       const run = this.running.get(a.instance.uuid);
       if (run && run.migration.id === a.migration_id) run.abort = true;
-      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_abort', 'end');
+      await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_abort', 'end', undefined, null);
     });
   }
 }

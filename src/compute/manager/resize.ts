@@ -75,6 +75,9 @@ export interface PrepResizeArgs {
   host_list?: Selection[];
 }
 
+/** Unversioned event names where they differ from the versioned action. */
+const LEGACY_NAMES: Record<string, string> = { resize_finish: 'finish_resize', resize_revert: 'resize.revert', resize_confirm: 'resize.confirm', resize_prep: 'resize.prep' };
+
 export class ComputeResizeManager {
   readonly target = { version: '5.1' };
   constructor(private readonly m: ComputeManager, private readonly rpc: ComputeAPI) {}
@@ -86,7 +89,7 @@ export class ComputeResizeManager {
     const flavor = a.instance_type;
     await this.m.withInstanceLock(instance.uuid, () => this.m.actionEvent(ctx, instance, 'compute_prep_resize', async () => {
       try {
-        await this.m.notifier.instanceAction(ctx, instance, 'resize_prep', 'start');
+        await this.m.notifier.instanceAction(ctx, instance, 'resize_prep', 'start', undefined, 'resize.prep');
         takeInjectedFailure(this.m.host);
         if (migration.source_compute === this.m.host && flavor.id === instance.flavor?.id && !this.m.driver.capabilities['supports_migrate_to_same_host']) {
           throw new UnableToMigrateToSelf(`Unable to migrate instance (${instance.uuid}) to current host (${this.m.host}).`);
@@ -99,7 +102,7 @@ export class ComputeResizeManager {
         migration.dest_host = '127.0.0.1';
         await migration.save(ctx);
         await this.rpc.resizeInstance(ctx, instance, { migration, image: a.image, instance_type: flavor, clean_shutdown: a.clean_shutdown ?? true });
-        await this.m.notifier.instanceAction(ctx, instance, 'resize_prep', 'end');
+        await this.m.notifier.instanceAction(ctx, instance, 'resize_prep', 'end', undefined, 'resize.prep');
       } catch (e) {
         if ((a.host_list?.length ?? 0) > 0) await this.reschedule(ctx, a, e);
         else await this.failBeforeMove(ctx, instance, migration, e);
@@ -146,7 +149,7 @@ export class ComputeResizeManager {
     instance.system_metadata = sys;
     instance.task_state = null;
     await instance.save(ctx).catch(() => undefined);
-    await this.m.notifier.instanceAction(ctx, instance, 'resize_prep', 'error', e);
+    await this.m.notifier.instanceAction(ctx, instance, 'resize_prep', 'error', e, 'resize.prep');
   }
 
   // ---------------------------------------------------------------- source: resize_instance
@@ -193,7 +196,7 @@ export class ComputeResizeManager {
         await this.bindPorts(ctx, instance, this.m.host);
         instance.task_state = TaskState.RESIZE_FINISH;
         await instance.save(ctx, { expected_task_state: TaskState.RESIZE_MIGRATED });
-        await this.m.notifier.instanceAction(ctx, instance, 'resize_finish', 'start');
+        await this.m.notifier.instanceAction(ctx, instance, 'resize_finish', 'start', undefined, 'finish_resize');
         const powerOn = sys[OLD_VM_STATE] !== VmState.STOPPED;
         await withSpan({ kind: 'internal', name: 'driver.finish_migration', service: 'nova-compute', host: this.m.host, attributes: { instance: instance.uuid } }, async () => {
           await this.m.driver.spawn({
@@ -209,7 +212,7 @@ export class ComputeResizeManager {
         instance.task_state = null;
         instance.launched_at = new Date().toISOString();
         await instance.save(ctx, { expected_task_state: TaskState.RESIZE_FINISH });
-        await this.m.notifier.instanceAction(ctx, instance, 'resize_finish', 'end');
+        await this.m.notifier.instanceAction(ctx, instance, 'resize_finish', 'end', undefined, 'finish_resize');
       } catch (e) {
         await this.errorOut(ctx, instance, migration, e, 'resize_finish');
         throw e;
@@ -222,20 +225,21 @@ export class ComputeResizeManager {
   async confirm_resize(ctx: RequestContext, a: { instance: Instance; migration: Migration }): Promise<void> {
     const { instance, migration } = a;
     await this.m.withInstanceLock(instance.uuid, () => this.m.actionEvent(ctx, instance, 'compute_confirm_resize', async () => {
-      await this.m.notifier.instanceAction(ctx, instance, 'resize_confirm', 'start');
+      await this.m.notifier.instanceAction(ctx, instance, 'resize_confirm', 'start', undefined, 'resize.confirm');
       // confirm_migration: the source's copy of the guest goes (unless source and dest are one host).
       if (migration.source_compute !== migration.dest_compute && this.m.driver.instanceExists(instance)) {
         await this.m.driver.destroy(instance, instance.networkInfo);
       }
+      // The source's resources, held by the migration since the conductor's swap, are freed
+      // (before the server shows ACTIVE, so a client never sees both allocations after confirm).
+      await this.m.placement?.deleteAllocationForInstance(ctx, migration.uuid);
       migration.status = MigrationStatus.CONFIRMED;
       await migration.save(ctx);
       instance.system_metadata = withoutMoveKeys(instance.system_metadata);
       instance.vm_state = instance.power_state === PowerState.SHUTDOWN ? VmState.STOPPED : VmState.ACTIVE;
       instance.task_state = null;
       await instance.save(ctx, { expected_task_state: [null, TaskState.DELETING, TaskState.SOFT_DELETING] });
-      // The source's resources, held by the migration since the conductor's swap, are freed.
-      await this.m.placement?.deleteAllocationForInstance(ctx, migration.uuid);
-      await this.m.notifier.instanceAction(ctx, instance, 'resize_confirm', 'end');
+      await this.m.notifier.instanceAction(ctx, instance, 'resize_confirm', 'end', undefined, 'resize.confirm');
     }));
   }
 
@@ -264,7 +268,7 @@ export class ComputeResizeManager {
     const { instance, migration } = a;
     await this.m.withInstanceLock(instance.uuid, () => this.m.actionEvent(ctx, instance, 'compute_finish_revert_resize', async () => {
       try {
-        await this.m.notifier.instanceAction(ctx, instance, 'resize_revert', 'start');
+        await this.m.notifier.instanceAction(ctx, instance, 'resize_revert', 'start', undefined, 'resize.revert');
         const sys = { ...instance.system_metadata };
         const oldFlavor = sys[OLD_FLAVOR] ? new Flavor().update(JSON.parse(sys[OLD_FLAVOR]!)) : instance.flavor;
         const wasStopped = sys[OLD_VM_STATE] === VmState.STOPPED;
@@ -287,7 +291,7 @@ export class ComputeResizeManager {
         instance.vm_state = wasStopped ? VmState.STOPPED : VmState.ACTIVE;
         instance.task_state = null;
         await instance.save(ctx, { expected_task_state: TaskState.RESIZE_REVERTING });
-        await this.m.notifier.instanceAction(ctx, instance, 'resize_revert', 'end');
+        await this.m.notifier.instanceAction(ctx, instance, 'resize_revert', 'end', undefined, 'resize.revert');
       } catch (e) {
         await this.errorOut(ctx, instance, migration, e, 'resize_revert');
         throw e;
@@ -350,7 +354,7 @@ export class ComputeResizeManager {
     instance.vm_state = VmState.ERROR;
     instance.task_state = null;
     await instance.save(ctx).catch(() => undefined);
-    await this.m.notifier.instanceAction(ctx, instance, notif, 'error', e);
+    await this.m.notifier.instanceAction(ctx, instance, notif, 'error', e, LEGACY_NAMES[notif] ?? notif);
   }
 }
 

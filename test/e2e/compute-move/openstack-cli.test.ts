@@ -129,7 +129,13 @@ test('live migration, shelve / unshelve and evacuate', { skip, timeout: 300_000 
   let s = await waitStatus('mv-vm3', 'ACTIVE');
   const second = s['OS-EXT-SRV-ATTR:host'];
   assert.notEqual(second, first);
-  const migs = await os('server', 'migration', 'list', '--server', 'mv-vm3');
+  // The destination makes the server ACTIVE; the source then marks the migration completed.
+  let migs: any[] = [];
+  for (let i = 0; i < 50; i++) {
+    migs = await os('server', 'migration', 'list', '--server', 'mv-vm3');
+    if (migs[0]?.Status === 'completed') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   assert.equal(migs[0].Status, 'completed');
 
   await osPlain('server', 'shelve', '--wait', 'mv-vm3');

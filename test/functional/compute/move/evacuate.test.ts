@@ -6,12 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Sqlite from 'better-sqlite3';
+import { addSpanSink, type Span } from '../../../../src/common/journey/span.js';
 import { bootArgs, login, waitForStatus, withCloud } from '../helpers.js';
 
 const PLACEMENT = { 'OpenStack-API-Version': 'placement 1.28' };
 const MV = { 'X-OpenStack-Nova-API-Version': '2.14' };
 
 test('evacuate rebuilds a server of a forced-down host elsewhere', async () => {
+  const notes: Span[] = [];
+  const remove = addSpanSink({ write: (x: Span) => { if (x.kind === 'notification') notes.push(x); } });
+  try {
   await withCloud(2, async (cloud) => {
     const demo = await login(cloud, 'demo');
     const admin = await login(cloud, 'admin');
@@ -61,5 +65,9 @@ test('evacuate rebuilds a server of a forced-down host elsewhere', async () => {
     // Pre-2.14 bodies need onSharedStorage and answer the admin password.
     a = await admin.call('POST', 'compute', `/servers/${id}/action`, { evacuate: {} });
     assert.equal(a.status, 400);
+    assert.ok(notes.some((x) => x.name === 'instance.evacuate' && x.host === dest), 'instance.evacuate from the destination');
   });
+  } finally {
+    remove();
+  }
 });

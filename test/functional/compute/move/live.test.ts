@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { addSpanSink, type Span } from '../../../../src/common/journey/span.js';
 import { setFakeLiveMigrationDuration } from '../../../../src/compute/manager/migrate-live.js';
 import { bootArgs, login, waitForStatus, withCloud, type Client } from '../helpers.js';
 
@@ -41,6 +42,9 @@ async function runningMigration(admin: Client, id: string): Promise<any> {
 }
 
 test('live migration: moves an ACTIVE server; errors; force_complete; abort', async () => {
+  const notes: string[] = [];
+  const remove = addSpanSink({ write: (x: Span) => { if (x.kind === 'notification') notes.push(x.name); } });
+  try {
   await withCloud(2, async (cloud) => {
     const demo = await login(cloud, 'demo');
     const admin = await login(cloud, 'admin');
@@ -64,7 +68,12 @@ test('live migration: moves an ACTIVE server; errors; force_complete; abort', as
     const s = await waitForStatus(admin, id, 'ACTIVE');
     assert.equal(s['OS-EXT-SRV-ATTR:host'], dest);
     assert.equal(s['OS-EXT-STS:power_state'], 1);
-    const migs = (await admin.call('GET', 'compute', `/os-migrations?instance_uuid=${id}`, undefined, MV('2.23'))).body.migrations;
+    // The destination makes the server ACTIVE; the source then marks the migration completed.
+    let migs: any[] = [];
+    for (let i = 0; i < 100 && !migs.some((m) => m.status === 'completed'); i++) {
+      migs = (await admin.call('GET', 'compute', `/os-migrations?instance_uuid=${id}`, undefined, MV('2.23'))).body.migrations;
+      if (!migs.some((m) => m.status === 'completed')) await new Promise((res) => setTimeout(res, 50));
+    }
     const done = migs.find((m: any) => m.status === 'completed');
     assert.equal(done.migration_type, 'live-migration');
     assert.equal(done.source_compute, source);
@@ -114,5 +123,12 @@ test('live migration: moves an ACTIVE server; errors; force_complete; abort', as
     assert.equal(r.status, 400);
     setFakeLiveMigrationDuration(source, 0);
     setFakeLiveMigrationDuration(dest, 0);
+    for (const n of ['instance.live_migration_pre.start', 'instance.live_migration_post.end', 'instance.live_migration_post_dest.end', 'instance.live_migration_force_complete.end',
+      'instance.live_migration_abort.start', 'instance.live_migration_rollback.end', 'compute.instance.live_migration._post.end', 'compute.instance.live_migration.post.dest.end']) {
+      assert.ok(notes.includes(n), n);
+    }
   });
+  } finally {
+    remove();
+  }
 });

@@ -54,6 +54,9 @@ async function migrations(admin: Client, id: string): Promise<any[]> {
 }
 
 test('resize then confirm: Placement usages on both hosts at every step', async () => {
+  const spans: Span[] = [];
+  const remove = addSpanSink({ write: (x) => { if (x.kind === 'notification') spans.push(x); } });
+  try {
   await withCloud(2, async (cloud) => {
     const demo = await login(cloud, 'demo');
     const admin = await login(cloud, 'admin');
@@ -123,7 +126,20 @@ test('resize then confirm: Placement usages on both hosts at every step', async 
     const confirm = actions.find((a: any) => a.action === 'confirmResize');
     const cev = (await admin.call('GET', 'compute', `/servers/${id}/os-instance-actions/${confirm.request_id}`)).body.instanceAction.events.map((e: any) => e.event);
     assert.deepEqual(cev, ['compute_confirm_resize']);
+
+    // Versioned and legacy notifications of every phase, from the right host.
+    const sent = (name: string) => spans.filter((x) => x.name === name).map((x) => x.host);
+    for (const [name, host] of [
+      ['instance.resize_prep.start', dest], ['instance.resize_prep.end', dest], ['instance.resize.start', source], ['instance.resize.end', source],
+      ['instance.resize_finish.start', dest], ['instance.resize_finish.end', dest], ['instance.resize_confirm.start', source], ['instance.resize_confirm.end', source],
+      ['compute.instance.resize.prep.start', dest], ['compute.instance.resize.start', source], ['compute.instance.finish_resize.end', dest], ['compute.instance.resize.confirm.end', source],
+    ] as const) {
+      assert.ok(sent(name).includes(host), `${name} from ${host}: ${JSON.stringify(sent(name))}`);
+    }
   });
+  } finally {
+    remove();
+  }
 });
 
 test('resize then revert: back on the source with the old flavor, one allocation left', async () => {
