@@ -37,6 +37,43 @@ export function weighHosts(hosts: HostState[]): HostState[] {
   return [...hosts].sort((a, b) => b.freeGb - a.freeGb || a.host.localeCompare(b.host));
 }
 
+/** `extra_specs_ops.match`: the operators Cinder's extra specs use, else string equality. */
+export function specMatches(cap: unknown, req: string): boolean {
+  const c = String(cap);
+  const words = req.trim().split(/\s+/);
+  const op = words[0]!;
+  const arg = words.slice(1).join(' ');
+  switch (op) {
+    case '<is>': return c.toLowerCase() === arg.toLowerCase();
+    case '<in>': return c.includes(arg);
+    case '<or>': return req.split('<or>').map((x) => x.trim()).filter(Boolean).includes(c);
+    case '==': case '=': return Number(c) === Number(arg);
+    case '!=': return Number(c) !== Number(arg);
+    case '>=': return Number(c) >= Number(arg);
+    case '<=': return Number(c) <= Number(arg);
+    case 's==': return c === arg;
+    default: return c === req;
+  }
+}
+
+/**
+ * CapabilitiesFilter: every unscoped (or `capabilities:`) extra spec of the volume's type must be
+ * satisfied by what the backend reports; other scopes (`RESKEY:`, `qos:` ...) are not its business.
+ */
+export function capabilitiesFilter(h: HostState, specs: Record<string, string>): boolean {
+  for (const [rawKey, want] of Object.entries(specs)) {
+    let key = rawKey;
+    if (key.includes(':')) {
+      if (!key.startsWith('capabilities:')) continue;
+      key = key.slice('capabilities:'.length);
+    }
+    const cap = key === 'volume_backend_name' ? h.raw['volume_backend_name'] ?? h.pool : h.raw[key];
+    if (cap === undefined || cap === null) return false;
+    if (!specMatches(cap, want)) return false;
+  }
+  return true;
+}
+
 export class SchedulerManager {
   readonly target = { version: '3.12' };
   private readonly hosts = new Map<string, HostState>();
@@ -95,12 +132,10 @@ export class SchedulerManager {
     } else {
       // Disabled services take no new volumes (the host manager skips them).
       const disabled = new Set((await this.db.listServices()).filter((x) => x.binary === 'cinder-volume' && x.disabled).map((x) => x.host));
-      // CapabilitiesFilter: a type's `volume_backend_name` pins its volumes to that backend.
       const specs = vol.volume_type_id ? await this.db.getMeta('volume_type_extra_specs', vol.volume_type_id) : {};
-      const wantBackend = specs['volume_backend_name'];
       const candidates = [...this.hosts.values()]
         .filter((h) => !disabled.has(h.host))
-        .filter((h) => !wantBackend || String(h.raw['volume_backend_name'] ?? h.pool) === wantBackend)
+        .filter((h) => capabilitiesFilter(h, specs))
         .filter((h) => availabilityZoneFilter(h, vol.availability_zone))
         .filter((h) => capacityFilter(h, vol.size));
       chosen = weighHosts(candidates)[0];
