@@ -36,6 +36,7 @@ import { ComputeLiveMigrationManager } from './manager/migrate-live.js';
 import { ComputeResizeManager } from './manager/resize.js';
 import { ComputeVolumeManager } from './manager/volume.js';
 import { CinderAPI } from './volume/cinder.js';
+import { localDeleteVolumes } from './volume/local-delete.js';
 import { ComputeShelveManager } from './manager/shelve.js';
 import { NeutronAPI } from './network/neutron.js';
 import { NovaNotifier } from './notifications.js';
@@ -94,7 +95,9 @@ export async function createNovaApi(o: CellsParams & SessionParams & {
     return rpcByCell.get(cell.uuid)!;
   };
   const facade = new ComputeApiFacade(o.api, o.cells, computeTasks, computeRpcFor, new GlanceAPI(session), new NeutronAPI(session), new SchedulerReportClient(session));
-  const app = createNovaApiApp(facade, { host: o.host, cinder: new CinderAPI(session), ...(o.validator ? { validator: o.validator } : {}), authUrl: o.authUrl, scheduler: new SchedulerAPI(o.bus, { service: 'nova-api', host: o.host }) });
+  const cinder = new CinderAPI(session);
+  facade.localDeleteVolumes = (ctx, inst, cell) => localDeleteVolumes(cinder, ctx, inst, cell.backend);
+  const app = createNovaApiApp(facade, { host: o.host, cinder, ...(o.validator ? { validator: o.validator } : {}), authUrl: o.authUrl, scheduler: new SchedulerAPI(o.bus, { service: 'nova-api', host: o.host }) });
   await app.listen({ host: o.listen.host, port: o.listen.port });
   const addr = app.server.address() as AddressInfo;
   const url = `http://${o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host}:${addr.port}`;
@@ -274,7 +277,7 @@ export interface StartNovaOptions extends SessionParams {
   vifPluggingTimeoutMs?: number;
   /** Create devstack's flavors (default true). */
   defaultFlavors?: boolean;
-  /** `[DEFAULT]allow_resize_to_same_host` (default false, as Nova). */
+  /** `[DEFAULT]allow_resize_to_same_host` (default false, as Nova; or STRATUS_ALLOW_RESIZE_TO_SAME_HOST=true). */
   allowResizeToSameHost?: boolean;
   /** `[DEFAULT]resize_confirm_window` (s); default 0, or STRATUS_RESIZE_CONFIRM_WINDOW from the environment. */
   resizeConfirmWindowSec?: number;
@@ -313,17 +316,19 @@ export async function startNova(opts: StartNovaOptions): Promise<NovaDeployment>
   const cellBus = await openTransport(cell1['transport_url']);
   const sp: SessionParams = { authUrl: opts.authUrl, serviceCredentials: opts.serviceCredentials, ...(opts.endpointOverrides ? { endpointOverrides: opts.endpointOverrides } : {}) };
 
+  // `[DEFAULT]allow_resize_to_same_host` (devstack sets it on one-host clouds).
+  const sameHost = opts.allowResizeToSameHost ?? ['1', 'true', 'True'].includes(process.env['STRATUS_ALLOW_RESIZE_TO_SAME_HOST'] ?? '');
   const started: { stop(): Promise<void> }[] = [];
   try {
     // Control services keep their service rows in cell0 (devstack's superconductor layout).
     let superConductor: Service;
     if (separateCellBus) {
-      superConductor = createConductor({ ...sp, role: 'super', host: opts.host, bus: opts.bus, api, cells, heartbeatDb: cell0Db, allowResizeToSameHost: opts.allowResizeToSameHost ?? false });
+      superConductor = createConductor({ ...sp, role: 'super', host: opts.host, bus: opts.bus, api, cells, heartbeatDb: cell0Db, allowResizeToSameHost: sameHost });
       const cellConductor = createConductor({ ...sp, role: 'cell', host: opts.host, bus: cellBus, cellDb: cell1Db, cellUuid: cell1['uuid'] });
       await cellConductor.start();
       started.push(cellConductor);
     } else {
-      superConductor = createConductor({ ...sp, role: 'single', host: opts.host, bus: opts.bus, api, cells, cellDb: cell1Db, cellUuid: cell1['uuid'], allowResizeToSameHost: opts.allowResizeToSameHost ?? false });
+      superConductor = createConductor({ ...sp, role: 'single', host: opts.host, bus: opts.bus, api, cells, cellDb: cell1Db, cellUuid: cell1['uuid'], allowResizeToSameHost: sameHost });
     }
     await superConductor.start();
     started.push(superConductor);
