@@ -64,6 +64,9 @@ export interface Located {
 }
 
 export class ComputeApiFacade {
+  /** Volume part of a local delete (compute/volume/local-delete.ts); set when Nova has a Cinder. */
+  localDeleteVolumes: ((ctx: RequestContext, inst: Instance, cell: Cell) => Promise<void>) | null = null;
+
   constructor(
     readonly api: Database,
     readonly cells: CellRegistry,
@@ -314,6 +317,7 @@ export class ComputeApiFacade {
 
   /** _local_delete: nobody on a host to do it, so the API cleans up and destroys the record. */
   private async localDelete(ctx: RequestContext, inst: Instance, cell: Cell): Promise<void> {
+    await this.localDeleteVolumes?.(ctx, inst, cell).catch((e) => log.warn({ err: e }, 'local delete: volume cleanup failed'));
     if (this.neutron && inst.networkInfo.length) {
       const preserve = new Set(inst.networkInfo.filter((v) => v.preserve_on_delete).map((v) => v.id));
       await this.neutron.deallocateForInstance(ctx, inst.uuid, preserve).catch((e) => log.warn({ err: e }, 'local delete: network cleanup failed'));
@@ -521,9 +525,17 @@ function rootBdm(imageId: string, flavor: Flavor): Record<string, unknown>[] {
 }
 
 /** hostId: sha224(project_id + host), '' without a host (nova.api.openstack.compute.views.servers). */
+const hostIds = new Map<string, string>();
 export function hostId(projectId: string, host: string | null): string {
   if (!host) return '';
-  return createHash('sha224').update(`${projectId}${host}`).digest('hex');
+  const k = `${projectId}${host}`;
+  let h = hostIds.get(k);
+  if (!h) {
+    h = createHash('sha224').update(k).digest('hex');
+    if (hostIds.size > 10_000) hostIds.clear();
+    hostIds.set(k, h);
+  }
+  return h;
 }
 
 export { fromPrimitive };

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import Sqlite from 'better-sqlite3';
 import { setFakeDelays } from '../../../src/virt/fake.js';
 import { bootArgs, login, waitForStatus, waitGone, withCloud, type Client } from '../compute/helpers.js';
 
@@ -189,5 +190,22 @@ test('os-volume_attachments and boot from volume through Nova and Cinder', { tim
 
     await c.call('DELETE', 'volumev3', `/volumes/${volId}`);
     await waitVolume(c, volId, null);
+
+    // ---- local delete (the compute is down): nova-api deletes the attachment and the
+    // delete_on_termination volume itself.
+    const bfv3 = await c.call('POST', 'compute', '/servers', {
+      server: { name: 'bfv3', flavorRef, networks: [{ uuid: networkId }], block_device_mapping_v2: [{ uuid: imageRef, boot_index: 0, source_type: 'image', destination_type: 'volume', volume_size: 1, delete_on_termination: true }] },
+    }, MV);
+    const active3 = await waitForStatus(c, bfv3.body.server.id, 'ACTIVE');
+    const rootVol3 = active3['os-extended-volumes:volumes_attached'][0].id;
+    const db = new Sqlite(cloud.state.file('nova_cell1.db'));
+    try {
+      db.prepare("UPDATE services SET forced_down = 1 WHERE binary = 'nova-compute'").run();
+    } finally {
+      db.close();
+    }
+    assert.equal((await c.call('DELETE', 'compute', `/servers/${bfv3.body.server.id}`)).status, 204);
+    await waitGone(c, bfv3.body.server.id);
+    await waitVolume(c, rootVol3, null);
   });
 });
