@@ -118,6 +118,12 @@ export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFac
   };
 
   app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
+    // Deleting a server in VERIFY_RESIZE confirms the resize first (_confirm_resize_on_deleting),
+    // so the source host's guest and the migration's allocation go too.
+    if (req.method === 'DELETE' && req.routeOptions.url?.endsWith('/servers/:id')) {
+      await confirmResizeOnDeleting(compute, req.ctx, (req.params as { id: string }).id).catch(() => undefined);
+      return;
+    }
     if (req.method !== 'POST' || !req.routeOptions.url?.endsWith('/servers/:id/action')) return;
     const body = req.body as Record<string, unknown> | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) return;
@@ -326,6 +332,20 @@ export async function confirmResize(compute: ComputeApiFacade, ctx: RequestConte
   await InstanceAction.actionStart(cell.backend, ctx, id, 'confirmResize');
   const rpc = await compute.computeRpcFor(cell);
   await rpc.confirmResize(ctx, migration.source_compute!, { instance: inst, migration });
+}
+
+/** Before a delete: a server in VERIFY_RESIZE has its resize confirmed on the source. */
+async function confirmResizeOnDeleting(compute: ComputeApiFacade, ctx: RequestContext, id: string): Promise<void> {
+  const loc = await compute.find(ctx, id);
+  if (!loc?.cell || loc.cell.isCell0 || loc.instance.vm_state !== VmState.RESIZED) return;
+  if (!ctx.isAdmin && loc.instance.project_id !== ctx.projectId) return;
+  const migration = await Migration.getByInstanceAndStatus(loc.cell.backend, ctx, id, [MigrationStatus.FINISHED]).catch(() => null);
+  if (!migration) return;
+  migration.status = MigrationStatus.CONFIRMING;
+  await migration.save(ctx);
+  await InstanceAction.actionStart(loc.cell.backend, ctx, id, 'confirmResize');
+  const rpc = await compute.computeRpcFor(loc.cell);
+  await rpc.confirmResize(ctx, migration.source_compute!, { instance: loc.instance, migration });
 }
 
 /** compute API revert_resize: task `resize_reverting`, migration `reverting`, cast `revert_resize` to the destination. */

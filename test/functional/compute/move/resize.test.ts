@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { addSpanSink, type Span } from '../../../../src/common/journey/span.js';
-import { bootArgs, login, waitForStatus, withCloud, type Client } from '../helpers.js';
+import { bootArgs, login, waitForStatus, waitGone, withCloud, type Client } from '../helpers.js';
 
 const PLACEMENT = { 'OpenStack-API-Version': 'placement 1.28' };
 const TINY = { VCPU: 1, MEMORY_MB: 512, DISK_GB: 1 };
@@ -172,6 +172,20 @@ test('resize then revert: back on the source with the old flavor, one allocation
     const revert = actions.find((a: any) => a.action === 'revertResize');
     const ev = (await admin.call('GET', 'compute', `/servers/${id}/os-instance-actions/${revert.request_id}`)).body.instanceAction.events.map((e: any) => `${e.event}:${e.result}`).sort();
     assert.deepEqual(ev, ['compute_finish_revert_resize:Success', 'compute_revert_resize:Success']);
+
+    // Deleting a server in VERIFY_RESIZE confirms the resize first: nothing is left in Placement.
+    r = await demo.call('POST', 'compute', `/servers/${id}/action`, { resize: { flavorRef: '2' } });
+    assert.equal(r.status, 202);
+    await waitForStatus(demo, id, 'VERIFY_RESIZE');
+    assert.equal((await demo.call('DELETE', 'compute', `/servers/${id}`)).status, 204);
+    await waitGone(demo, id);
+    for (let i = 0; i < 100 && (Object.keys(await usages(admin, rps[source]!)).length || Object.keys(await usages(admin, rps[dest]!)).length); i++) {
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.deepEqual(await usages(admin, rps[source]!), NONE);
+    assert.deepEqual(await usages(admin, rps[dest]!), NONE);
+    const last = (await admin.call('GET', 'compute', `/os-migrations?instance_uuid=${id}`)).body.migrations[0];
+    assert.equal(last.status, 'confirmed');
     // the source's guest runs again
     const drv = (cloud as any).nova?.computes?.get(source)?.driver;
     if (drv?.getInfo) assert.equal(drv.getInfo({ uuid: id }).state, 1);
