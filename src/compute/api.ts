@@ -525,9 +525,17 @@ function rootBdm(imageId: string, flavor: Flavor): Record<string, unknown>[] {
 }
 
 /** hostId: sha224(project_id + host), '' without a host (nova.api.openstack.compute.views.servers). */
+const hostIds = new Map<string, string>();
 export function hostId(projectId: string, host: string | null): string {
   if (!host) return '';
-  return createHash('sha224').update(`${projectId}${host}`).digest('hex');
+  const k = `${projectId}${host}`;
+  let h = hostIds.get(k);
+  if (!h) {
+    h = createHash('sha224').update(k).digest('hex');
+    if (hostIds.size > 10_000) hostIds.clear();
+    hostIds.set(k, h);
+  }
+  return h;
 }
 
 export { fromPrimitive };

@@ -12,12 +12,29 @@ import { InstanceInvalidState, InstanceNotFound, NovaException, UnexpectedTaskSt
 export const MAX_MICROVERSION = '2.47';
 export const MIN_MICROVERSION = '2.1';
 
+const mvCache = new WeakMap<FastifyRequest, Map<string, boolean>>();
+/** req's microversion >= v (memoized per request: list views ask thousands of times). */
 export function mv(req: FastifyRequest, v: string): boolean {
-  return req.microversion ? req.microversion.atLeast(v) : v === '2.1';
+  let m = mvCache.get(req);
+  if (!m) mvCache.set(req, (m = new Map()));
+  let r = m.get(v);
+  if (r === undefined) {
+    r = req.microversion ? req.microversion.atLeast(v) : v === '2.1';
+    m.set(v, r);
+  }
+  return r;
 }
 
 /** `http://host:port/v2.1` (+ `/{project_id}` when the request came in that way). */
+const baseCache = new WeakMap<FastifyRequest, string>();
 export function baseUrl(req: FastifyRequest): string {
+  const hit = baseCache.get(req);
+  if (hit) return hit;
+  const url = computeBaseUrl(req);
+  baseCache.set(req, url);
+  return url;
+}
+function computeBaseUrl(req: FastifyRequest): string {
   const proto = (req.headers['x-forwarded-proto'] as string) ?? 'http';
   const host = req.headers['host'] ?? 'localhost';
   const m = /^(\/v2(?:\.1)?)(\/[0-9a-f-]{32,36})?(?=\/|$)/.exec(req.url);
