@@ -253,6 +253,16 @@ test('cold migrate: each RPC hop in order; a stopped server stays SHUTOFF; NoVal
       assert.equal(back.flavor.original_name ?? back.flavor.id, back.flavor.original_name ? 'm1.tiny' : '1');
       assert.deepEqual(await allocationsOf(admin, id), { [rps[dest]!]: TINY });
       assert.deepEqual(await usages(admin, rps[source]!), NONE);
+      // GET /os-migrations: admin only; filters by host, status, type.
+      assert.equal((await demo.call('GET', 'compute', '/os-migrations')).status, 403);
+      const q = async (query: string) => (await admin.call('GET', 'compute', `/os-migrations?${query}`, undefined, { 'X-OpenStack-Nova-API-Version': '2.23' })).body.migrations;
+      assert.equal((await q(`host=${source}&status=confirmed`)).length, 1);
+      assert.equal((await q('migration_type=migration')).length, 1);
+      assert.equal((await q('migration_type=resize&status=error')).length, 1);
+      assert.equal((await q('status=nonsense')).length, 0);
+      const v21 = (await admin.call('GET', 'compute', `/os-migrations?instance_uuid=${id}`)).body.migrations[0];
+      assert.equal('migration_type' in v21, false, 'migration_type only from 2.23');
+      assert.match(v21.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
       const migs = await migrations(admin, id);
       assert.equal(migs.length, 2);
       assert.equal(migs[0].status, 'error');
