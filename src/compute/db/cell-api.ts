@@ -86,13 +86,15 @@ export interface InstanceFull {
 export async function loadExtras(db: Kysely<any>, rows: Row[]): Promise<InstanceFull[]> {
   if (rows.length === 0) return [];
   const uuids = rows.map((r) => r['uuid'] as string);
+  // Faults are only shown for ERROR/DELETED servers: do not fetch them for the others.
+  const faulty = rows.filter((r) => r['vm_state'] === 'error' || r['vm_state'] === 'deleted' || Number(r['deleted']) !== 0).map((r) => r['uuid'] as string);
   const [extra, caches, meta, sysmeta, tags, faults] = await Promise.all([
     db.selectFrom('instance_extra').select(['instance_uuid', 'flavor']).where('instance_uuid', 'in', uuids).execute(),
     db.selectFrom('instance_info_caches').select(['instance_uuid', 'network_info']).where('instance_uuid', 'in', uuids).execute(),
     db.selectFrom('instance_metadata').select(['instance_uuid', 'key', 'value']).where('instance_uuid', 'in', uuids).where('deleted', '=', 0).execute(),
     db.selectFrom('instance_system_metadata').select(['instance_uuid', 'key', 'value']).where('instance_uuid', 'in', uuids).where('deleted', '=', 0).execute(),
     db.selectFrom('tags').select(['resource_id', 'tag']).where('resource_id', 'in', uuids).execute(),
-    db.selectFrom('instance_faults').selectAll().where('instance_uuid', 'in', uuids).orderBy('id', 'desc').execute(),
+    faulty.length ? db.selectFrom('instance_faults').selectAll().where('instance_uuid', 'in', faulty).orderBy('id', 'desc').execute() : Promise.resolve([] as Row[]),
   ]);
   const by = <T extends Row>(list: T[], key: string) => {
     const m = new Map<string, T[]>();
