@@ -66,6 +66,8 @@ export interface Located {
 export class ComputeApiFacade {
   /** Volume part of a local delete (compute/volume/local-delete.ts); set when Nova has a Cinder. */
   localDeleteVolumes: ((ctx: RequestContext, inst: Instance, cell: Cell) => Promise<void>) | null = null;
+  /** Boot-time checks of the volumes a request names (compute/volume/boot-check.ts). */
+  checkBootVolumes: ((ctx: RequestContext, bdms: Record<string, unknown>[]) => Promise<void>) | null = null;
 
   constructor(
     readonly api: Database,
@@ -90,6 +92,7 @@ export class ComputeApiFacade {
     if (imageRef) image = await this.checkImage(ctx, imageRef, flavor, bootFromVolume);
     else if (!bootFromVolume) throw badRequest('Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.', { type: 'InvalidBDMBootSequence' });
     const requestedBdms = bootBdms(bdms, bootFromVolume ? null : rootBdm(image.id, flavor));
+    await this.checkBootVolumes?.(ctx, requestedBdms);
 
     let keyData: string | null = null;
     if (req.key_name) {

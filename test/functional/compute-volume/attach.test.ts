@@ -175,6 +175,11 @@ test('os-volume_attachments and boot from volume through Nova and Cinder', { tim
     assert.equal(bootVol.status, 202);
     const bootVolId = bootVol.body.volume.id;
     await waitVolume(c, bootVolId, 'available');
+    const missingVol = await c.call('POST', 'compute', '/servers', {
+      server: { name: 'nope', flavorRef, networks: [{ uuid: networkId }], block_device_mapping_v2: [{ uuid: '11111111-2222-3333-4444-555555555555', boot_index: 0, source_type: 'volume', destination_type: 'volume' }] },
+    }, MV);
+    assert.equal(missingVol.status, 400);
+    assert.match(missingVol.body.badRequest.message, /failed to get volume/);
     const bfv2 = await c.call('POST', 'compute', '/servers', {
       server: { name: 'bfv2', flavorRef, networks: [{ uuid: networkId }], block_device_mapping_v2: [{ uuid: bootVolId, boot_index: 0, source_type: 'volume', destination_type: 'volume' }] },
     }, MV);
