@@ -154,8 +154,10 @@ async function resizeOrMigrate(compute: ComputeApiFacade, req: Req, o: { flavorR
     flavor = new Flavor().update(row);
     flavor.extra_specs = await apiDb.flavorExtraSpecs(compute.api, flavor.id).catch(() => ({}));
     if (flavor.id === current.id) throw badRequest('When resizing, instances must change flavor!', { type: 'CannotResizeToSameFlavor' });
-    if (flavor.root_gb === 0 && current.root_gb !== 0) throw badRequest('Unable to resize disk down.', { type: 'CannotResizeDisk' });
-    if (flavor.root_gb < current.root_gb) throw badRequest('Unable to resize disk down.', { type: 'CannotResizeDisk' });
+    if (flavor.root_gb === 0 && current.root_gb !== 0) {
+      throw badRequest('Server disk was unable to be resized because: Resize to zero disk flavor is not allowed.', { type: 'CannotResizeDisk' });
+    }
+    // A smaller (non-zero) disk is refused by the source's driver, as in Nova (ResizeError, rolled back).
     // Upsize quota check: only the growth counts.
     const dCores = flavor.vcpus - current.vcpus;
     const dRam = flavor.memory_mb - current.memory_mb;

@@ -41,6 +41,13 @@ export class UnableToMigrateToSelf extends NovaException {
 }
 registerRemoteException('UnableToMigrateToSelf', UnableToMigrateToSelf);
 
+export class ResizeError extends NovaException {
+  constructor(message: string) {
+    super(message, {});
+    this.name = 'ResizeError';
+  }
+}
+
 /** A live migration's pre-checks on the hosts refused it (400 in the API). */
 export class MigrationPreCheckError extends NovaException {
   constructor(message: string) {
@@ -135,7 +142,7 @@ export class ComputeResizeManager {
    * prep_resize failed before anything moved: the migration errors out, the destination claim
    * goes, the source allocation returns to the instance and the task is cleared.
    */
-  private async failBeforeMove(ctx: RequestContext, instance: Instance, migration: Migration, e: unknown): Promise<void> {
+  private async failBeforeMove(ctx: RequestContext, instance: Instance, migration: Migration, e: unknown, notif = 'resize_prep'): Promise<void> {
     migration.status = MigrationStatus.ERROR;
     await migration.save(ctx).catch(() => undefined);
     if (this.m.placement) {
@@ -149,7 +156,7 @@ export class ComputeResizeManager {
     instance.system_metadata = sys;
     instance.task_state = null;
     await instance.save(ctx).catch(() => undefined);
-    await this.m.notifier.instanceAction(ctx, instance, 'resize_prep', 'error', e, 'resize.prep');
+    await this.m.notifier.instanceAction(ctx, instance, notif, 'error', e, LEGACY_NAMES[notif] ?? notif);
   }
 
   // ---------------------------------------------------------------- source: resize_instance
@@ -163,6 +170,12 @@ export class ComputeResizeManager {
         instance.task_state = TaskState.RESIZE_MIGRATING;
         await instance.save(ctx, { expected_task_state: TaskState.RESIZE_PREP });
         await this.m.notifier.instanceAction(ctx, instance, 'resize', 'start');
+        if ((a.instance_type?.root_gb ?? instance.root_gb) < instance.root_gb) {
+          // The driver cannot shrink a disk (InstanceFaultRollback: nothing moved, back as it was).
+          const err = new ResizeError('Resize error: Unable to resize disk down.');
+          await this.failBeforeMove(ctx, instance, migration, err, 'resize');
+          throw err;
+        }
         // migrate_disk_and_power_off: the guest stops here; its disk goes to the destination.
         await withSpan({ kind: 'internal', name: 'driver.migrate_disk_and_power_off', service: 'nova-compute', host: this.m.host, attributes: { instance: instance.uuid } }, async () => {
           if (this.m.driver.instanceExists(instance) && this.m.driver.getInfo(instance).state !== PowerState.SHUTDOWN) await this.m.driver.powerOff(instance);
@@ -176,7 +189,7 @@ export class ComputeResizeManager {
         await this.rpc.finishResize(ctx, migration.dest_compute!, { instance, migration, image: a.image, disk_info: {} });
         await this.m.notifier.instanceAction(ctx, instance, 'resize', 'end');
       } catch (e) {
-        await this.errorOut(ctx, instance, migration, e, 'resize');
+        if (!(e instanceof ResizeError)) await this.errorOut(ctx, instance, migration, e, 'resize');
         throw e;
       }
     }));

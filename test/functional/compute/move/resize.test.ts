@@ -127,6 +127,17 @@ test('resize then confirm: Placement usages on both hosts at every step', async 
     const cev = (await admin.call('GET', 'compute', `/servers/${id}/os-instance-actions/${confirm.request_id}`)).body.instanceAction.events.map((e: any) => e.event);
     assert.deepEqual(cev, ['compute_confirm_resize']);
 
+    // A smaller disk: accepted by the API, refused by the source's driver and rolled back.
+    r = await demo.call('POST', 'compute', `/servers/${id}/action`, { resize: { flavorRef: '1' } });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    for (let i = 0; i < 100 && (await migrations(admin, id))[0].status !== 'error'; i++) await new Promise((res) => setTimeout(res, 50));
+    const down = await waitForStatus(demo, id, 'ACTIVE');
+    assert.equal(down.flavor.original_name ?? down.flavor.id, down.flavor.original_name ? 'm1.small' : '2');
+    assert.equal((await migrations(admin, id))[0].status, 'error');
+    assert.deepEqual(await allocationsOf(admin, id), { [rps[dest]!]: SMALL });
+    assert.deepEqual(await usages(admin, rps[source]!), NONE);
+    assert.equal((await admin.call('GET', 'compute', `/servers/${id}`)).body.server['OS-EXT-SRV-ATTR:host'], dest);
+
     // Versioned and legacy notifications of every phase, from the right host.
     const sent = (name: string) => spans.filter((x) => x.name === name).map((x) => x.host);
     for (const [name, host] of [
