@@ -228,7 +228,8 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
   const liveMoves = new ComputeLiveMigrationManager(manager, peerRpc);
   const volumes = new ComputeVolumeManager(manager, new CinderAPI(session));
   manager.volumes = volumes;
-  const shelving = new ComputeShelveManager(manager, o.shelvedOffloadTimeSec ?? 0);
+  const shelvedOffload = o.shelvedOffloadTimeSec ?? 0;
+  const shelving = new ComputeShelveManager(manager, shelvedOffload);
   // Evacuation first: it takes rebuild_instance(recreate) and hands other rebuilds to the manager.
   const evacuation = new ComputeEvacuateManager(manager);
   const confirmWindow = o.resizeConfirmWindowSec ?? 0;
@@ -236,6 +237,7 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
     binary: 'nova-compute', host: o.host, topic: 'compute', heartbeat: dbHeartbeat(conductor), reportIntervalMs: o.reportIntervalMs ?? 10_000,
     periodicTasks: [
       // _poll_unconfirmed_resizes (only when `resize_confirm_window` > 0), at most every 60 s.
+      ...(shelvedOffload > 0 ? [{ name: '_poll_shelved_instances', intervalMs: Math.min(60_000, Math.max(500, shelvedOffload * 500)), run: (ctx: RequestContext) => shelving.pollShelvedInstances(ctx) }] : []),
       ...(confirmWindow > 0 ? [{ name: '_poll_unconfirmed_resizes', intervalMs: Math.min(60_000, Math.max(500, confirmWindow * 500)), run: (ctx: RequestContext) => moves.pollUnconfirmedResizes(ctx, confirmWindow) }] : []),
       { name: 'update_available_resource', intervalMs: o.resourceIntervalMs ?? 60_000, run: (ctx) => rt.updateAvailableResource(ctx) },
       { name: '_sync_power_states', intervalMs: o.powerSyncIntervalMs ?? 600_000, run: (ctx) => manager.syncPowerStates(ctx) },
@@ -283,6 +285,8 @@ export interface StartNovaOptions extends SessionParams {
   allowResizeToSameHost?: boolean;
   /** `[DEFAULT]resize_confirm_window` (s); default 0, or STRATUS_RESIZE_CONFIRM_WINDOW from the environment. */
   resizeConfirmWindowSec?: number;
+  /** `[DEFAULT]shelved_offload_time` (s); default 0, or STRATUS_SHELVED_OFFLOAD_TIME from the environment. */
+  shelvedOffloadTimeSec?: number;
 }
 
 export interface NovaDeployment {
@@ -344,6 +348,7 @@ export async function startNova(opts: StartNovaOptions): Promise<NovaDeployment>
         ...sp, host, bus: cellBus, ...(opts.driverFor ? { driver: opts.driverFor(host) } : {}),
         ...(opts.vifPluggingTimeoutMs !== undefined ? { vifPluggingTimeoutMs: opts.vifPluggingTimeoutMs } : {}),
         resizeConfirmWindowSec: opts.resizeConfirmWindowSec ?? Number(process.env['STRATUS_RESIZE_CONFIRM_WINDOW'] ?? 0),
+        shelvedOffloadTimeSec: opts.shelvedOffloadTimeSec ?? Number(process.env['STRATUS_SHELVED_OFFLOAD_TIME'] ?? 0),
       });
       await c.start();
       started.push(c);

@@ -13,7 +13,7 @@
 import type { RequestContext } from '../../common/context.js';
 import { withSpan } from '../../common/journey/span.js';
 import type { ComputeManager } from '../manager.js';
-import type { Instance } from '../objects/instance.js';
+import { Instance } from '../objects/instance.js';
 import { InstanceFault } from '../objects/instance-action.js';
 import type { ImageMeta, RequestSpec } from '../objects/request-spec.js';
 import { PowerState, TaskState, VmState } from '../states.js';
@@ -22,8 +22,29 @@ const SHELVE_KEYS = ['shelved_at', 'shelved_image_id', 'shelved_host'];
 
 export class ComputeShelveManager {
   readonly target = { version: '5.1' };
-  /** `[DEFAULT]shelved_offload_time`: 0 offloads at once, -1 never (other values: never, no periodic offload yet). */
+  /** `[DEFAULT]shelved_offload_time`: 0 offloads at once, -1 never, N: `_poll_shelved_instances` offloads after N s. */
   constructor(private readonly m: ComputeManager, private readonly shelvedOffloadTimeSec = 0) {}
+
+  /** _poll_shelved_instances: SHELVED servers of this host older than `shelved_offload_time` are offloaded. */
+  async pollShelvedInstances(ctx: RequestContext): Promise<void> {
+    if (this.shelvedOffloadTimeSec <= 0) return;
+    const instances = await Instance.listByHost(this.m.backend, ctx, this.m.host);
+    const now = Date.now();
+    for (const inst of instances) {
+      if (inst.vm_state !== VmState.SHELVED || inst.task_state !== null) continue;
+      const at = Date.parse(inst.system_metadata?.['shelved_at'] ?? '');
+      if (Number.isNaN(at) || now - at < this.shelvedOffloadTimeSec * 1000) continue;
+      await this.m.withInstanceLock(inst.uuid, async () => {
+        inst.task_state = TaskState.SHELVING_OFFLOADING;
+        try {
+          await inst.save(ctx, { expected_task_state: null });
+        } catch {
+          return; // someone else acted on it meanwhile
+        }
+        await this.offload(ctx, inst);
+      });
+    }
+  }
 
   async shelve_instance(ctx: RequestContext, a: { instance: Instance; image_id: string; clean_shutdown?: boolean }): Promise<void> {
     const instance = a.instance;
@@ -63,6 +84,7 @@ export class ComputeShelveManager {
   private async offload(ctx: RequestContext, instance: Instance): Promise<void> {
     await this.m.notifier.instanceAction(ctx, instance, 'shelve_offload', 'start');
     if (this.m.driver.instanceExists(instance)) await this.m.driver.destroy(instance, instance.networkInfo);
+    await this.m.volumes?.forgetConnections(ctx, instance);
     await this.bindPorts(ctx, instance, null);
     this.m.rt.abortInstanceClaim(instance);
     instance.power_state = PowerState.NOSTATE;
@@ -85,11 +107,15 @@ export class ComputeShelveManager {
         await this.m.rt.instanceClaim(ctx, instance, a.node);
         await this.bindPorts(ctx, instance, this.m.host);
         const image = a.image ?? { id: instance.image_ref, properties: {} };
+        // Volumes (attached before or while offloaded) get device names and reservations here...
+        await this.m.volumes?.prepBlockDevices(ctx, instance);
         await withSpan({ kind: 'internal', name: 'driver.spawn', service: 'nova-compute', host: this.m.host, attributes: { instance: instance.uuid } }, () =>
           this.m.driver.spawn({
             instance, image, networkInfo: instance.networkInfo.map((v) => ({ ...v, active: true })), allocations: {}, adminPassword: null,
             waitForEvents: async (_e, run) => run(),
           }));
+        // ...and are connected to the new guest on this host.
+        await this.m.volumes?.attachBlockDevices(ctx, instance);
       } catch (e) {
         // reverts_task_state + the claim dropped: still offloaded, ready to try again.
         this.m.log.error({ err: e, instance: instance.uuid }, 'Unshelve failed');
