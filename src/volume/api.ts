@@ -470,7 +470,8 @@ export class CinderAPI {
 
   async attachmentComplete(ctx: RequestContext, id: string): Promise<void> {
     const { att, volume } = await this.getAttachment(ctx, id);
-    if (!att.connection_info) throw invalidVolume('Attachment has no connection information: update it with a connector first.');
+    // Cinder completes an attachment with or without a connection: Nova completes a
+    // connector-less one for a shelved-offloaded server and connects it at unshelve.
     await this.db.database.transaction(async (trx) => {
       await this.db.updateAttachment(att.id, { attach_status: 'attached', attach_time: nowIso() }, trx as any);
       await this.db.setMeta('volume_admin_metadata', volume.id, { attached_mode: att.attach_mode ?? 'rw' }, false, trx as any);

@@ -31,6 +31,8 @@ export interface ComputeVolumeHooks {
   cleanupVolumes(ctx: RequestContext, instance: Instance): Promise<void>;
   /** `volume-extended` external event. */
   extendVolume(ctx: RequestContext, instance: Instance, volumeId: string): Promise<void>;
+  /** Shelve offload: the guest is gone, so are its volume connections (made again at unshelve). */
+  forgetConnections(ctx: RequestContext, instance: Instance): Promise<void>;
 }
 
 const ROOT_DEVICE = '/dev/vda';
@@ -165,6 +167,15 @@ export class ComputeVolumeManager implements ComputeVolumeHooks {
       } catch (e) {
         this.m.log.warn({ err: e, instance: instance.uuid, volume_id: bdm.volume_id }, 'Failed to clean up a volume of a deleted instance');
       }
+    }
+  }
+
+  async forgetConnections(ctx: RequestContext, instance: Instance): Promise<void> {
+    const bdms = await BlockDeviceMapping.listByInstance(this.m.backend, ctx, instance.uuid);
+    for (const bdm of bdms.filter((b) => b.isVolume && b.connection_info)) {
+      await this.disconnect(ctx, instance, bdm).catch(() => undefined);
+      bdm.connection_info = null;
+      await bdm.save(ctx);
     }
   }
 
