@@ -38,7 +38,7 @@ export interface Cloud {
   close(): Promise<void>;
 }
 
-export async function startCloud(opts: { agents?: boolean; nova?: Session | null; host?: string } = {}): Promise<Cloud> {
+export async function startCloud(opts: { agents?: boolean; nova?: Session | null; host?: string; resyncIntervalMs?: number } = {}): Promise<Cloud> {
   process.env['STRATUS_TEST'] ??= '1';
   const database = await openDatabase('sqlite://', { service: 'neutron' });
   const bus = await createTransport('inproc://');
@@ -58,9 +58,9 @@ export async function startCloud(opts: { agents?: boolean; nova?: Session | null
     },
   };
   if (opts.agents) {
-    cloud.l2 = await createL2Agent({ bus, host, resyncIntervalMs: 100 });
-    cloud.dhcp = await createDhcpAgent({ bus, host, resyncIntervalMs: 200 });
-    cloud.l3 = await createL3Agent({ bus, host, resyncIntervalMs: 200 });
+    cloud.l2 = await createL2Agent({ bus, host, resyncIntervalMs: opts.resyncIntervalMs ?? 100 });
+    cloud.dhcp = await createDhcpAgent({ bus, host, resyncIntervalMs: opts.resyncIntervalMs ?? 200 });
+    cloud.l3 = await createL3Agent({ bus, host, resyncIntervalMs: opts.resyncIntervalMs ?? 200 });
     const meta = await createMetadataAgent({ bus, host });
     for (const a of [cloud.l2, cloud.dhcp, cloud.l3, meta]) {
       await a.start();
