@@ -96,6 +96,11 @@ export class SerialRunner {
     return this.running;
   }
 
+  /** A pass is running (work asked for now is folded into the next one). */
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
   async idle(): Promise<void> {
     while (this.running) await this.running;
   }

@@ -2,9 +2,10 @@
  * The DHCP agent (neutron-dhcp-agent): keeps one DHCP service per network scheduled to it.
  * For each network it makes sure its DHCP port exists (`create_dhcp_port`, bound to this host),
  * hands the network to its backend, and tells the server which ports are now served
- * (`dhcp_ready_on_ports`), which lifts their DHCP provisioning block. Notifications
- * (`network_create_end`, `port_update_end`, ...) trigger a resync of the network concerned;
- * a periodic full sync (`get_active_networks_info`) repairs anything missed.
+ * (`dhcp_ready_on_ports`), which lifts their DHCP provisioning block. `port_create_end` /
+ * `port_update_end` of a served network update the cached network and report the port ready
+ * at once; other notifications (`network_create_end`, `subnet_*`, `port_delete_end`, ...)
+ * trigger a resync; a periodic full sync (`get_active_networks_info`) repairs anything missed.
  * @module
  */
 import { RequestContext } from '../../common/context.js';
@@ -28,6 +29,8 @@ export class DhcpAgent {
   private counts = { networks: 0, subnets: 0, ports: 0 };
   /** Context of the notification that asked for the next pass (its journey continues here). */
   private nextCtx: RequestContext | null = null;
+  /** Each served network as last configured (Neutron's NetModel cache), kept current by port events. */
+  private readonly nets = new Map<string, Dict>();
 
   constructor(private readonly o: DhcpAgentOptions) {
     this.backend = o.backend ?? new NoopDhcpBackend();
@@ -57,6 +60,7 @@ export class DhcpAgent {
       if (!wanted.has(id)) {
         await this.backend.disable(id);
         this.ready.delete(id);
+        this.nets.delete(id);
       }
     }
     let subnets = 0;
@@ -77,6 +81,7 @@ export class DhcpAgent {
         await this.plugin.call(ctx, 'release_dhcp_port', { network_id: net['id'], device_id: deviceId, host: this.o.host });
         await this.backend.disable(net['id']);
       }
+      this.nets.delete(net['id']);
       return;
     }
     let port = (net['ports'] as Dict[]).find((p) => p['device_id'] === deviceId);
@@ -90,18 +95,44 @@ export class DhcpAgent {
         host: this.o.host,
       })) as Dict | undefined;
     }
-    await this.backend.enable({ ...net, dhcp_port: port ?? null });
-    // ports with an address on a DHCP subnet are now served: lift their DHCP block
-    const served = this.ready.get(net['id']) ?? new Map<string, number>();
-    const dhcpIds = new Set(dhcpSubnets.map((s) => s['id']));
-    const fresh = (net['ports'] as Dict[]).filter((p) => served.get(p['id']) !== p['revision_number'] && (p['fixed_ips'] as Dict[]).some((f) => dhcpIds.has(f['subnet_id'])));
-    if (fresh.length) {
-      await this.plugin.call(ctx, 'dhcp_ready_on_ports', { port_ids: fresh.map((p) => p['id']) });
-      for (const p of fresh) served.set(p['id'], p['revision_number']);
-    }
+    const served = { ...net, dhcp_port: port ?? null };
+    await this.backend.enable(served);
+    this.nets.set(net['id'], served);
+    const ready = this.ready.get(net['id']) ?? new Map<string, number>();
+    this.ready.set(net['id'], ready);
+    await this.reportReady(ctx, net, net['ports'] as Dict[]);
     const present = new Set((net['ports'] as Dict[]).map((p) => p['id']));
-    for (const id of served.keys()) if (!present.has(id)) served.delete(id);
-    this.ready.set(net['id'], served);
+    for (const id of ready.keys()) if (!present.has(id)) ready.delete(id);
+  }
+
+  /** Ports with an address on a DHCP subnet are now served: lift their DHCP block (once per revision). */
+  private async reportReady(ctx: RequestContext, net: Dict, ports: Dict[]): Promise<void> {
+    const ready = this.ready.get(net['id'])!;
+    const dhcpIds = new Set((net['subnets'] as Dict[]).filter((s) => s['enable_dhcp']).map((s) => s['id']));
+    const fresh = ports.filter((p) => ready.get(p['id']) !== p['revision_number'] && (p['fixed_ips'] as Dict[]).some((f) => dhcpIds.has(f['subnet_id'])));
+    if (!fresh.length) return;
+    await this.plugin.call(ctx, 'dhcp_ready_on_ports', { port_ids: fresh.map((p) => p['id']) });
+    for (const p of fresh) ready.set(p['id'], p['revision_number']);
+  }
+
+  /**
+   * port_create_end / port_update_end: as Neutron's agent, a port of a network already served
+   * is put in the cache and reported ready at once, without asking the server for the whole
+   * network; anything else (unknown network or subnet, the DHCP port itself, a pass running)
+   * falls back to a resync.
+   */
+  async portChanged(ctx: RequestContext, port: Dict | undefined): Promise<void> {
+    const net = port ? this.nets.get(port['network_id']) : undefined;
+    const subnetIds = new Set(((net?.['subnets'] ?? []) as Dict[]).map((s) => s['id']));
+    const known = !!net && !!port && port['device_owner'] !== C.DEVICE_OWNER_DHCP && Array.isArray(port['fixed_ips'])
+      && (port['fixed_ips'] as Dict[]).every((f) => subnetIds.has(f['subnet_id']));
+    if (!known || this.runner.busy) return this.networkChanged(ctx);
+    const ports = net['ports'] as Dict[];
+    const i = ports.findIndex((p) => p['id'] === port['id']);
+    if (i >= 0 && Number(ports[i]!['revision_number']) > Number(port['revision_number'])) return; // a late, older event
+    if (i >= 0) ports[i] = port; else ports.push(port);
+    await this.backend.enable(net);
+    await this.reportReady(ctx.child().elevated(), net, [port]);
   }
 
   /** A notification about one network: resync (folded into the next pass when one is running). */
@@ -135,8 +166,11 @@ class DhcpNotifierEndpoint {
   subnet_create_end = this.kick;
   subnet_update_end = this.kick;
   subnet_delete_end = this.kick;
-  port_create_end = this.kick;
-  port_update_end = this.kick;
+  private portEvent = async (ctx: RequestContext, a: Dict): Promise<void> => {
+    void this.agent.portChanged(ctx, a['payload']?.['port']).catch((e) => this.agent.service.log.error({ err: e }, 'DHCP port update failed'));
+  };
+  port_create_end = this.portEvent;
+  port_update_end = this.portEvent;
   port_delete_end = this.kick;
   agent_updated = this.kick;
 }

@@ -52,6 +52,25 @@ void describe('ports go ACTIVE from agent notifications, not periodic resyncs', 
     assert.equal(dhcp[0]['binding:host_id'], 'net1');
   });
 
+  void test('the DHCP agent serves a new port of a network it serves without re-reading the network', async () => {
+    // the network is served already (first test); count the agent's full-network reads from here
+    const plugin = (c.dhcp as any).plugin as { call: (ctx: unknown, method: string, args: unknown) => Promise<unknown> };
+    const call0 = plugin.call.bind(plugin);
+    const methods: string[] = [];
+    plugin.call = (ctx, method, args) => { methods.push(method); return call0(ctx, method, args); };
+    try {
+      await c.dhcp!.settle();
+      const p = (await call(c.app, 'admin', 'POST', '/v2.0/ports', {
+        port: { network_id: netId, 'binding:host_id': 'net1', device_owner: 'compute:nova', device_id: 'b0000000-0000-0000-0000-000000000003' },
+      })).body.port;
+      await waitFor(async () => (await status(p.id)) === 'ACTIVE', 'port ACTIVE');
+      assert.ok(methods.includes('dhcp_ready_on_ports'), JSON.stringify(methods));
+      assert.ok(!methods.includes('get_active_networks_info'), JSON.stringify(methods));
+    } finally {
+      plugin.call = call0;
+    }
+  });
+
   void test('a port created already bound goes ACTIVE; admin down brings it DOWN', async () => {
     const p = (await call(c.app, 'admin', 'POST', '/v2.0/ports', {
       port: { network_id: netId, 'binding:host_id': 'net1', device_owner: 'compute:nova', device_id: 'b0000000-0000-0000-0000-000000000002' },
