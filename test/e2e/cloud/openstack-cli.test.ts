@@ -5,59 +5,27 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { OPENSTACK, bin, skipWithoutCli as skip, startStratusUp, type RunningCloud } from '../support/stratus-up.js';
 
 const run = promisify(execFile);
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
-const bin = path.join(root, 'bin', 'stratus.mjs');
-const OPENSTACK = '/usr/bin/openstack';
-const skip = existsSync(OPENSTACK) ? false : 'python3-openstackclient is not installed';
-
-let child: ChildProcess;
+let cloud: RunningCloud;
 let stateDir: string;
 let env: NodeJS.ProcessEnv;
-
-function parseOpenrc(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^export (\w+)=(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
-  }
-  return out;
-}
-
-async function os(...args: string[]): Promise<any> {
-  const { stdout } = await run(OPENSTACK, [...args, '-f', 'json'], { env, timeout: 120_000 });
-  return stdout.trim() ? JSON.parse(stdout) : null;
-}
+const os = (...args: string[]) => cloud.os(...args);
 
 before(async () => {
   if (skip) return;
-  stateDir = mkdtempSync(path.join(tmpdir(), 'stratus-e2e-'));
-  child = spawn(process.execPath, [bin, 'up', '--state-dir', stateDir, '--random-ports', '--admin-password', 'secret-e2e'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`stratus up did not come up:\n${out}`)), 90_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Stratus is up')) { clearTimeout(timer); resolve(); }
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`stratus up exited ${code}:\n${out}`)); });
-  });
-  env = { ...process.env, ...parseOpenrc(path.join(stateDir, 'openrc')) };
-  delete env['OS_CLOUD'];
+  cloud = await startStratusUp([], 'e2e');
+  ({ stateDir, env } = cloud);
 });
 
 after(async () => {
-  if (!child) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGINT');
-  await exited;
+  if (!cloud) return;
+  await cloud.stop();
   assert.equal(existsSync(path.join(stateDir, 'stratus.pid')), false, 'a clean stop releases the lock');
 });
 
