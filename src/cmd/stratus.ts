@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { StateDir, Snapshots } from './state-dir.js';
+import type { ConfigOpts } from '../common/config/index.js';
 
 const program = new Command();
 program.name('stratus').description('OpenStack in TypeScript: one command starts a whole cloud.');
@@ -25,7 +26,7 @@ program
   .option('--config-dir <dir>', 'directory of *.conf files read after the config files', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .action(async (o: { stateDir: string; computes: string; adminPassword?: string; transportUrl?: string; databaseUrl?: string; bindHost: string; randomPorts?: boolean; configFile: string[]; configDir: string[] }) => {
     const { startCloud } = await import('./cloud.js');
-    let config: import('../common/config/index.js').ConfigOpts | undefined;
+    let config: ConfigOpts | undefined;
     if (o.configFile.length || o.configDir.length) {
       const { ConfigOpts } = await import('../common/config/index.js');
       config = new ConfigOpts();

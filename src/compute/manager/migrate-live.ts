@@ -19,7 +19,8 @@ import type { RequestContext } from '../../common/context.js';
 import { withSpan } from '../../common/journey/span.js';
 import type { ComputeManager } from '../manager.js';
 import type { Instance } from '../objects/instance.js';
-import { Migration, MigrationStatus } from '../objects/migration.js';
+import type { Migration} from '../objects/migration.js';
+import { MigrationStatus } from '../objects/migration.js';
 import type { ComputeAPI } from '../rpcapi.js';
 import { TaskState, VmState } from '../states.js';
 

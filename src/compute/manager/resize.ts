@@ -24,7 +24,7 @@ import { Instance } from '../objects/instance.js';
 import { InstanceAction, InstanceFault } from '../objects/instance-action.js';
 import { Migration, MigrationStatus } from '../objects/migration.js';
 import type { RequestSpec, Selection } from '../objects/request-spec.js';
-import { ComputeAPI } from '../rpcapi.js';
+import type { ComputeAPI } from '../rpcapi.js';
 import { PowerState, TaskState, VmState } from '../states.js';
 
 /** system_metadata keys of an open move. */
