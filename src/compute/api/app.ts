@@ -8,7 +8,7 @@ import { COMPUTE_REQUEST_ID_HEADER, OPENSTACK_REQUEST_ID_HEADER, createApp } fro
 import type { TokenValidator } from '../../common/http/auth-types.js';
 import type { ComputeApiFacade } from '../api.js';
 import { registerServerActions } from './actions.js';
-import { MAX_MICROVERSION, MIN_MICROVERSION } from './common.js';
+import { MIN_MICROVERSION, maxMicroversion } from './common.js';
 import { registerFlavors } from './flavors.js';
 import { registerGroupsAndAggregates } from './groups-aggregates.js';
 import type { SchedulerAPI } from '../../scheduler/rpcapi.js';
@@ -28,7 +28,7 @@ import type { CinderAPI } from '../volume/cinder.js';
 export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; validator?: TokenValidator; authUrl?: string; scheduler?: SchedulerAPI; cinder?: CinderAPI }): FastifyInstance {
   const app = createApp({
     service: 'nova-api', host: o.host, faults: 'nova',
-    microversion: { service: 'compute', min: MIN_MICROVERSION, max: MAX_MICROVERSION, legacyHeader: 'X-OpenStack-Nova-API-Version' },
+    microversion: { service: 'compute', min: MIN_MICROVERSION, max: maxMicroversion(), legacyHeader: 'X-OpenStack-Nova-API-Version' },
     ...(o.validator ? { validator: o.validator } : {}),
     ...(o.authUrl ? { authUrl: o.authUrl } : {}),
     requestIdHeaders: [OPENSTACK_REQUEST_ID_HEADER, COMPUTE_REQUEST_ID_HEADER],

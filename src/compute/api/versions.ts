@@ -3,7 +3,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { MAX_MICROVERSION, MIN_MICROVERSION } from './common.js';
+import { MIN_MICROVERSION, maxMicroversion } from './common.js';
 
 const UPDATED_21 = '2013-07-23T11:33:21Z';
 
@@ -13,7 +13,7 @@ function root(req: FastifyRequest): string {
 
 function v21(req: FastifyRequest) {
   return {
-    id: 'v2.1', status: 'CURRENT', version: MAX_MICROVERSION, min_version: MIN_MICROVERSION, updated: UPDATED_21,
+    id: 'v2.1', status: 'CURRENT', version: maxMicroversion(), min_version: MIN_MICROVERSION, updated: UPDATED_21,
     links: [{ rel: 'self', href: `${root(req)}/v2.1/` }],
   };
 }
