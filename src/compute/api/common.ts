@@ -12,7 +12,8 @@ import { InstanceInvalidState, InstanceNotFound, NovaException, UnexpectedTaskSt
 export const MAX_MICROVERSION = '2.47';
 export const MIN_MICROVERSION = '2.1';
 
-let ceiling = MAX_MICROVERSION;
+// STRATUS_DEV_NOVA_MAX_MICROVERSION: a developer's knob while versions above MAX are being built.
+let ceiling = process.env['STRATUS_DEV_NOVA_MAX_MICROVERSION'] ?? MAX_MICROVERSION;
 /**
  * The microversion ceiling nova-api apps created from now on negotiate up to: MAX_MICROVERSION,
  * unless a test of a microversion still being built raised it for its own process.
