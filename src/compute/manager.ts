@@ -9,8 +9,8 @@ import type { RequestContext } from '../common/context.js';
 import { getLogger, type Logger } from '../common/log.js';
 import type { ComputeTaskAPI } from '../conductor/rpcapi.js';
 import type { SchedulerReportClient } from '../scheduler/client/report.js';
-import type { ComputeDriver } from '../virt/driver.js';
-import { InstanceNotFound, UnexpectedDeletingTaskStateError, UnexpectedTaskStateError } from './exception.js';
+import type { ComputeDriver, InstanceDiagnostics } from '../virt/driver.js';
+import { InstanceInvalidState, InstanceNotFound, UnexpectedDeletingTaskStateError, UnexpectedTaskStateError } from './exception.js';
 import type { GlanceAPI } from './image/glance.js';
 import { InstanceEvents } from './instance-events.js';
 import { doBuildAndRunInstance, preservedPorts, type BuildArgs } from './manager/build.js';
@@ -22,7 +22,7 @@ import { InstanceActionEvent } from './objects/instance-action.js';
 import type { ExternalEvent } from './rpcapi.js';
 import type { ResourceTracker } from './resource-tracker.js';
 import type { ComputeVolumeHooks } from './manager/volume.js';
-import { PowerState, TaskState, VmState } from './states.js';
+import { PowerState, powerStateName, TaskState, VmState } from './states.js';
 
 export interface ComputeManagerOptions {
   /** `[DEFAULT]vif_plugging_timeout` (300 s). */
@@ -279,6 +279,31 @@ export class ComputeManager {
         const had = this.events.pop(instance.uuid, ev.name, ev.tag, ev.status);
         this.log.debug({ instance: instance.uuid, event: `${ev.name}-${ev.tag}`, waited: had }, 'Received event');
       }
+    }
+  }
+
+  /** get_diagnostics (call): the driver's free-form statistics, only of a running guest. */
+  async get_diagnostics(_ctx: RequestContext, a: { instance: Instance }): Promise<Record<string, number>> {
+    this.checkRunningForDiagnostics(a.instance);
+    if (!this.driver.getDiagnostics) throw new Error('NotImplementedError');
+    return this.driver.getDiagnostics(a.instance);
+  }
+
+  /** get_instance_diagnostics (call): the standardized diagnostics (2.48), only of a running guest. */
+  async get_instance_diagnostics(_ctx: RequestContext, a: { instance: Instance }): Promise<InstanceDiagnostics> {
+    this.checkRunningForDiagnostics(a.instance);
+    if (!this.driver.getInstanceDiagnostics) throw new Error('NotImplementedError');
+    return this.driver.getInstanceDiagnostics(a.instance);
+  }
+
+  /** The hypervisor's power state decides; the refusal names the state Nova has recorded. */
+  private checkRunningForDiagnostics(instance: Instance): void {
+    let current: number = PowerState.NOSTATE;
+    try { current = this.driver.getInfo(instance).state; } catch { /* no domain */ }
+    if (current !== PowerState.RUNNING) {
+      const state = powerStateName(instance.power_state);
+      throw new InstanceInvalidState(`Instance ${instance.uuid} in power state ${state}. Cannot get_diagnostics while the instance is in this state.`,
+        { attr: 'power state', state, instance_uuid: instance.uuid, method: 'get_diagnostics' });
     }
   }
 

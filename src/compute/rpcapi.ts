@@ -170,6 +170,14 @@ export class ComputeAPI {
   async detachInterface(ctx: RequestContext, instance: Instance, portId: string): Promise<void> {
     await this.to(instance.host!).cast(ctx, 'detach_interface', { instance, port_id: portId });
   }
+  /** call: the driver's free-form diagnostics of a running guest. */
+  async getDiagnostics(ctx: RequestContext, instance: Instance): Promise<Record<string, unknown>> {
+    return this.to(instance.host!).call(ctx, 'get_diagnostics', { instance });
+  }
+  /** call: the standardized diagnostics (nova.objects.diagnostics.Diagnostics as a dict). */
+  async getInstanceDiagnostics(ctx: RequestContext, instance: Instance): Promise<Record<string, unknown>> {
+    return this.to(instance.host!).call(ctx, 'get_instance_diagnostics', { instance });
+  }
   async externalInstanceEvent(ctx: RequestContext, host: string, instances: Instance[], events: ExternalEvent[]): Promise<void> {
     await this.to(host).cast(ctx, 'external_instance_event', { instances, events });
   }

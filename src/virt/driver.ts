@@ -38,6 +38,29 @@ export interface InventoryRecord {
   allocation_ratio: number;
 }
 
+/**
+ * nova.objects.diagnostics.Diagnostics: what `GET /servers/{id}/diagnostics` shows from 2.48.
+ * `num_*` are the lengths of the detail lists, as in Nova.
+ */
+export interface InstanceDiagnostics {
+  state: string;
+  driver: string;
+  hypervisor: string | null;
+  hypervisor_os: string | null;
+  uptime: number | null;
+  config_drive: boolean;
+  num_cpus: number;
+  num_nics: number;
+  num_disks: number;
+  memory_details: { maximum: number | null; used: number | null };
+  cpu_details: { id: number | null; time: number | null; utilisation: number | null }[];
+  nic_details: {
+    mac_address: string | null; rx_octets: number | null; rx_errors: number | null; rx_drop: number | null; rx_packets: number | null; rx_rate: number | null;
+    tx_octets: number | null; tx_errors: number | null; tx_drop: number | null; tx_packets: number | null; tx_rate: number | null;
+  }[];
+  disk_details: { read_bytes: number | null; read_requests: number | null; write_bytes: number | null; write_requests: number | null; errors_count: number | null }[];
+}
+
 /** Waits until the named external events arrived (the `network-vif-plugged` gate of spawn). */
 export type WaitForEvents = <T>(events: [string, string][], run: () => Promise<T>) => Promise<T>;
 
@@ -85,6 +108,10 @@ export interface ComputeDriver {
   detachVolume?(instance: Instance, connectionInfo: Record<string, unknown>, mountpoint: string): Promise<void>;
   /** The volume grew in Cinder (`volume-extended`): the guest sees the new size. */
   extendVolume?(instance: Instance, connectionInfo: Record<string, unknown>, mountpoint: string, newSizeGb: number): Promise<void>;
+  /** The hypervisor's own free-form statistics of a domain (diagnostics below 2.48). */
+  getDiagnostics?(instance: Instance): Record<string, number>;
+  /** The standardized diagnostics of a domain (2.48). */
+  getInstanceDiagnostics?(instance: Instance): InstanceDiagnostics;
 }
 
 /** Raised by a driver when the domain it was asked about does not exist. */

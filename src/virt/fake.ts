@@ -8,10 +8,10 @@
  */
 import type { Instance } from '../compute/objects/instance.js';
 import type { ImageMeta } from '../compute/objects/request-spec.js';
-import { PowerState } from '../compute/states.js';
+import { PowerState, powerStateName } from '../compute/states.js';
 import {
   InstanceNotFoundInDriver,
-  type ComputeDriver, type HostResources, type InstanceInfo, type InventoryRecord, type SpawnArgs,
+  type ComputeDriver, type HostResources, type InstanceDiagnostics, type InstanceInfo, type InventoryRecord, type SpawnArgs,
 } from './driver.js';
 
 export type FakeOperation = 'spawn' | 'destroy' | 'powerOff' | 'powerOn' | 'reboot' | 'pause' | 'unpause' | 'suspend' | 'resume' | 'snapshot' | 'rescue' | 'unrescue'
@@ -36,6 +36,10 @@ interface Domain {
   rescued: boolean;
   /** Attached volumes by mountpoint (device name). */
   volumes?: Map<string, FakeVolumeDisk>;
+  /** When the guest last started running (ms epoch), null while not running. */
+  runningSince: number | null;
+  /** CPU time the guest used before `runningSince` (ns). */
+  cpuNs: number;
 }
 
 /** A volume as the fake guest sees it. */
@@ -137,7 +141,7 @@ export class FakeDriver implements ComputeDriver {
   /** Test hook: the hypervisor changed a domain behind Nova's back (guest shut itself down, crashed). */
   setDomainState(uuid: string, state: number): void {
     const d = this.domains.get(uuid);
-    if (d) d.state = state;
+    if (d) setState(d, state);
   }
 
   async spawn(a: SpawnArgs): Promise<void> {
@@ -145,7 +149,7 @@ export class FakeDriver implements ComputeDriver {
     const inst = a.instance;
     const d: Domain = {
       uuid: inst.uuid, state: PowerState.PAUSED, memoryMb: inst.memory_mb, vcpus: inst.vcpus,
-      diskGb: inst.root_gb + (inst.ephemeral_gb ?? 0), vifs: a.networkInfo.map((v) => v.id), rescued: false,
+      diskGb: inst.root_gb + (inst.ephemeral_gb ?? 0), vifs: a.networkInfo.map((v) => v.id), rescued: false, runningSince: null, cpuNs: 0,
     };
     // As libvirt: plug VIFs and start the domain paused, then resume once Neutron says every
     // port that was not active yet is plugged.
@@ -153,7 +157,7 @@ export class FakeDriver implements ComputeDriver {
     await a.waitForEvents(events, async () => {
       this.domains.set(inst.uuid, d);
     });
-    d.state = PowerState.RUNNING;
+    setState(d, PowerState.RUNNING);
   }
 
   async destroy(instance: Instance): Promise<void> {
@@ -163,37 +167,37 @@ export class FakeDriver implements ComputeDriver {
 
   async powerOff(instance: Instance): Promise<void> {
     await this.step('powerOff', instance.uuid);
-    this.domain(instance).state = PowerState.SHUTDOWN;
+    setState(this.domain(instance), PowerState.SHUTDOWN);
   }
 
   async powerOn(instance: Instance): Promise<void> {
     await this.step('powerOn', instance.uuid);
-    this.domain(instance).state = PowerState.RUNNING;
+    setState(this.domain(instance), PowerState.RUNNING);
   }
 
   async reboot(instance: Instance, _nw: unknown, _type: 'SOFT' | 'HARD'): Promise<void> {
     await this.step('reboot', instance.uuid);
-    this.domain(instance).state = PowerState.RUNNING;
+    setState(this.domain(instance), PowerState.RUNNING);
   }
 
   async pause(instance: Instance): Promise<void> {
     await this.step('pause', instance.uuid);
-    this.domain(instance).state = PowerState.PAUSED;
+    setState(this.domain(instance), PowerState.PAUSED);
   }
 
   async unpause(instance: Instance): Promise<void> {
     await this.step('unpause', instance.uuid);
-    this.domain(instance).state = PowerState.RUNNING;
+    setState(this.domain(instance), PowerState.RUNNING);
   }
 
   async suspend(instance: Instance): Promise<void> {
     await this.step('suspend', instance.uuid);
-    this.domain(instance).state = PowerState.SUSPENDED;
+    setState(this.domain(instance), PowerState.SUSPENDED);
   }
 
   async resume(instance: Instance): Promise<void> {
     await this.step('resume', instance.uuid);
-    this.domain(instance).state = PowerState.RUNNING;
+    setState(this.domain(instance), PowerState.RUNNING);
   }
 
   async snapshot(instance: Instance, imageId: string, upload: (data: Buffer) => Promise<void>): Promise<void> {
@@ -207,14 +211,14 @@ export class FakeDriver implements ComputeDriver {
     await this.step('rescue', instance.uuid);
     const d = this.domain(instance);
     d.rescued = true;
-    d.state = PowerState.RUNNING;
+    setState(d, PowerState.RUNNING);
   }
 
   async unrescue(instance: Instance): Promise<void> {
     await this.step('unrescue', instance.uuid);
     const d = this.domain(instance);
     d.rescued = false;
-    d.state = PowerState.RUNNING;
+    setState(d, PowerState.RUNNING);
   }
 
   getVolumeConnector(_instance: Instance): Record<string, unknown> {
@@ -242,6 +246,55 @@ export class FakeDriver implements ComputeDriver {
     if (disk) disk.sizeGb = newSizeGb;
   }
 
+  /**
+   * libvirt's get_diagnostics: the hypervisor's own counters, named after the guest's devices
+   * (cpuN_time, memory in KiB, vdX_read..., tap<port>_rx...).
+   */
+  getDiagnostics(instance: Instance): Record<string, number> {
+    const d = this.domain(instance);
+    const out: Record<string, number> = {};
+    const cpu = Math.floor(cpuTimeNs(d) / Math.max(1, d.vcpus));
+    for (let i = 0; i < d.vcpus; i++) out[`cpu${i}_time`] = cpu;
+    out['memory'] = d.memoryMb * 1024;
+    out['memory-actual'] = d.memoryMb * 1024;
+    for (const dev of this.diskDevices(instance, d)) for (const k of ['read', 'read_req', 'write', 'write_req', 'errors']) out[`${dev}_${k}`] = 0;
+    for (const v of instance.networkInfo) {
+      const tap = `tap${v.id.slice(0, 11)}`;
+      for (const k of ['rx', 'rx_packets', 'rx_errors', 'rx_drop', 'tx', 'tx_packets', 'tx_errors', 'tx_drop']) out[`${tap}_${k}`] = 0;
+    }
+    return out;
+  }
+
+  /** libvirt's get_instance_diagnostics, from what this fake hypervisor knows of the domain. */
+  getInstanceDiagnostics(instance: Instance): InstanceDiagnostics {
+    const d = this.domain(instance);
+    const cpu = Math.floor(cpuTimeNs(d) / Math.max(1, d.vcpus));
+    const cpus = Array.from({ length: d.vcpus }, (_, id) => ({ id, time: cpu, utilisation: null }));
+    const nics = instance.networkInfo.map((v) => ({
+      mac_address: v.address ?? null, rx_octets: 0, rx_errors: 0, rx_drop: 0, rx_packets: 0, rx_rate: null,
+      tx_octets: 0, tx_errors: 0, tx_drop: 0, tx_packets: 0, tx_rate: null,
+    }));
+    const disks = this.diskDevices(instance, d).map(() => ({ read_bytes: 0, read_requests: 0, write_bytes: 0, write_requests: 0, errors_count: 0 }));
+    return {
+      // Nova's API only knows the diagnostics formats of these drivers; the fake one speaks libvirt's.
+      state: powerStateName(d.state), driver: 'libvirt', hypervisor: 'fake', hypervisor_os: 'linux',
+      uptime: d.runningSince === null ? 0 : Math.floor((Date.now() - d.runningSince) / 1000),
+      config_drive: ['True', 'true', '1'].includes(String(instance.config_drive ?? '')),
+      num_cpus: cpus.length, num_nics: nics.length, num_disks: disks.length,
+      memory_details: { maximum: d.memoryMb, used: d.state === PowerState.RUNNING ? d.memoryMb : 0 },
+      cpu_details: cpus, nic_details: nics, disk_details: disks,
+    };
+  }
+
+  /** Guest disks: the local root (unless the root is a volume), the ephemeral disk, the volumes. */
+  private diskDevices(instance: Instance, d: Domain): string[] {
+    const vols = [...(d.volumes?.keys() ?? [])].map((m) => m.replace(/^\/dev\//, ''));
+    const local: string[] = [];
+    if (!vols.includes('vda')) local.push('vda');
+    if ((instance.ephemeral_gb ?? 0) > 0) local.push('disk.eph0');
+    return [...local, ...vols.sort()];
+  }
+
   /** The volumes the guest has, by mountpoint (tests). */
   volumesOf(uuid: string): FakeVolumeDisk[] {
     return [...(this.domains.get(uuid)?.volumes?.values() ?? [])];
@@ -264,4 +317,21 @@ export class FakeDriver implements ComputeDriver {
       throw new Error(f.message ?? `Fake driver: injected ${op} failure on ${this.host}`);
     }
   }
+}
+
+/** Moves a domain to `state`, accounting the CPU time of the run that ends. */
+function setState(d: Domain, state: number): void {
+  const running = state === PowerState.RUNNING;
+  if (d.runningSince !== null && !running) {
+    d.cpuNs = cpuTimeNs(d);
+    d.runningSince = null;
+  } else if (d.runningSince === null && running) {
+    d.runningSince = Date.now();
+  }
+  d.state = state;
+}
+
+/** CPU time so far: a busy guest uses its vcpus the whole time it runs. */
+function cpuTimeNs(d: Domain): number {
+  return d.cpuNs + (d.runningSince === null ? 0 : (Date.now() - d.runningSince) * 1e6 * d.vcpus);
 }

@@ -26,6 +26,7 @@ import { registerInterfaces } from './interfaces.js';
 import { registerUsage } from './usage.js';
 import { registerVersions } from './versions.js';
 import { registerVolumeAttachments } from './volume-attachments.js';
+import { registerDiagnostics } from './diagnostics.js';
 import { registerIps } from './ips.js';
 import type { CinderAPI } from '../volume/cinder.js';
 
@@ -62,6 +63,7 @@ export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; v
     registerServerTagsAndMetadata(scope, compute);
     registerUsage(scope, compute);
     registerInterfaces(scope, compute);
+    registerDiagnostics(scope, compute);
     registerGroupsAndAggregates(scope, compute, o.scheduler ?? null);
     // os-volume_attachments exists only when Nova has a Cinder to talk to.
     if (o.cinder) registerVolumeAttachments(scope, compute, o.cinder);
