@@ -230,3 +230,13 @@ export async function quotaDestroyProject(api: Database, projectId: string): Pro
   await api.db.deleteFrom('quotas').where('project_id', '=', projectId).execute();
   await api.db.deleteFrom('project_user_quotas').where('project_id', '=', projectId).execute();
 }
+
+/** Creates or updates one class's limits (objects.Quotas.create_class / update_class). */
+export async function quotaSetClass(api: Database, className: string, limits: Record<string, number>): Promise<void> {
+  await api.transaction(async (trx) => {
+    for (const [resource, hard] of Object.entries(limits)) {
+      await trx.deleteFrom('quota_classes').where('class_name', '=', className).where('resource', '=', resource).execute();
+      await trx.insertInto('quota_classes').values({ class_name: className, resource, hard_limit: hard, created_at: nowIso() }).execute();
+    }
+  });
+}
