@@ -55,6 +55,13 @@ export interface CreateServerRequest {
   block_device_mapping_v2?: Record<string, unknown>[];
   scheduler_hints?: Record<string, unknown>;
   tags?: string[];
+  /** 2.63: certificate ids for image signature validation (not for volume-backed servers). */
+  trusted_certs?: string[] | null;
+  /** 2.74: a destination the scheduler must pick (filters still run). */
+  requested_host?: string | null;
+  requested_hypervisor_hostname?: string | null;
+  /** 2.90: the hostname, instead of one made from the display name. */
+  hostname?: string | null;
 }
 
 /** A server found through its mapping: in a cell, or still only a build request. */
@@ -91,6 +98,9 @@ export class ComputeApiFacade {
     const imageRef = req.imageRef ? imageIdFromRef(req.imageRef) : (bdms.find((b) => Number(b['boot_index']) === 0 && b['source_type'] === 'image')?.['uuid'] as string | undefined);
     if (imageRef) image = await this.checkImage(ctx, imageRef, flavor, bootFromVolume);
     else if (!bootFromVolume) throw badRequest('Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.', { type: 'InvalidBDMBootSequence' });
+    if (bootFromVolume && req.trusted_certs?.length) {
+      throw badRequest('Image signature certificate validation failed for certificate: None. Image certificate validation is not supported when booting from volume', { type: 'CertificateValidationFailed' });
+    }
     const requestedBdms = bootBdms(bdms, bootFromVolume ? null : rootBdm(image.id, flavor));
     await this.checkBootVolumes?.(ctx, requestedBdms);
 
@@ -103,6 +113,8 @@ export class ComputeApiFacade {
     const minCount = req.min_count ?? 1;
     const maxCount = req.max_count ?? minCount;
     if (minCount > maxCount) throw badRequest('min_count must be <= max_count');
+    if (req.hostname && maxCount > 1) throw badRequest('Unable to allocate a single hostname to multiple instances', { type: 'AmbiguousHostnameForMultipleInstances' });
+    if (req.requested_host || req.requested_hypervisor_hostname) await this.validateHostOrNode(req.requested_host ?? null, req.requested_hypervisor_hostname ?? null);
 
     const requested = await this.validateNetworks(ctx, req.networks ?? null, maxCount);
     const securityGroups = req.security_groups?.length ? [...new Set(req.security_groups)] : ['default'];
@@ -133,7 +145,7 @@ export class ComputeApiFacade {
       const displayName = count > 1 ? `${req.name}-${i + 1}` : req.name;
       const inst = new Instance();
       inst.update({
-        uuid, user_id: ctx.userId, project_id: ctx.projectId, image_ref: bootFromVolume ? '' : image.id, hostname: sanitizeHostname(displayName, uuid),
+        uuid, user_id: ctx.userId, project_id: ctx.projectId, image_ref: bootFromVolume ? '' : image.id, hostname: req.hostname || sanitizeHostname(displayName, uuid),
         launch_index: i, key_name: req.key_name ?? null, key_data: keyData, power_state: PowerState.NOSTATE, vm_state: VmState.BUILDING,
         task_state: TaskState.SCHEDULING, memory_mb: flavor.memory_mb, vcpus: flavor.vcpus, root_gb: flavor.root_gb,
         ephemeral_gb: flavor.ephemeral_gb, host: null, node: null, instance_type_id: flavor.id, user_data: req.user_data ?? null,
@@ -146,6 +158,7 @@ export class ComputeApiFacade {
       inst.flavor = flavor;
       inst.metadata = { ...(req.metadata ?? {}) };
       inst.system_metadata = { image_base_image_ref: image.id, image_min_ram: String(image.min_ram ?? 0), image_min_disk: String(image.min_disk ?? 0), network_allocated: 'False' };
+      if (req.trusted_certs?.length) inst.system_metadata['trusted_image_certificates'] = JSON.stringify(req.trusted_certs);
       inst.info_cache = { network_info: [] };
       inst.tags = [...new Set(req.tags ?? [])];
       inst.fault = null;
@@ -154,7 +167,8 @@ export class ComputeApiFacade {
         image, project_id: ctx.projectId, user_id: ctx.userId, availability_zone: req.availability_zone ?? null, num_instances: count,
         ignore_hosts: null, force_hosts: null, force_nodes: null, retry: null, limits: null, instance_group: group,
         scheduler_hints: normalizeHints(req.scheduler_hints ?? {}), instance_uuid: uuid, security_groups: securityGroups, is_bfv: bootFromVolume,
-        requested_destination: null,
+        requested_destination: req.requested_host || req.requested_hypervisor_hostname
+          ? { host: req.requested_host ?? null, node: req.requested_hypervisor_hostname ?? null } : null,
       });
       spec.flavor = flavor;
       if (req.availability_zone?.includes(':')) {
@@ -183,6 +197,27 @@ export class ComputeApiFacade {
       block_device_mapping: instances.map(() => requestedBdms), tags: req.tags ?? [],
     });
     return { instances, reservationId, adminPass };
+  }
+
+  /** _validate_host_or_node: the host must have a host mapping, the node a compute node. */
+  private async validateHostOrNode(host: string | null, node: string | null): Promise<void> {
+    if (host) {
+      const hm = await apiDb.hostMappingGet(this.api, host);
+      if (!hm) throw badRequest(`Compute host ${host} could not be found.`, { type: 'ComputeHostNotFound' });
+      if (node) {
+        const cell = await this.cells.byId(hm['cell_id']);
+        const cn = await cell.db.db.selectFrom('compute_nodes').select('id').where('host', '=', host).where('hypervisor_hostname', '=', node).where('deleted', '=', 0).executeTakeFirst();
+        if (!cn) throw badRequest(`Compute host ${host} could not be found.`, { type: 'ComputeHostNotFound' });
+      }
+      return;
+    }
+    if (node) {
+      for (const cell of await this.cells.computeCells()) {
+        const cn = await cell.db.db.selectFrom('compute_nodes').select('id').where('hypervisor_hostname', '=', node).where('deleted', '=', 0).executeTakeFirst().catch(() => undefined);
+        if (cn) return;
+      }
+      throw badRequest(`Compute host ${node} could not be found.`, { type: 'ComputeHostNotFound' });
+    }
   }
 
   private async checkImage(ctx: RequestContext, imageId: string, flavor: Flavor, bfv: boolean): Promise<ImageMeta> {

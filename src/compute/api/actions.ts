@@ -13,8 +13,13 @@ import { TaskState, VmState } from '../states.js';
 import { compactIpv6 } from './access-ip.js';
 import { baseUrl, boolParam, bookmarkUrl, mapErrors, mv, requireAdmin } from './common.js';
 import type { ProxyAction } from './proxies.js';
-import { rebuild as rebuildSchema } from './schemas/servers.js';
-import { serverReduced } from './views.js';
+import * as apiDb from '../db/api-api.js';
+import * as cellApi from '../db/cell-api.js';
+import type { Cell } from '../cells.js';
+import type { Instance } from '../objects/instance.js';
+import { lockV273, rebuild as rebuildSchema } from './schemas/servers.js';
+import { serverAfterChange } from './servers.js';
+import { TRUSTED_CERTS_KEY } from './views.js';
 
 type Handler = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply, body: any) => Promise<unknown>;
 
@@ -53,6 +58,7 @@ export function registerServerActions(app: FastifyInstance, compute: ComputeApiF
     },
 
     lock: async (req, reply, body) => {
+      if (mv(req, '2.73')) validate(lockV273, body ?? null);
       const reason = mv(req, '2.73') && body && typeof body === 'object' ? (body.locked_reason ?? null) : null;
       await mapErrors('lock', req.params.id, () => compute.setLocked(req.ctx, req.params.id, true, reason));
       reply.code(202);
@@ -71,8 +77,25 @@ export function registerServerActions(app: FastifyInstance, compute: ComputeApiF
     },
 
     rebuild: async (req, reply, body) => {
-      validate(rebuildSchema(mv(req, '2.19')), body);
+      validate(rebuildSchema({ description: mv(req, '2.19'), keyName: mv(req, '2.54'), userData: mv(req, '2.57'), trustedCerts: mv(req, '2.63'), hostname: mv(req, '2.90') }), body);
       const imageId = imageIdFromRef(body.imageRef);
+      // 2.54: key_name replaces the key pair (null removes it); looked up among the caller's.
+      let keyPair: { name: string | null; data: string | null } | null = null;
+      if (mv(req, '2.54') && 'key_name' in body) {
+        if (body.key_name === null) keyPair = { name: null, data: null };
+        else {
+          const kp = await apiDb.keypairGet(compute.api, req.ctx.userId ?? '', body.key_name);
+          if (!kp) throw badRequest('Invalid key_name provided.', { type: 'KeypairNotFound' });
+          keyPair = { name: kp['name'], data: kp['public_key'] };
+        }
+      }
+      const setCerts = mv(req, '2.63') && 'trusted_image_certificates' in body;
+      if (setCerts && body.trusted_image_certificates?.length) {
+        const cur = await mapErrors('rebuild', req.params.id, () => compute.get(req.ctx, req.params.id));
+        if (await isVolumeBacked(cur.instance, cur.cell)) {
+          throw badRequest('Image signature certificate validation failed for certificate: None. Image certificate validation is not supported for volume-backed servers.', { type: 'CertificateValidationFailed' });
+        }
+      }
       if (compute.glance) {
         const img = await compute.glance.show(req.ctx, imageId);
         if (!img) throw badRequest('Cannot find image for rebuild');
@@ -92,6 +115,15 @@ export function registerServerActions(app: FastifyInstance, compute: ComputeApiF
           if (body.accessIPv4 !== undefined) i.access_ip_v4 = body.accessIPv4;
           if (body.accessIPv6 !== undefined) i.access_ip_v6 = compactIpv6(body.accessIPv6);
           if (body['OS-DCF:diskConfig'] !== undefined) i.auto_disk_config = body['OS-DCF:diskConfig'] === 'AUTO';
+          if (keyPair) { i.key_name = keyPair.name; i.key_data = keyPair.data; }
+          if (mv(req, '2.57') && 'user_data' in body) i.user_data = body.user_data;
+          if (mv(req, '2.90') && body.hostname !== undefined) i.hostname = body.hostname;
+          if (setCerts) {
+            const sys = { ...i.system_metadata };
+            if (body.trusted_image_certificates?.length) sys[TRUSTED_CERTS_KEY] = JSON.stringify(body.trusted_image_certificates);
+            else delete sys[TRUSTED_CERTS_KEY];
+            i.system_metadata = sys;
+          }
           i.progress = 0;
         },
         cast: (rpc, i) => rpc.rebuildInstance(req.ctx, i, { image_ref: imageId, orig_image_ref: orig, new_pass: pass, preserve_ephemeral: boolParam(body.preserve_ephemeral) ?? false }),
@@ -99,7 +131,11 @@ export function registerServerActions(app: FastifyInstance, compute: ComputeApiF
       reply.code(202);
       // servers.py _add_location: the rebuilt server's self link.
       reply.header('Location', `${baseUrl(req)}/servers/${inst.uuid}`);
-      return { server: { ...serverReduced(req, inst), adminPass: pass } };
+      const loc = await compute.find({ readDeleted: 'no' }, inst.uuid);
+      const server = await serverAfterChange(req, compute, inst, loc?.cell ?? null, { rebuild: true });
+      if (mv(req, '2.54')) server['key_name'] = inst.key_name ?? null;
+      if (mv(req, '2.57')) server['user_data'] = inst.user_data ?? null;
+      return { server: { ...server, adminPass: pass } };
     },
 
     createImage: async (req, reply, body) => {
@@ -179,4 +215,12 @@ function randomPass(): string {
   let s = '';
   for (let i = 0; i < 12; i++) s += chars[Math.floor(Math.random() * chars.length)];
   return s;
+}
+
+/** compute_utils.is_volume_backed_instance: no image, or the boot disk is a volume. */
+export async function isVolumeBacked(inst: Instance, cell: Cell | null): Promise<boolean> {
+  if (!inst.image_ref) return true;
+  if (!cell) return false;
+  const bdms = await cellApi.bdmList(cell.db, inst.uuid);
+  return bdms.some((b) => Number(b['boot_index']) === 0 && b['destination_type'] === 'volume');
 }

@@ -12,7 +12,7 @@ import * as cellApi from '../db/cell-api.js';
 import { Instance } from '../objects/instance.js';
 import { statesFromStatus } from '../states.js';
 import { compactIpv6 } from './access-ip.js';
-import { boolParam, mapErrors, mv, requireProject } from './common.js';
+import { boolParam, mapErrors, mv, requireAdmin, requireProject } from './common.js';
 import * as schema from './schemas/servers.js';
 import { serverBasic, serverDetail, serverReduced } from './views.js';
 
@@ -45,8 +45,19 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
       security_groups: (s['security_groups'] ?? []).map((g: { name: string }) => g.name), config_drive: boolParam(s['config_drive']) ?? false,
       adminPass: s['adminPass'] ?? null, disk_config: s['OS-DCF:diskConfig'] ?? 'MANUAL', accessIPv4: s['accessIPv4'] ?? null,
       accessIPv6: normalizeIpv6(s['accessIPv6']) ?? null, block_device_mapping_v2: s['block_device_mapping_v2'],
-      scheduler_hints: body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {}, tags: s['tags'],
+      scheduler_hints: body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {}, tags: mv(req, '2.52') ? s['tags'] : undefined,
+      trusted_certs: s['trusted_image_certificates'] ?? null, hostname: s['hostname'] ?? null,
     };
+    checkBdmVolumeTypes(s['block_device_mapping_v2']);
+    if (mv(req, '2.74') && (s['host'] || s['hypervisor_hostname'])) {
+      // compute:servers:create:requested_destination is admin-only by default.
+      requireAdmin(req, 'compute:servers:create:requested_destination');
+      if (request.availability_zone?.includes(':')) {
+        throw badRequest('One mechanism with host and/or hypervisor_hostname and another mechanism with zone:host:node are mutually exclusive.');
+      }
+      request.requested_host = s['host'] ?? null;
+      request.requested_hypervisor_hostname = s['hypervisor_hostname'] ?? null;
+    }
     const r = await mapErrors('create', '', () => compute.create(req.ctx, request));
     reply.code(202);
     if (request.return_reservation_id) return { reservation_id: r.reservationId };
@@ -65,7 +76,7 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
   app.get<{ Params: { id: string } }>('/servers/:id', async (req) => {
     const loc = await mapErrors('show', req.params.id, () => compute.get(req.ctx, req.params.id));
     const sgs = await securityGroupsFor(compute, [loc.instance.uuid]);
-    return { server: serverDetail(req, loc.instance, { securityGroups: sgs.get(loc.instance.uuid) ?? [{ name: 'default' }] }) };
+    return { server: serverDetail(req, loc.instance, { securityGroups: sgs.get(loc.instance.uuid) ?? [{ name: 'default' }], ...(await serverGroupsOption(req, compute, loc.instance.uuid)) }) };
   });
 
   app.put<{ Params: { id: string } }>('/servers/:id', async (req) => {
@@ -77,8 +88,9 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
     if (s['accessIPv4'] !== undefined) changes['access_ip_v4'] = s['accessIPv4'];
     if (s['accessIPv6'] !== undefined) changes['access_ip_v6'] = normalizeIpv6(s['accessIPv6']);
     if (s['OS-DCF:diskConfig'] !== undefined) changes['auto_disk_config'] = s['OS-DCF:diskConfig'] === 'AUTO';
+    if (s['hostname'] !== undefined) changes['hostname'] = s['hostname'];
     const loc = await mapErrors('update', req.params.id, () => compute.update(req.ctx, req.params.id, changes));
-    return { server: serverReduced(req, loc.instance) };
+    return { server: await serverAfterChange(req, compute, loc.instance, loc.cell) };
   });
 
   app.delete<{ Params: { id: string } }>('/servers/:id', async (req, reply) => {
@@ -86,6 +98,43 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
     reply.code(204);
     return reply.send();
   });
+}
+
+/** 2.71: the server groups of the server (one at most), for show, update and rebuild. */
+async function serverGroupsOption(req: FastifyRequest, compute: ComputeApiFacade, uuid: string): Promise<{ serverGroups?: string[] }> {
+  if (!mv(req, '2.71')) return {};
+  const rows = await compute.api.db.selectFrom('instance_group_member as m').innerJoin('instance_groups as g', 'g.id', 'm.group_id')
+    .select('g.uuid').where('m.instance_uuid', '=', uuid).execute();
+  return { serverGroups: rows.map((r) => r['uuid'] as string) };
+}
+
+/**
+ * The answer of update and rebuild: the reduced document before 2.75, the whole GET
+ * representation from 2.75 (security groups and attached volumes included).
+ */
+export async function serverAfterChange(req: FastifyRequest, compute: ComputeApiFacade, inst: Instance, cell: Cell | null, o: { rebuild?: boolean } = {}): Promise<Record<string, unknown>> {
+  const groups = await serverGroupsOption(req, compute, inst.uuid);
+  if (!mv(req, '2.75')) {
+    const s = serverReduced(req, inst);
+    if (groups.serverGroups) s['server_groups'] = groups.serverGroups;
+    return s;
+  }
+  const sgs = await securityGroupsFor(compute, [inst.uuid]);
+  const volumes = cell ? (await cellApi.bdmList(cell.db, inst.uuid)).filter((b) => b['volume_id'])
+    .map((b) => ({ id: b['volume_id'] as string, delete_on_termination: Boolean(b['delete_on_termination']) })) : [];
+  const s = serverDetail(req, inst, { securityGroups: sgs.get(inst.uuid) ?? [{ name: 'default' }], volumes, ...groups });
+  // Rebuild answers user_data at the top level instead (show_user_data=False upstream).
+  if (o.rebuild) delete s['OS-EXT-SRV-ATTR:user_data'];
+  return s;
+}
+
+/** BlockDeviceDict.from_api's volume_type rules (2.67): only for volumes Nova creates. */
+function checkBdmVolumeTypes(bdms: Record<string, unknown>[] | undefined): void {
+  for (const b of bdms ?? []) {
+    if (!b['volume_type']) continue;
+    if (b['destination_type'] === 'local') throw badRequest('Block Device Mapping is Invalid: Specifying a volume_type with destination_type=local is not supported.', { type: 'InvalidBDMFormat' });
+    if (b['source_type'] === 'volume') throw badRequest('Block Device Mapping is Invalid: Specifying volume type to existing volume is not supported.', { type: 'InvalidBDMFormat' });
+  }
 }
 
 /** Request spec security groups, the names the server was booted with. */

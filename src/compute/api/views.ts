@@ -51,6 +51,16 @@ export interface ServerViewOptions {
   securityGroups?: { name: string }[];
   hostStatus?: string;
   volumes?: { id: string; delete_on_termination: boolean }[];
+  /** 2.71: the server groups the server belongs to (show, update and rebuild only, not detail). */
+  serverGroups?: string[];
+}
+
+/** 2.63: the trusted certificate ids the server was booted or rebuilt with (system metadata). */
+export const TRUSTED_CERTS_KEY = 'trusted_image_certificates';
+export function trustedCerts(inst: Instance): string[] | null {
+  const raw = inst.system_metadata?.[TRUSTED_CERTS_KEY];
+  if (!raw) return null;
+  try { return JSON.parse(raw) as string[]; } catch { return null; }
 }
 
 export function serverDetail(req: FastifyRequest, inst: Instance, o: ServerViewOptions = {}): Record<string, unknown> {
@@ -101,6 +111,11 @@ export function serverDetail(req: FastifyRequest, inst: Instance, o: ServerViewO
   if (mv(req, '2.9')) s['locked'] = Boolean(inst.locked);
   if (mv(req, '2.19')) s['description'] = inst.display_description ?? null;
   if (mv(req, '2.26')) s['tags'] = inst.tags ?? [];
+  if (mv(req, '2.63')) s['trusted_image_certificates'] = trustedCerts(inst);
+  if (o.serverGroups && mv(req, '2.71')) s['server_groups'] = o.serverGroups;
+  if (mv(req, '2.73')) s['locked_reason'] = inst.system_metadata?.['locked_reason'] ?? null;
+  // 2.90 shows the hostname to everyone (admins have it among the extended attributes).
+  if (mv(req, '2.90') && !admin) s['OS-EXT-SRV-ATTR:hostname'] = inst.hostname;
   if ((status === 'ERROR' || status === 'DELETED') && inst.fault) {
     const f: Record<string, unknown> = { code: inst.fault.code, created: iso(inst.fault.created), message: inst.fault.message };
     if (admin || inst.fault.code !== 500) f['details'] = inst.fault.details;

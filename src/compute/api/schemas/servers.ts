@@ -19,20 +19,23 @@ const networkItem = {
   },
   additionalProperties: false,
 };
-const bdmV2 = {
-  type: 'object',
-  properties: {
-    source_type: { type: 'string', enum: ['volume', 'image', 'snapshot', 'blank'] },
-    uuid: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9._-]*$' },
-    image_id: uuid, destination_type: { type: 'string', enum: ['local', 'volume'] },
-    guest_format: { type: 'string', maxLength: 255 }, device_type: { type: 'string', maxLength: 255 },
-    disk_bus: { type: 'string', maxLength: 255 }, boot_index: { type: ['integer', 'string', 'null'] },
-    volume_size: { type: ['integer', 'string', 'null'] }, device_name: { type: 'string' }, delete_on_termination: { type: ['boolean', 'string'] },
-    no_device: {}, connection_info: { type: 'string' }, snapshot_id: uuid, volume_id: uuid, tag: { type: 'string', maxLength: 60 },
-    volume_type: { type: ['string', 'null'] },
-  },
-  additionalProperties: false,
-};
+function bdmV2(volumeType: boolean) {
+  return {
+    type: 'object',
+    properties: {
+      source_type: { type: 'string', enum: ['volume', 'image', 'snapshot', 'blank'] },
+      uuid: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9._-]*$' },
+      image_id: uuid, destination_type: { type: 'string', enum: ['local', 'volume'] },
+      guest_format: { type: 'string', maxLength: 255 }, device_type: { type: 'string', maxLength: 255 },
+      disk_bus: { type: 'string', maxLength: 255 }, boot_index: { type: ['integer', 'string', 'null'] },
+      volume_size: { type: ['integer', 'string', 'null'] }, device_name: { type: 'string' }, delete_on_termination: { type: ['boolean', 'string'] },
+      no_device: {}, connection_info: { type: 'string' }, snapshot_id: uuid, volume_id: uuid, tag: { type: 'string', maxLength: 60 },
+      // 2.67: the Cinder volume type of a volume Nova creates (parameter_types.volume_type).
+      ...(volumeType ? { volume_type: { type: ['string', 'null'], minLength: 0, maxLength: 255 } } : {}),
+    },
+    additionalProperties: false,
+  };
+}
 const hints = {
   type: 'object',
   properties: {
@@ -48,7 +51,21 @@ const hints = {
   additionalProperties: true,
 };
 
-function serverProps(v: { networksRequired: boolean; tags: boolean; description: boolean }) {
+/** What a create request may carry, by microversion (create, create_v219 ... create_v290 upstream). */
+interface CreateVersion {
+  networksRequired: boolean; tags: boolean; description: boolean; personality: boolean;
+  trustedCerts: boolean; volumeType: boolean; requestedDestination: boolean; hostname: boolean;
+}
+
+/** parameter_types.trusted_certs: nullable list of 1..50 unique non-empty ids. */
+export const trustedCerts = { type: ['array', 'null'], minItems: 1, maxItems: 50, uniqueItems: true, items: { type: 'string', minLength: 1 } };
+/** parameter_types.hostname (2.90): an RFC 952 label. */
+export const hostname = { type: 'string', pattern: '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$', minLength: 2, maxLength: 63 };
+/** parameter_types.fqdn (2.74 host / hypervisor_hostname). */
+const fqdn = { type: 'string', pattern: '^[a-zA-Z0-9-._]*$', minLength: 1, maxLength: 255 };
+const personality = { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, contents: { type: 'string', format: 'base64' } }, additionalProperties: false } };
+
+function serverProps(v: CreateVersion) {
   const props: Record<string, unknown> = {
     name, imageRef: { oneOf: [{ type: 'string', format: 'uuid' }, { type: 'string', maxLength: 0 }, { type: 'string', pattern: '^https?://' }] },
     flavorRef: { type: ['string', 'integer'], minLength: 1 },
@@ -58,18 +75,22 @@ function serverProps(v: { networksRequired: boolean; tags: boolean; description:
     return_reservation_id: { type: ['boolean', 'string'] }, config_drive: { type: ['boolean', 'string'] },
     security_groups: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } }, additionalProperties: false } },
     'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] }, accessIPv4: { type: 'string', format: 'ipv4' },
-    accessIPv6: { type: 'string', format: 'ipv6' }, personality: { type: 'array' }, block_device_mapping_v2: { type: 'array', items: bdmV2 },
+    accessIPv6: { type: 'string', format: 'ipv6' }, block_device_mapping_v2: { type: 'array', items: bdmV2(v.volumeType) },
     block_device_mapping: { type: 'array' },
     networks: v.networksRequired
       ? { oneOf: [{ type: 'array', items: networkItem }, { type: 'string', enum: ['none', 'auto'] }] }
       : { type: 'array', items: networkItem },
   };
+  if (v.personality) props['personality'] = personality;
   if (v.description) props['description'] = { type: ['string', 'null'], maxLength: 255 };
   if (v.tags) props['tags'] = { type: 'array', items: { type: 'string', minLength: 1, maxLength: 60, pattern: '^[^,/]*$' }, maxItems: 50 };
+  if (v.trustedCerts) props['trusted_image_certificates'] = trustedCerts;
+  if (v.requestedDestination) { props['host'] = fqdn; props['hypervisor_hostname'] = fqdn; }
+  if (v.hostname) props['hostname'] = hostname;
   return props;
 }
 
-function createSchema(v: { networksRequired: boolean; tags: boolean; description: boolean }) {
+function createSchema(v: CreateVersion) {
   return {
     type: 'object',
     properties: {
@@ -85,44 +106,69 @@ function createSchema(v: { networksRequired: boolean; tags: boolean; description
   };
 }
 
+const v237: CreateVersion = { networksRequired: true, tags: false, description: true, personality: true, trustedCerts: false, volumeType: false, requestedDestination: false, hostname: false };
+const v252 = { ...v237, tags: true };
+const v257 = { ...v252, personality: false };
+const v263 = { ...v257, trustedCerts: true };
+const v267 = { ...v263, volumeType: true };
+const v274 = { ...v267, requestedDestination: true };
+const v290 = { ...v274, hostname: true };
+
 export const create = [
-  { schema: createSchema({ networksRequired: false, tags: false, description: false }), max: '2.18' },
-  { schema: createSchema({ networksRequired: false, tags: false, description: true }), min: '2.19', max: '2.36' },
-  { schema: createSchema({ networksRequired: true, tags: false, description: true }), min: '2.37', max: '2.51' },
-  { schema: createSchema({ networksRequired: true, tags: true, description: true }), min: '2.52' },
+  { schema: createSchema({ ...v237, networksRequired: false, description: false }), max: '2.18' },
+  { schema: createSchema({ ...v237, networksRequired: false }), min: '2.19', max: '2.36' },
+  { schema: createSchema(v237), min: '2.37', max: '2.51' },
+  { schema: createSchema(v252), min: '2.52', max: '2.56' },
+  { schema: createSchema(v257), min: '2.57', max: '2.62' },
+  { schema: createSchema(v263), min: '2.63', max: '2.66' },
+  { schema: createSchema(v267), min: '2.67', max: '2.73' },
+  { schema: createSchema(v274), min: '2.74', max: '2.89' },
+  { schema: createSchema(v290), min: '2.90' },
 ];
+
+function updateSchema(v: { description: boolean; hostname: boolean }) {
+  const props: Record<string, unknown> = {
+    name, accessIPv4: { type: 'string', format: 'ipv4' }, accessIPv6: { type: 'string', format: 'ipv6' },
+    'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] },
+  };
+  if (v.description) props['description'] = { type: ['string', 'null'], maxLength: 255 };
+  if (v.hostname) props['hostname'] = hostname;
+  return { type: 'object', required: ['server'], additionalProperties: false, properties: { server: { type: 'object', additionalProperties: false, properties: props } } };
+}
 
 export const update = [
-  {
-    schema: {
-      type: 'object', required: ['server'], additionalProperties: false,
-      properties: { server: { type: 'object', additionalProperties: false, properties: { name, accessIPv4: { type: 'string', format: 'ipv4' }, accessIPv6: { type: 'string', format: 'ipv6' }, 'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] } } } },
-    },
-    max: '2.18',
-  },
-  {
-    schema: {
-      type: 'object', required: ['server'], additionalProperties: false,
-      properties: { server: { type: 'object', additionalProperties: false, properties: { name, description: { type: ['string', 'null'], maxLength: 255 }, accessIPv4: { type: 'string', format: 'ipv4' }, accessIPv6: { type: 'string', format: 'ipv6' }, 'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] } } } },
-    },
-    min: '2.19',
-  },
+  { schema: updateSchema({ description: false, hostname: false }), max: '2.18' },
+  { schema: updateSchema({ description: true, hostname: false }), min: '2.19', max: '2.89' },
+  { schema: updateSchema({ description: true, hostname: true }), min: '2.90' },
 ];
 
-/** The `rebuild` action's body (the object under `rebuild`); `description` from 2.19. */
-export function rebuild(withDescription: boolean): Record<string, unknown> {
+/** What a rebuild may carry, by microversion (rebuild, rebuild_v219 ... rebuild_v290 upstream). */
+export interface RebuildVersion { description: boolean; keyName: boolean; userData: boolean; trustedCerts: boolean; hostname: boolean }
+
+/** The `rebuild` action's body (the object under `rebuild`). */
+export function rebuild(v: RebuildVersion): Record<string, unknown> {
   const boolean = {
     type: ['boolean', 'string'],
     enum: [true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't', false, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f'],
   };
-  return {
-    type: 'object', required: ['imageRef'], additionalProperties: false,
-    properties: {
-      name, imageRef: uuid, adminPass: { type: 'string' }, metadata, preserve_ephemeral: boolean,
-      'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] },
-      accessIPv4: { type: 'string', format: 'ipv4' }, accessIPv6: { type: 'string', format: 'ipv6' },
-      personality: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, contents: { type: 'string', format: 'base64' } }, additionalProperties: false } },
-      ...(withDescription ? { description: { type: ['string', 'null'], maxLength: 255 } } : {}),
-    },
+  const props: Record<string, unknown> = {
+    name, imageRef: uuid, adminPass: { type: 'string' }, metadata, preserve_ephemeral: boolean,
+    'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] },
+    accessIPv4: { type: 'string', format: 'ipv4' }, accessIPv6: { type: 'string', format: 'ipv6' },
   };
+  // 2.57 removed personality and added a nullable user_data.
+  if (v.userData) props['user_data'] = { type: ['string', 'null'], format: 'base64', maxLength: 65535 };
+  else props['personality'] = personality;
+  if (v.description) props['description'] = { type: ['string', 'null'], maxLength: 255 };
+  if (v.keyName) props['key_name'] = { oneOf: [{ type: 'string', minLength: 1, maxLength: 255 }, { type: 'null' }] };
+  if (v.trustedCerts) props['trusted_image_certificates'] = trustedCerts;
+  if (v.hostname) props['hostname'] = hostname;
+  return { type: 'object', required: ['imageRef'], additionalProperties: false, properties: props };
 }
+
+/** lock (2.73: an optional locked_reason; before, anything). */
+export const lockV273 = {
+  type: ['object', 'null'],
+  properties: { locked_reason: { type: 'string', minLength: 1, maxLength: 255 } },
+  additionalProperties: false,
+};
