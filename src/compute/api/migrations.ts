@@ -10,9 +10,30 @@ import { ApiError, badRequest, notFound } from '../../common/errors.js';
 import type { ComputeApiFacade } from '../api.js';
 import { InstanceAction } from '../objects/instance-action.js';
 import { Migration, migrationList, type MigrationFilters } from '../objects/migration.js';
+import { validateQuery, type VersionedSchema } from '../../common/http/validation.js';
 import { baseUrl, bookmarkUrl, mapErrors, mv, requireAdmin } from './common.js';
 
 type Row = Record<string, any>;
+
+/** [api]max_limit: the most items one page of a paged list holds. */
+const MAX_LIMIT = 1000;
+
+// nova/api/openstack/compute/schemas/migrations.py: query parameters per microversion.
+const multi = { type: 'array', items: { type: 'string' } };
+const single = (items: Record<string, unknown>) => ({ type: 'array', items, maxItems: 1 });
+const q20 = { hidden: multi, host: multi, instance_uuid: multi, source_compute: multi, status: multi, migration_type: multi };
+const q259 = {
+  ...q20, limit: single({ type: ['integer', 'string'], pattern: '^[0-9]*$', minimum: 0, minLength: 1 }), marker: single({ type: 'string' }),
+  'changes-since': single({ type: 'string', format: 'date-time' }),
+};
+const q266 = { ...q259, 'changes-before': single({ type: 'string', format: 'date-time' }) };
+const q280 = { ...q266, user_id: single({ type: 'string' }), project_id: single({ type: 'string' }) };
+const INDEX_QUERY: VersionedSchema[] = [
+  { min: '2.1', max: '2.58', schema: { type: 'object', properties: q20, additionalProperties: true } },
+  { min: '2.59', max: '2.65', schema: { type: 'object', properties: q259, additionalProperties: false } },
+  { min: '2.66', max: '2.79', schema: { type: 'object', properties: q266, additionalProperties: false } },
+  { min: '2.80', schema: { type: 'object', properties: q280, additionalProperties: false } },
+];
 
 /** `2019-01-01T00:00:00.000000`, as Nova's migration views print datetimes. */
 function stamp(s: string | null | undefined): string | null {
@@ -66,56 +87,55 @@ function serverMigrationView(req: FastifyRequest, m: Row): Record<string, unknow
 export function registerMigrations(app: FastifyInstance, compute: ComputeApiFacade): void {
   app.get('/os-migrations', async (req) => {
     requireAdmin(req, 'os_compute_api:os-migrations:index');
-    const q = req.query as Record<string, string | string[] | undefined>;
-    const one = (k: string) => {
-      const v = q[k];
-      return Array.isArray(v) ? v[v.length - 1] : v;
-    };
+    const q = validateQuery(req, INDEX_QUERY);
+    const last = (k: string) => q[k]?.at(-1);
     const f: MigrationFilters = {};
-    for (const [k, key] of [['instance_uuid', 'instance_uuid'], ['host', 'host'], ['status', 'status'], ['source_compute', 'source_compute'], ['migration_type', 'migration_type']] as const) {
-      const v = one(k);
-      if (v) f[key] = v;
+    for (const k of ['instance_uuid', 'status', 'migration_type'] as const) {
+      const v = last(k);
+      if (v !== undefined) f[k] = v;
     }
-    if (mv(req, '2.59')) {
-      const since = one('changes-since');
-      if (since) f.changes_since = isoOrThrow(since, 'changes-since');
-    }
-    if (mv(req, '2.66')) {
-      const before = one('changes-before');
-      if (before) f.changes_before = isoOrThrow(before, 'changes-before');
+    // Nova's DB filter: `host` (source or destination) wins over `source_compute`.
+    const host = last('host');
+    if (host !== undefined) f.host = host;
+    else if (last('source_compute') !== undefined) f.source_compute = last('source_compute');
+    if (mv(req, '2.59') && last('changes-since') !== undefined) f.changes_since = new Date(last('changes-since')!).toISOString();
+    if (mv(req, '2.66') && last('changes-before') !== undefined) {
+      f.changes_before = new Date(last('changes-before')!).toISOString();
+      if (f.changes_since && f.changes_before < f.changes_since) {
+        throw badRequest('The value of changes-since must be less than or equal to changes-before.');
+      }
     }
     if (mv(req, '2.80')) {
-      const u = one('user_id'), p = one('project_id');
-      if (u) f.user_id = u;
-      if (p) f.project_id = p;
+      if (last('user_id') !== undefined) f.user_id = last('user_id');
+      if (last('project_id') !== undefined) f.project_id = last('project_id');
     }
     const cells = (await compute.cells.all()).filter((c) => !c.isCell0);
     const res = await compute.cells.scatterGather((cell) => migrationList(cell.db, f), cells);
     let rows: Row[] = [];
     for (const list of res.values()) if (list) rows.push(...list);
-    rows = rows.filter((r) => !r['hidden']);
     rows.sort((a, b) => String(b['created_at']).localeCompare(String(a['created_at'])) || Number(b['id']) - Number(a['id']));
-    if (mv(req, '2.59')) {
-      const marker = one('marker');
-      if (marker) {
-        const i = rows.findIndex((r) => r['uuid'] === marker);
-        if (i < 0) throw badRequest(`Marker ${marker} could not be found.`, { type: 'MarkerNotFound' });
-        rows = rows.slice(i + 1);
-      }
-      const limitRaw = one('limit');
-      if (limitRaw !== undefined) {
-        const limit = Number(limitRaw);
-        if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${limitRaw}.`);
-        const more = rows.length > limit;
-        rows = rows.slice(0, limit);
-        const body: Record<string, unknown> = { migrations: rows.map((r) => migrationView(req, r)) };
-        if (more && rows.length) {
-          body['migrations_links'] = [{ rel: 'next', href: `${baseUrl(req)}/os-migrations?limit=${limit}&marker=${rows[rows.length - 1]!['uuid']}` }];
-        }
-        return body;
-      }
+    if (!mv(req, '2.59')) return { migrations: rows.filter((r) => !r['hidden']).map((r) => migrationView(req, r)) };
+
+    // 2.59: paging by uuid marker, sorted created_at desc, id desc across cells; a marker that
+    // is no migration is a 400 (MarkerNotFound); limit is capped by [api]max_limit.
+    const marker = last('marker');
+    if (marker !== undefined) {
+      const i = rows.findIndex((r) => r['uuid'] === marker);
+      if (i < 0) throw badRequest(`Marker ${marker} could not be found.`, { type: 'MarkerNotFound' });
+      rows = rows.slice(i + 1);
     }
-    return { migrations: rows.map((r) => migrationView(req, r)) };
+    const limit = Math.min(MAX_LIMIT, last('limit') !== undefined ? Number(last('limit')) : MAX_LIMIT);
+    rows = rows.slice(0, limit);
+    const migrations = rows.filter((r) => !r['hidden']).map((r) => migrationView(req, r));
+    const body: Record<string, unknown> = { migrations };
+    // common.ViewBuilder._get_collection_links: a next link when the page is full.
+    if (limit && migrations.length === limit) {
+      const params = new URLSearchParams();
+      const qs: Record<string, string[]> = { ...q, marker: [String(migrations[migrations.length - 1]!['uuid'])] };
+      for (const k of Object.keys(qs).sort()) for (const v of qs[k]!) params.append(k, v);
+      body['migrations_links'] = [{ rel: 'next', href: `${baseUrl(req)}/os-migrations?${params.toString()}` }];
+    }
+    return body;
   });
 
   // server_migrations.py: only live migrations in progress; 2.23+.
@@ -193,10 +213,4 @@ export function registerLiveMigrationControls(app: FastifyInstance, compute: Com
     reply.code(202);
     return reply.send();
   });
-}
-
-function isoOrThrow(v: string, name: string): string {
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw badRequest(`Invalid input for query parameters ${name}. Value: ${v}. '${v}' is not a 'date-time'`);
-  return new Date(t).toISOString();
 }

@@ -168,10 +168,11 @@ async function resizeOrMigrate(compute: ComputeApiFacade, req: Req, o: { flavorR
   }
   let requestedDestination: Record<string, unknown> | null = null;
   if (o.host) {
+    // _validate_host_for_cold_migrate: the current host first, then the host must exist (in the cell).
+    if (o.host === loc.instance.host) throw badRequest('Cannot migrate to the host where the server exists.', { type: 'CannotMigrateToSameHost' });
     if (loc.cell && !(await hostApi.serviceGetByHostBinary(loc.cell.db, o.host, 'nova-compute'))) {
       throw badRequest(`Compute host ${o.host} could not be found.`, { type: 'ComputeHostNotFound' });
     }
-    if (o.host === loc.instance.host) throw badRequest('Unable to migrate instance to the current host.', { type: 'CannotMigrateToSameHost' });
     requestedDestination = { host: o.host };
   }
   const specPrim = await apiDb.requestSpecGet(compute.api, id);
