@@ -14,7 +14,7 @@ import { BlockDeviceMapping, VolumeBDMNotFound } from '../objects/block-device.j
 import { InstanceAction } from '../objects/instance-action.js';
 import { VmState } from '../states.js';
 import { cinderError, type CinderAPI } from '../volume/cinder.js';
-import { mapErrors, mv } from './common.js';
+import { mapErrors, mv, requireAdmin } from './common.js';
 
 /** vm_states an attach or detach accepts (check_instance_state in nova/compute/api.py). */
 const VOLUME_VM_STATES = [VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED, VmState.RESIZED, VmState.SOFT_DELETED, VmState.SHELVED, VmState.SHELVED_OFFLOADED];
@@ -22,11 +22,16 @@ const VOLUME_VM_STATES = [VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED, VmSta
 const volumeId = { type: 'string', format: 'uuid' };
 const device = { type: ['string', 'null'], pattern: '(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$' };
 const tag = { type: 'string', minLength: 1, maxLength: 60, pattern: '^[^,/]*$' };
-const attachSchema = (extra: Record<string, unknown>) => ({
+/** parameter_types.boolean */
+const boolean = {
+  type: ['boolean', 'string'],
+  enum: [true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', false, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no'],
+};
+const attachSchema = (extra: Record<string, unknown>, withDevice = true) => ({
   type: 'object',
   properties: {
     volumeAttachment: {
-      type: 'object', properties: { volumeId, device, ...extra }, required: ['volumeId'], additionalProperties: false,
+      type: 'object', properties: { volumeId, ...(withDevice ? { device } : {}), ...extra }, required: ['volumeId'], additionalProperties: false,
     },
   },
   required: ['volumeAttachment'], additionalProperties: false,
@@ -34,19 +39,47 @@ const attachSchema = (extra: Record<string, unknown>) => ({
 export const ATTACH_SCHEMAS = [
   { schema: attachSchema({}), max: '2.48' },
   { schema: attachSchema({ tag }), min: '2.49', max: '2.78' },
-  { schema: attachSchema({ tag, delete_on_termination: { type: ['boolean', 'string'] } }), min: '2.79' },
+  { schema: attachSchema({ tag, delete_on_termination: boolean }), min: '2.79' },
 ];
-const indexQuery = {
-  type: 'object',
-  properties: { limit: { type: 'array', items: { type: 'string', pattern: '^[0-9]+$' } }, offset: { type: 'array', items: { type: 'string', pattern: '^[0-9]+$' } } },
-  additionalProperties: true,
-};
+/** PUT: below 2.85 only the swap's volumeId; from 2.85 the GET fields may be echoed back. */
+export const UPDATE_SCHEMAS = [
+  { schema: attachSchema({}, false), max: '2.84' },
+  { schema: attachSchema({ tag, delete_on_termination: boolean, serverId: { type: 'string', format: 'uuid' }, id: { type: 'string', format: 'uuid' } }), min: '2.85' },
+];
+const indexQueryProps = { limit: { type: 'array', items: { type: 'string', pattern: '^[0-9]+$' } }, offset: { type: 'array', items: { type: 'string', pattern: '^[0-9]+$' } } };
+const INDEX_QUERY = [
+  { schema: { type: 'object', properties: indexQueryProps, additionalProperties: true }, max: '2.74' },
+  { schema: { type: 'object', properties: indexQueryProps, additionalProperties: false }, min: '2.75' },
+];
+const TRUE_STRINGS = ['true', '1', 'on', 'yes'];
+/** oslo's bool_from_string(strict) over a value the schema already restricted. */
+const toBool = (v: boolean | string): boolean => (typeof v === 'boolean' ? v : TRUE_STRINGS.includes(v.toLowerCase()));
 
-/** One attachment as Nova shows it: the volume id is the attachment's id. */
+/**
+ * _translate_attachment_detail_view (list and show): `device` only when known (a volume
+ * attached while shelved-offloaded has none yet); 2.70 `tag`; 2.79 `delete_on_termination`;
+ * 2.89 `attachment_id` and `bdm_uuid` instead of `id`.
+ */
 export function attachmentView(req: FastifyRequest, bdm: BlockDeviceMapping): Record<string, unknown> {
-  const out: Record<string, unknown> = { id: bdm.volume_id, serverId: bdm.instance_uuid, volumeId: bdm.volume_id, device: bdm.device_name };
+  const out: Record<string, unknown> = {};
+  if (!mv(req, '2.89')) out['id'] = bdm.volume_id;
+  out['volumeId'] = bdm.volume_id;
+  out['serverId'] = bdm.instance_uuid;
+  if (bdm.device_name) out['device'] = bdm.device_name;
   if (mv(req, '2.70')) out['tag'] = bdm.tag ?? null;
   if (mv(req, '2.79')) out['delete_on_termination'] = Boolean(bdm.delete_on_termination);
+  if (mv(req, '2.89')) {
+    out['attachment_id'] = bdm.attachment_id;
+    out['bdm_uuid'] = bdm.uuid;
+  }
+  return out;
+}
+
+/** The attach answer: always `device` (null when not known yet); never the 2.89 fields (as upstream). */
+function createdView(req: FastifyRequest, serverId: string, bdm: BlockDeviceMapping, requested: { tag: string | null; delete_on_termination: boolean }): Record<string, unknown> {
+  const out: Record<string, unknown> = { id: bdm.volume_id, serverId, volumeId: bdm.volume_id, device: bdm.device_name ?? null };
+  if (mv(req, '2.70')) out['tag'] = requested.tag;
+  if (mv(req, '2.79')) out['delete_on_termination'] = requested.delete_on_termination;
   return out;
 }
 
@@ -77,24 +110,31 @@ export class VolumeAttachmentsApi {
   }
 
   /** nova.compute.api.API.attach_volume (the new-style flow with Cinder 3.44 attachments). */
-  async attach(ctx: RequestContext, serverId: string, a: { volumeId: string; device?: string | null; tag?: string | null; delete_on_termination?: boolean }): Promise<BlockDeviceMapping> {
+  async attach(ctx: RequestContext, serverId: string, a: { volumeId: string; device?: string | null; tag?: string | null; delete_on_termination?: boolean; supportsMultiattach?: boolean }): Promise<BlockDeviceMapping> {
     const loc = await this.located(ctx, serverId);
     const inst = loc.instance;
     this.compute.checkLocked(ctx, inst);
     checkInstanceState(inst, 'attach_volume', VOLUME_VM_STATES, [null], true);
     const volume = await this.cinder.get(ctx, a.volumeId, inst.project_id);
     if (!volume) throw notFound(`Volume ${a.volumeId} could not be found.`, { type: 'VolumeNotFound' });
-    if (volume['multiattach']) throw badRequest('Multiattach volumes are only supported starting with compute API version 2.60.', { type: 'MultiattachNotSupportedOldMicroversion' });
-    const existing = await BlockDeviceMapping.getByVolumeAndInstance(loc.cell.backend, ctx, a.volumeId, inst.uuid).catch(() => null);
-    if (existing) throw badRequest(`Invalid volume: volume ${a.volumeId} already attached`, { type: 'InvalidVolume' });
-    if (volume['status'] !== 'available') {
+    const multiattach = Boolean(volume['multiattach']);
+    await this.checkNotAttached(ctx, loc.cell, inst.uuid, a.volumeId, multiattach);
+    if (inst.vm_state === VmState.SHELVED_OFFLOADED) {
+      // No compute to ask whether it can tag devices or share volumes until the unshelve.
+      if (a.tag) throw badRequest('Tagged volume attachment is not supported for shelved-offloaded instances.', { type: 'VolumeTaggedAttachToShelvedNotSupported' });
+      if (multiattach) throw badRequest('Attaching multiattach volumes is not supported for shelved-offloaded instances.', { type: 'MultiattachToShelvedNotSupported' });
+    }
+    // check_attach_and_reserve_volume
+    if (multiattach && !a.supportsMultiattach) throw badRequest('Multiattach volumes are only supported starting with compute API version 2.60.', { type: 'MultiattachNotSupportedOldMicroversion' });
+    const usable = multiattach ? ['available', 'in-use'] : ['available'];
+    if (!usable.includes(String(volume['status']))) {
       throw badRequest(`Invalid volume: volume '${a.volumeId}' status must be 'available'. Currently in '${volume['status']}'`, { type: 'InvalidVolume' });
     }
     if (inst.vm_state === VmState.SHELVED_OFFLOADED) return this.attachShelvedOffloaded(ctx, loc, a);
 
     const rpc = await this.compute.computeRpcFor(loc.cell);
     const bdm = (await rpc.reserveBlockDeviceName(ctx, inst, {
-      device: a.device ?? null, volume_id: a.volumeId, disk_bus: null, device_type: null, tag: a.tag ?? null, multiattach: false,
+      device: a.device ?? null, volume_id: a.volumeId, disk_bus: null, device_type: null, tag: a.tag ?? null, multiattach,
       delete_on_termination: a.delete_on_termination ?? false,
     })) as BlockDeviceMapping;
     bdm.backend = loc.cell.backend;
@@ -109,6 +149,46 @@ export class VolumeAttachmentsApi {
     await InstanceAction.actionStart(loc.cell.backend, ctx, inst.uuid, 'attach_volume');
     await rpc.attachVolume(ctx, inst, bdm);
     return bdm;
+  }
+
+  /**
+   * _check_volume_already_attached: never twice on one server; a volume that is not
+   * multiattach on no other server either (Cinder would let an admin's reset through).
+   */
+  private async checkNotAttached(ctx: RequestContext, cell: NonNullable<Located['cell']>, instanceUuid: string, volId: string, multiattach: boolean): Promise<void> {
+    void ctx;
+    const rows = await cell.db.db.selectFrom('block_device_mapping').select(['instance_uuid'])
+      .where('volume_id', '=', volId).where('deleted', '=', 0).orderBy('id').execute();
+    if (!rows.length) return;
+    if (!multiattach) {
+      throw badRequest(`Invalid volume: volume ${volId} is already attached to instances: ${rows.map((r) => r['instance_uuid']).join(' ')}`, { type: 'InvalidVolume' });
+    }
+    if (rows.some((r) => r['instance_uuid'] === instanceUuid)) throw badRequest(`Invalid volume: volume ${volId} already attached`, { type: 'InvalidVolume' });
+  }
+
+  /** PUT with the attached volume's own id (2.85): only delete_on_termination may change. */
+  async update(ctx: RequestContext, serverId: string, volId: string, att: Record<string, unknown>): Promise<void> {
+    const loc = await this.compute.get(ctx, serverId);
+    const bdm = loc.cell ? await BlockDeviceMapping.getByVolumeAndInstance(loc.cell.backend, ctx, volId, serverId).catch(() => null) : null;
+    if (!bdm) throw notFound(`No volume Block Device Mapping with id ${volId}.`, { type: 'VolumeBDMNotFound' });
+    if ('id' in att && att['id'] !== volId) throw badRequest('The id property is not mutable');
+    if ('serverId' in att && att['serverId'] !== serverId) throw badRequest('The serverId property is not mutable');
+    if ('device' in att && att['device'] !== bdm.device_name) throw badRequest('The device property is not mutable');
+    if ('tag' in att && att['tag'] !== bdm.tag) throw badRequest('The tag property is not mutable');
+    if ('delete_on_termination' in att) bdm.delete_on_termination = toBool(att['delete_on_termination'] as boolean | string);
+    await bdm.save(ctx);
+  }
+
+  /**
+   * The swap (a different volumeId): Nova only does it when Cinder asks, as part of migrating
+   * the old volume. Stratus's Cinder does not migrate in-use volumes, so the volume is never
+   * in migration and the answer is Nova's 409 for that case.
+   */
+  async swap(ctx: RequestContext, serverId: string, oldVolId: string): Promise<never> {
+    const loc = await this.compute.get(ctx, serverId);
+    const old = await this.cinder.get(ctx, oldVolId, loc.instance.project_id);
+    if (!old) throw notFound(`Volume ${oldVolId} could not be found.`, { type: 'VolumeNotFound' });
+    throw new ApiError(409, `volume ${oldVolId} is not migrating; this API should only be called by Cinder`);
   }
 
   /** No host to do it: the BDM is made here and the attachment completed without a connector. */
@@ -197,31 +277,53 @@ export function registerVolumeAttachments(app: FastifyInstance, compute: Compute
   type Params = { server_id: string; id: string };
 
   app.get(P, async (req: FastifyRequest<{ Params: Params }>) => {
-    const q = validateQuery(req, indexQuery);
-    const all = await mapErrors('index', req.params.server_id, () => api.list(req.ctx, req.params.server_id));
+    const q = validateQuery(req, INDEX_QUERY);
+    let all = await mapErrors('index', req.params.server_id, () => api.list(req.ctx, req.params.server_id));
     const offset = q['offset'] ? Number(q['offset'].at(-1)) : 0;
     const limit = q['limit'] ? Number(q['limit'].at(-1)) : all.length;
-    return { volumeAttachments: all.slice(offset, offset + limit).map((b) => attachmentView(req, b)) };
+    all = all.slice(offset, offset + limit);
+    // 2.89 needs the attachment id: a mapping still being made is left out.
+    if (mv(req, '2.89')) all = all.filter((b) => b.attachment_id);
+    return { volumeAttachments: all.map((b) => attachmentView(req, b)) };
   });
 
   app.get(`${P}/:id`, async (req: FastifyRequest<{ Params: Params }>) => {
     const bdm = await mapErrors('show', req.params.server_id, () => api.show(req.ctx, req.params.server_id, req.params.id));
+    if (mv(req, '2.89') && !bdm.attachment_id) throw notFound(`Instance ${req.params.server_id} is not attached to volume ${req.params.id}`);
     return { volumeAttachment: attachmentView(req, bdm) };
   });
 
   app.post(P, async (req: FastifyRequest<{ Params: Params }>) => {
     const body = validateBody<{ volumeAttachment: { volumeId: string; device?: string | null; tag?: string; delete_on_termination?: boolean | string } }>(req, ATTACH_SCHEMAS);
     const v = body.volumeAttachment;
-    const dot = v.delete_on_termination === undefined ? undefined : ['true', '1', 'yes', 'on', 't', 'y'].includes(String(v.delete_on_termination).toLowerCase());
-    const bdm = await mapErrors('attach_volume', req.params.server_id, () => api.attach(req.ctx, req.params.server_id, {
-      volumeId: v.volumeId, device: v.device ?? null, tag: v.tag ?? null, ...(dot !== undefined ? { delete_on_termination: dot } : {}),
+    const serverId = req.params.server_id;
+    const loc = await mapErrors('attach_volume', serverId, () => compute.get(req.ctx, serverId));
+    // Shelved servers take volumes from 2.20 on (_check_request_version).
+    if (!mv(req, '2.20') && (loc.instance.vm_state === VmState.SHELVED || loc.instance.vm_state === VmState.SHELVED_OFFLOADED)) {
+      throw new ApiError(409, `Cannot 'attach_volume' instance ${serverId} while it is in vm_state ${loc.instance.vm_state}`, { type: 'InstanceInvalidState' });
+    }
+    const dot = v.delete_on_termination === undefined ? false : toBool(v.delete_on_termination);
+    const t = v.tag ?? null;
+    const bdm = await mapErrors('attach_volume', serverId, () => api.attach(req.ctx, serverId, {
+      volumeId: v.volumeId, device: v.device ?? null, tag: t, delete_on_termination: dot, supportsMultiattach: mv(req, '2.60'),
     }));
-    return { volumeAttachment: attachmentView(req, bdm) };
+    return { volumeAttachment: createdView(req, serverId, bdm, { tag: t, delete_on_termination: dot }) };
   });
 
-  // Swapping volumes (os-volume_attachments PUT) is an admin move Stratus does not do.
-  app.put(`${P}/:id`, async () => {
-    throw new ApiError(404, 'The resource could not be found.');
+  // 2.85: PUT with the same volumeId updates the attachment; a different one is Cinder's swap.
+  app.put(`${P}/:id`, async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const body = validateBody<{ volumeAttachment: Record<string, unknown> & { volumeId: string } }>(req, UPDATE_SCHEMAS);
+    const serverId = req.params.server_id;
+    const att = body.volumeAttachment;
+    const loc = await mapErrors('swap_volume', serverId, () => compute.get(req.ctx, serverId));
+    const onlySwap = !mv(req, '2.85');
+    const swapping = onlySwap || att.volumeId !== req.params.id;
+    if (swapping) requireAdmin(req, 'os_compute_api:os-volumes-attachments:swap');
+    else if (!req.ctx.isAdmin && req.ctx.projectId !== loc.instance.project_id) requireAdmin(req, 'os_compute_api:os-volumes-attachments:update');
+    if (!onlySwap) await mapErrors('update', serverId, () => api.update(req.ctx, serverId, req.params.id, att));
+    if (swapping) await mapErrors('swap_volume', serverId, () => api.swap(req.ctx, serverId, req.params.id));
+    reply.code(202);
+    return reply.send();
   });
 
   app.delete(`${P}/:id`, async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
