@@ -20,6 +20,7 @@ import {
 } from '../common/ipaddr.js';
 import { ROUTER_INTERFACE_OWNERS, IPV6_SLAAC, DHCPV6_STATELESS } from '../common/constants.js';
 import { RetryRequest, isDuplicateKey } from '../plugin/dbutil.js';
+import { Q } from '../db/queries.js';
 
 export interface SubnetForIpam {
   id: string;
@@ -100,6 +101,7 @@ function randomIn(r: IpRange): bigint {
 
 async function taken(trx: Transaction<any>, subnetId: string, ips: string[]): Promise<Set<string>> {
   if (ips.length === 0) return new Set();
+  if (ips.length === 8) return new Set((await Q.takenOf8.rows(trx, subnetId, ...ips)).map((r) => r.ip_address));
   const rows = await trx.selectFrom('ipallocations').select('ip_address')
     .where('subnet_id', '=', subnetId).where('ip_address', 'in', ips).execute();
   return new Set(rows.map((r: any) => r.ip_address as string));
@@ -222,7 +224,7 @@ async function recordAllocations(trx: Transaction<any>, networkId: string, portI
       if (used.size) throw IpAddressInUse(networkId, f.ip_address);
     }
     try {
-      await trx.insertInto('ipallocations').values({ port_id: portId, ip_address: f.ip_address, subnet_id: f.subnet_id, network_id: networkId }).execute();
+      await Q.insertIpAllocation.execute(trx, portId, f.ip_address, f.subnet_id, networkId);
     } catch (e) {
       if (!isDuplicateKey(e)) throw e;
       // someone else got it first: explicit requests fail, automatic picks start over

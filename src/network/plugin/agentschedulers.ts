@@ -7,6 +7,7 @@
 import { AGENT_TYPE_DHCP, AGENT_TYPE_L3 } from '../common/constants.js';
 import type { NeutronPlugin } from './core.js';
 import { b } from './dbutil.js';
+import { Q } from '../db/queries.js';
 
 export class AgentSchedulers {
   constructor(private readonly p: NeutronPlugin) {}
@@ -18,10 +19,9 @@ export class AgentSchedulers {
 
   /** Hosts of the DHCP agents serving a network, scheduling it first when it needs DHCP and has none. */
   async dhcpHostsFor(networkId: string, schedule = true): Promise<string[]> {
-    const bound = await this.p.db.selectFrom('networkdhcpagentbindings').innerJoin('agents', 'agents.id', 'networkdhcpagentbindings.dhcp_agent_id')
-      .select(['agents.host as host']).where('network_id', '=', networkId).execute();
-    if (bound.length || !schedule) return bound.map((r: any) => r.host);
-    const dhcpSubnet = await this.p.db.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('enable_dhcp', '=', 1).executeTakeFirst();
+    const bound = await Q.dhcpHostsOfNetwork.rows(this.p.db, networkId);
+    if (bound.length || !schedule) return bound.map((r) => r.host);
+    const dhcpSubnet = await Q.dhcpSubnetOfNetwork.first(this.p.db, networkId);
     if (!dhcpSubnet) return [];
     const agents = await this.liveAgentRows(AGENT_TYPE_DHCP);
     const chosen = agents.slice(0, this.p.cfg.dhcpAgentsPerNetwork);

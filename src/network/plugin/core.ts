@@ -18,6 +18,7 @@ import { defaultConfig, type NeutronConfig } from './config.js';
 import { b, fromJson, i, isDuplicateKey, now, paginate, applyTagFilters, retryOnConflict, toJson, uuid, type ListOptions, emptyList, RetryRequest } from './dbutil.js';
 import { allocateProjectSegment, reserveProviderSegment, segmentMtu } from './ml2/type-drivers.js';
 import { bindPort, type AgentInfo, type StoredSegment } from './ml2/mech-driver.js';
+import { Q, insertPort, PORT_INSERT_COLUMNS } from '../db/queries.js';
 
 export type Dict = Record<string, any>;
 export type Body = Record<string | symbol, any>;
@@ -117,10 +118,15 @@ export class NeutronPlugin {
   }
 
   async liveAgents(host: string | null, agentType?: string): Promise<AgentInfo[]> {
-    let q = this.db.selectFrom('agents').selectAll();
-    if (host !== null) q = q.where('host', '=', host);
-    if (agentType) q = q.where('agent_type', '=', agentType);
-    const rows = await q.execute();
+    let rows: any[];
+    if (host !== null && !agentType) {
+      rows = await Q.agentsOnHost.rows(this.db, host);
+    } else {
+      let q = this.db.selectFrom('agents').selectAll();
+      if (host !== null) q = q.where('host', '=', host);
+      if (agentType) q = q.where('agent_type', '=', agentType);
+      rows = await q.execute();
+    }
     return rows.map((r: any) => ({
       host: r.host, agent_type: r.agent_type, admin_state_up: b(r.admin_state_up),
       alive: this.agentAlive(r.heartbeat_timestamp), configurations: fromJson(r.configurations, {}),
@@ -143,8 +149,8 @@ export class NeutronPlugin {
   }
 
   async getNetworkRow(ctx: RequestContext, id: string, trx?: Transaction<any>): Promise<Dict> {
-    const q = this.netVisibility((trx ?? this.db).selectFrom('networks').selectAll().where('id', '=', id), ctx);
-    const row = await q.executeTakeFirst();
+    const db = trx ?? this.db;
+    const row = ctx.isAdmin ? await Q.networkById.first(db, id) : await Q.networkVisible.first(db, id, ctx.projectId ?? '');
     if (!row) throw X.NetworkNotFound(id);
     return row;
   }
@@ -334,7 +340,7 @@ export class NeutronPlugin {
   }
 
   async segmentsOf(networkId: string, trx?: Transaction<any>): Promise<StoredSegment[]> {
-    const rows = await (trx ?? this.db).selectFrom('networksegments').selectAll().where('network_id', '=', networkId).orderBy('segment_index').execute();
+    const rows = await Q.segmentsOfNetwork.rows(trx ?? this.db, networkId);
     return rows.map((s: any) => ({ id: s.id, network_type: s.network_type, physical_network: s.physical_network || null, segmentation_id: s.segmentation_id }));
   }
 
@@ -599,7 +605,7 @@ export class NeutronPlugin {
   }
 
   async subnetsForIpam(trx: Transaction<any>, networkId: string): Promise<SubnetForIpam[]> {
-    const rows = await trx.selectFrom('subnets').selectAll().where('network_id', '=', networkId).orderBy('created_at').orderBy('id').execute();
+    const rows = await Q.subnetsOfNetwork.rows(trx, networkId);
     return rows.map((r: any) => ({
       id: r.id, network_id: r.network_id, cidr: r.cidr, ip_version: Number(r.ip_version), gateway_ip: r.gateway_ip,
       ipv6_address_mode: r.ipv6_address_mode, allocation_pools: fromJson(r.allocation_pools, []),
@@ -661,7 +667,7 @@ export class NeutronPlugin {
 
   /** Validates requested security groups (visible to the caller) and port-security rules. */
   private async resolveSecurityGroups(ctx: RequestContext, trx: Transaction<any>, projectId: string, requested: unknown,
-    portSecurity: boolean, deviceOwner: string, hasIps: boolean): Promise<string[]> {
+    portSecurity: boolean, deviceOwner: string, hasIps: boolean, knownDefault?: string | null): Promise<string[]> {
     if (isSet(requested)) {
       const ids = [...new Set(requested as string[])];
       if (ids.length && (!portSecurity)) throw X.PortSecurityAndIPRequiredForSecurityGroups();
@@ -674,8 +680,10 @@ export class NeutronPlugin {
       return ids;
     }
     if (!portSecurity || deviceOwner.startsWith(C.DEVICE_OWNER_NETWORK_PREFIX) || !hasIps) return [];
-    // the default group was made before the transaction (its own transaction would block on SQLite)
-    const sg = projectId ? await trx.selectFrom('default_security_group').select('security_group_id').where('project_id', '=', projectId).executeTakeFirst() : undefined;
+    // the default group was made before the transaction (its own transaction would block on SQLite);
+    // the caller that made sure of it already knows its id (a default group is never swapped for another)
+    if (knownDefault) return [knownDefault];
+    const sg = projectId ? await Q.defaultSecurityGroup.first(trx, projectId) : undefined;
     return sg ? [sg.security_group_id] : [];
   }
 
@@ -705,13 +713,14 @@ export class NeutronPlugin {
       throw X.PolicyNotAuthorized('create_port:fixed_ips:ip_address');
     }
     const binding = await this.bindingFor(network.id, host, vnic);
+    let defaultSg: string | null = null;
     if (!isSet(body['security_groups']) && portSecurity && !deviceOwner.startsWith(C.DEVICE_OWNER_NETWORK_PREFIX) && projectId) {
-      await this.ensureDefaultSecurityGroup(ctx, projectId);
+      defaultSg = await this.ensureDefaultSecurityGroup(ctx, projectId);
     }
     const { sgs: sgIds, row } = await this.tx(async (trx) => {
       await this.checkQuota(trx, projectId, 'port');
       const mac = isSet(body['mac_address']) ? normalizeMac(body['mac_address'])! : randomMac(this.cfg.baseMac.slice(0, 8));
-      const sgs = await this.resolveSecurityGroups(ctx, trx, projectId, body['security_groups'], portSecurity, deviceOwner, true);
+      const sgs = await this.resolveSecurityGroups(ctx, trx, projectId, body['security_groups'], portSecurity, deviceOwner, true, defaultSg);
       // addresses first (ipallocations decides races), then the port row with them
       const ips = await allocateIps(trx, {
         networkId: network.id, portId: id, mac, deviceOwner, subnets: await this.subnetsForIpam(trx, network.id),
@@ -727,14 +736,14 @@ export class NeutronPlugin {
         description: body['description'] ?? '', revision_number: 1, created_at: ts, updated_at: ts,
       };
       try {
-        await trx.insertInto('ports').values(values).execute();
+        await insertPort.execute(trx, ...PORT_INSERT_COLUMNS.map((c) => values[c]));
       } catch (e) {
         if (isDuplicateKey(e) && isSet(body['mac_address'])) throw X.MacAddressInUse(network.id, mac);
         // a generated MAC collided: start over with another one (mac_generation_retries)
         if (isDuplicateKey(e)) throw new RetryRequest('mac collision');
         throw e;
       }
-      for (const sg of sgs) await trx.insertInto('securitygroupportbindings').values({ port_id: id, security_group_id: sg }).execute();
+      for (const sg of sgs) await Q.insertSgBinding.execute(trx, id, sg);
       if (this.isBound(binding.vif_type)) await this.addProvisioningBlocks(trx, id, network.id, ips);
       return { sgs, row: values };
     });
@@ -750,13 +759,13 @@ export class NeutronPlugin {
 
   /** L2 always; DHCP when a DHCP agent serves the network and the port has an address on a DHCP subnet. */
   async addProvisioningBlocks(trx: Transaction<any>, portId: string, networkId: string, ips: FixedIp[]): Promise<void> {
-    await trx.deleteFrom('provisioningblocks').where('port_id', '=', portId).execute();
-    await trx.insertInto('provisioningblocks').values({ port_id: portId, entity: C.PROVISIONING_L2 }).execute();
+    await Q.deleteProvisioningBlocks.execute(trx, portId);
+    await Q.insertProvisioningBlock.execute(trx, portId, C.PROVISIONING_L2);
     if (ips.length === 0) return;
     const dhcpSubnet = await trx.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('enable_dhcp', '=', 1)
       .where('id', 'in', ips.map((f) => f.subnet_id)).executeTakeFirst();
-    const agent = await trx.selectFrom('networkdhcpagentbindings').select('dhcp_agent_id').where('network_id', '=', networkId).executeTakeFirst();
-    if (dhcpSubnet && agent) await trx.insertInto('provisioningblocks').values({ port_id: portId, entity: C.PROVISIONING_DHCP }).execute();
+    const agent = dhcpSubnet && (await Q.dhcpHostsOfNetwork.first(trx, networkId));
+    if (agent) await Q.insertProvisioningBlock.execute(trx, portId, C.PROVISIONING_DHCP);
   }
 
   async updatePort(ctx: RequestContext, id: string, body: Body): Promise<Dict> {

@@ -9,12 +9,23 @@ import * as X from '../common/exceptions.js';
 import { isSet, type Body, type Dict, type ListResult, type NeutronPlugin, applyFilters } from './core.js';
 import { b, emptyList, fromJson, i, now, paginate, uuid, type ListOptions } from './dbutil.js';
 import { isUuid } from '../api/validators.js';
+import { Q } from '../db/queries.js';
+import { arg, prepared, type PreparedQuery } from '../db/prepared.js';
 
 /** Table (and project column) counted for each quota resource. */
 const QUOTA_TABLES: Record<string, string> = {
   network: 'networks', subnet: 'subnets', subnetpool: 'subnetpools', port: 'ports', router: 'routers',
   floatingip: 'floatingips', security_group: 'securitygroups', security_group_rule: 'securitygrouprules', rbac_policy: 'rbac_policies',
 };
+
+const usageQueries = new Map<string, PreparedQuery<{ n: number | string }>>();
+function usageQuery(table: string): PreparedQuery<{ n: number | string }> {
+  let q = usageQueries.get(table);
+  if (!q) {
+    usageQueries.set(table, (q = prepared((db) => db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('project_id', '=', arg(0)))));
+  }
+  return q;
+}
 
 export class Quotas {
   constructor(private readonly p: NeutronPlugin) {
@@ -23,15 +34,14 @@ export class Quotas {
 
   async limits(projectId: string, trx?: Transaction<any>): Promise<Record<string, number>> {
     const out = { ...this.p.cfg.quotas };
-    const rows = await (trx ?? this.p.db).selectFrom('quotas').selectAll().where('project_id', '=', projectId).execute();
-    for (const r of rows) out[r.resource] = Number(r.limit);
+    for (const r of await Q.quotaLimits.rows(trx ?? this.p.db, projectId)) out[r.resource] = Number(r.limit);
     return out;
   }
 
   async usage(projectId: string, resource: string, trx?: Transaction<any>): Promise<number> {
     const table = QUOTA_TABLES[resource];
     if (!table) return 0;
-    const r: any = await (trx ?? this.p.db).selectFrom(table).select((eb: any) => eb.fn.countAll().as('n')).where('project_id', '=', projectId).executeTakeFirst();
+    const r = await usageQuery(table).first(trx ?? this.p.db, projectId);
     return Number(r?.n ?? 0);
   }
 

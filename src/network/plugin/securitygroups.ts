@@ -11,6 +11,7 @@ import { IP_PROTOCOL_MAP, PORT_PROTOCOL_NUMBERS } from '../common/constants.js';
 import { parseCidr, formatCidr } from '../common/ipaddr.js';
 import { isSet, type Body, type Dict, type ListResult, type NeutronPlugin, applyFilters } from './core.js';
 import { b, emptyList, fromJson, i, isDuplicateKey, now, paginate, applyTagFilters, uuid, type ListOptions } from './dbutil.js';
+import { Q } from '../db/queries.js';
 
 const SG_COLS: Record<string, string> = {
   id: 'id', name: 'name', project_id: 'project_id', tenant_id: 'project_id', description: 'description', stateful: 'stateful',
@@ -35,7 +36,7 @@ export class SecurityGroups {
   /** Creates the project's `default` group once, whoever asks first (the PK on default_security_group decides). */
   async ensureDefault(_ctx: RequestContext, projectId: string): Promise<string | null> {
     if (!projectId) return null;
-    const existing = await this.db.selectFrom('default_security_group').select('security_group_id').where('project_id', '=', projectId).executeTakeFirst();
+    const existing = await Q.defaultSecurityGroup.first(this.db, projectId);
     if (existing) return existing.security_group_id;
     const id = uuid();
     try {

@@ -11,6 +11,7 @@ import * as C from '../common/constants.js';
 import type { NeutronCore } from '../plugin/index.js';
 import type { AgentSchedulers } from '../plugin/agentschedulers.js';
 import type { Dict } from '../plugin/core.js';
+import { Q } from '../db/queries.js';
 
 const log = getLogger('neutron-server');
 
@@ -34,11 +35,7 @@ export class AgentNotifiers {
 
   /** ML2's port_update: port dict plus the bound segment. */
   async portUpdate(ctx: RequestContext, port: Dict): Promise<void> {
-    const seg = port['binding:host_id']
-      ? await this.n.core.db.selectFrom('ports').innerJoin('networksegments', 'networksegments.id', 'ports.binding_segment_id')
-        .select(['networksegments.network_type as network_type', 'networksegments.segmentation_id as segmentation_id', 'networksegments.physical_network as physical_network'])
-        .where('ports.id', '=', port['id']).executeTakeFirst()
-      : undefined;
+    const seg = port['binding:host_id'] ? await Q.boundSegmentOfPort.first(this.n.core.db, port['id']) : undefined;
     await this.fanout(ctx, 'port', 'update', 'port_update', {
       port, network_type: seg?.network_type ?? null, segmentation_id: seg?.segmentation_id || null, physical_network: seg?.physical_network || null,
     });

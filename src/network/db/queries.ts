@@ -1,0 +1,52 @@
+/**
+ * The queries of the port-create path (the one Nova's boots and the bench hammer), compiled
+ * once per database (see prepared.ts). Everything else builds its queries as it goes.
+ * @module
+ */
+import { arg, prepared } from './prepared.js';
+
+export const Q = {
+  networkById: prepared((db) => db.selectFrom('networks').selectAll().where('id', '=', arg(0))),
+  /** A network visible to project arg(1): owned, shared, external or shared with it by RBAC. */
+  networkVisible: prepared((db) => db.selectFrom('networks').selectAll().where('id', '=', arg(0)).where((eb) => eb.or([
+    eb('networks.project_id', '=', arg(1)), eb('networks.shared', '=', 1), eb('networks.router_external', '=', 1),
+    eb('networks.id', 'in', db.selectFrom('rbac_policies').select('object_id').where('object_type', '=', 'network')
+      .where('target_project', 'in', [arg(1), '*'])),
+  ]))),
+  defaultSecurityGroup: prepared<{ security_group_id: string }>((db) =>
+    db.selectFrom('default_security_group').select('security_group_id').where('project_id', '=', arg(0))),
+  quotaLimits: prepared<{ resource: string; limit: number }>((db) =>
+    db.selectFrom('quotas').select(['resource', 'limit']).where('project_id', '=', arg(0))),
+  subnetsOfNetwork: prepared((db) =>
+    db.selectFrom('subnets').selectAll().where('network_id', '=', arg(0)).orderBy('created_at').orderBy('id')),
+  segmentsOfNetwork: prepared((db) =>
+    db.selectFrom('networksegments').selectAll().where('network_id', '=', arg(0)).orderBy('segment_index')),
+  agentsOnHost: prepared((db) => db.selectFrom('agents').selectAll().where('host', '=', arg(0))),
+  /** Which of 8 candidate addresses of a subnet are taken (IPAM's random probes). */
+  takenOf8: prepared<{ ip_address: string }>((db) => db.selectFrom('ipallocations').select('ip_address')
+    .where('subnet_id', '=', arg(0)).where('ip_address', 'in', [1, 2, 3, 4, 5, 6, 7, 8].map(arg))),
+  insertIpAllocation: prepared((db) => db.insertInto('ipallocations').values({
+    port_id: arg(0), ip_address: arg(1), subnet_id: arg(2), network_id: arg(3),
+  })),
+  insertSgBinding: prepared((db) => db.insertInto('securitygroupportbindings').values({ port_id: arg(0), security_group_id: arg(1) })),
+  insertProvisioningBlock: prepared((db) => db.insertInto('provisioningblocks').values({ port_id: arg(0), entity: arg(1) })),
+  deleteProvisioningBlocks: prepared((db) => db.deleteFrom('provisioningblocks').where('port_id', '=', arg(0))),
+  dhcpSubnetOfNetwork: prepared<{ id: string }>((db) =>
+    db.selectFrom('subnets').select('id').where('network_id', '=', arg(0)).where('enable_dhcp', '=', 1).limit(1)),
+  dhcpHostsOfNetwork: prepared<{ host: string }>((db) => db.selectFrom('networkdhcpagentbindings')
+    .innerJoin('agents', 'agents.id', 'networkdhcpagentbindings.dhcp_agent_id').select(['agents.host as host']).where('network_id', '=', arg(0))),
+  boundSegmentOfPort: prepared<{ network_type: string; segmentation_id: number; physical_network: string }>((db) => db.selectFrom('ports')
+    .innerJoin('networksegments', 'networksegments.id', 'ports.binding_segment_id')
+    .select(['networksegments.network_type as network_type', 'networksegments.segmentation_id as segmentation_id', 'networksegments.physical_network as physical_network'])
+    .where('ports.id', '=', arg(0))),
+};
+
+/** The columns of a `ports` row, in insert order (the port insert is prepared over them). */
+export const PORT_INSERT_COLUMNS = [
+  'id', 'project_id', 'network_id', 'name', 'mac_address', 'admin_state_up', 'status', 'device_id', 'device_owner', 'fixed_ips',
+  'security_groups', 'allowed_address_pairs', 'port_security_enabled', 'binding_host_id', 'binding_vif_type', 'binding_vif_details',
+  'binding_vnic_type', 'binding_profile', 'binding_segment_id', 'description', 'revision_number', 'created_at', 'updated_at',
+] as const;
+
+export const insertPort = prepared((db) =>
+  db.insertInto('ports').values(Object.fromEntries(PORT_INSERT_COLUMNS.map((c, n) => [c, arg(n)]))));
