@@ -210,6 +210,8 @@ export interface ComputeOptions extends SessionParams {
   resizeConfirmWindowSec?: number;
   /** `[DEFAULT]shelved_offload_time` in seconds (0: offload at once, as Nova's default; -1: never). */
   shelvedOffloadTimeSec?: number;
+  /** `[DEFAULT]max_concurrent_live_migrations` (default 1; 0: unlimited); the others wait `queued`. */
+  maxConcurrentLiveMigrations?: number;
 }
 
 export function createCompute(o: ComputeOptions): { service: Service; manager: ComputeManager; driver: ComputeDriver; start(): Promise<void>; stop(): Promise<void> } {
@@ -225,7 +227,7 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
   let server: RpcServer | null = null;
   const peerRpc = new ComputeAPI(o.bus, { service: 'nova-compute', host: o.host });
   const moves = new ComputeResizeManager(manager, peerRpc);
-  const liveMoves = new ComputeLiveMigrationManager(manager, peerRpc);
+  const liveMoves = new ComputeLiveMigrationManager(manager, peerRpc, o.maxConcurrentLiveMigrations ?? 1);
   const volumes = new ComputeVolumeManager(manager, new CinderAPI(session));
   manager.volumes = volumes;
   const shelvedOffload = o.shelvedOffloadTimeSec ?? 0;

@@ -198,11 +198,18 @@ export function registerLiveMigrationControls(app: FastifyInstance, compute: Com
   app.delete<{ Params: { id: string; mid: string } }>('/servers/:id/migrations/:mid', async (req, reply) => {
     if (!mv(req, '2.24')) throw new ApiError(404, 'The resource could not be found.');
     requireAdmin(req, 'os_compute_api:servers:migrations:delete');
+    // compute API live_migrate_abort: @check_instance_lock, @check_instance_state(task_state=[MIGRATING]).
+    const loc0 = await mapErrors('abort live migration', req.params.id, () => compute.get(req.ctx, req.params.id));
+    compute.checkLocked(req.ctx, loc0.instance);
+    if (loc0.instance.task_state !== 'migrating') {
+      throw new ApiError(409, `Cannot 'abort live migration' instance ${req.params.id} while it is in task_state ${loc0.instance.task_state ?? 'None'}`, { type: 'InstanceInvalidState' });
+    }
     const { m, loc } = await serverMigration(compute, req);
     const inst = loc.instance;
     if (m['migration_type'] !== 'live-migration') {
       throw badRequest(`Migration ${m['id']} for instance ${inst.uuid} is not a live migration.`, { type: 'InvalidMigrationState' });
     }
+    // 2.65: a migration still queued or preparing can be aborted too.
     const abortable = mv(req, '2.65') ? ['running', 'queued', 'preparing'] : ['running'];
     if (!abortable.includes(m['status'])) {
       throw badRequest(`Migration ${m['id']} state of instance ${inst.uuid} is ${m['status']}. Cannot abort live migration while the migration is in this state.`, { type: 'InvalidMigrationState' });

@@ -36,13 +36,34 @@ interface Running {
   migration: Migration;
   abort: boolean;
   forceComplete: boolean;
+  /** Still waiting for one of the host's `max_concurrent_live_migrations` slots. */
+  queued: boolean;
+  dest: string;
 }
 
 export class ComputeLiveMigrationManager {
   readonly target = { version: '5.1' };
   /** instance uuid -> the live migration this host is running as its source. */
   private readonly running = new Map<string, Running>();
-  constructor(private readonly m: ComputeManager, private readonly rpc: ComputeAPI) {}
+  /** Live migrations this source runs at once; the rest wait `queued` (Nova's executor). */
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** `[DEFAULT]max_concurrent_live_migrations` (Nova's default 1; 0 means unlimited). */
+  constructor(private readonly m: ComputeManager, private readonly rpc: ComputeAPI, private readonly maxConcurrent = 1) {}
+
+  private async takeSlot(): Promise<void> {
+    if (this.maxConcurrent <= 0 || this.active < this.maxConcurrent) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private releaseSlot(): void {
+    const next = this.waiting.shift();
+    if (next) next(); // the slot passes straight to the next queued migration
+    else this.active--;
+  }
 
   // ---------------------------------------------------------------- pre-checks (calls)
 
@@ -72,12 +93,17 @@ export class ComputeLiveMigrationManager {
     const { instance, migration } = a;
     migration.status = MigrationStatus.QUEUED;
     await migration.save(ctx);
-    const run: Running = { migration, abort: false, forceComplete: false };
+    const run: Running = { migration, abort: false, forceComplete: false, queued: true, dest: a.dest };
     this.running.set(instance.uuid, run);
+    await this.takeSlot();
     try {
+      // Aborted while queued (2.65): live_migration_abort already rolled it back.
+      if (run.abort) return;
+      run.queued = false;
       await this.m.actionEvent(ctx, instance, 'compute_live_migration', () => this.doLiveMigration(ctx, instance, a.dest, run, a.migrate_data));
     } finally {
-      this.running.delete(instance.uuid);
+      this.releaseSlot();
+      if (this.running.get(instance.uuid) === run) this.running.delete(instance.uuid);
     }
   }
 
@@ -214,7 +240,15 @@ export class ComputeLiveMigrationManager {
     await this.m.actionEvent(ctx, a.instance, 'compute_live_migration_abort', async () => {
       await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_abort', 'start', undefined, null);
       const run = this.running.get(a.instance.uuid);
-      if (run && run.migration.id === a.migration_id) run.abort = true;
+      if (!run || run.migration.id !== a.migration_id) return;
+      run.abort = true;
+      if (run.queued) {
+        // Dropped from the queue before it started (2.65): nothing ran, so only the control
+        // plane's changes go back: the allocation swap, the task state, the migration `cancelled`.
+        this.running.delete(a.instance.uuid);
+        await this.rollback(ctx, a.instance, run.dest, run.migration, MigrationStatus.CANCELLED);
+      }
+      // `preparing` / `running`: the migration's own flow notices and rolls back (cancelled).
       await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_abort', 'end', undefined, null);
     });
   }

@@ -118,9 +118,9 @@ test('live migration: moves an ACTIVE server; errors; force_complete; abort', as
     assert.deepEqual(await allocationsOf(admin, id), [await rpUuid(admin, source)]);
     const destUsage = (await admin.call('GET', 'placement', `/resource_providers/${await rpUuid(admin, dest)}/usages`, undefined, PLACEMENT)).body.usages;
     assert.equal(destUsage.MEMORY_MB, 0);
-    // Aborting something finished is refused.
+    // Aborting something finished is refused (the server is no longer `migrating`).
     r = await admin.call('DELETE', 'compute', `/servers/${id}/migrations/${run2.id}`, undefined, MV('2.24'));
-    assert.equal(r.status, 400);
+    assert.equal(r.status, 409);
     setFakeLiveMigrationDuration(source, 0);
     setFakeLiveMigrationDuration(dest, 0);
     for (const n of ['instance.live_migration_pre.start', 'instance.live_migration_post.end', 'instance.live_migration_post_dest.end', 'instance.live_migration_force_complete.end',
