@@ -25,6 +25,7 @@ import { Migration, MigrationNotFound, MigrationStatus } from '../objects/migrat
 import { RequestSpec } from '../objects/request-spec.js';
 import { checkDeltas, countUsage, projectLimits } from '../quota.js';
 import { TaskState, VmState } from '../states.js';
+import { availableZones, hostAvailabilityZone } from '../../conductor/availability-zones.js';
 import { mapErrors, mv, requireAdmin } from './common.js';
 
 type Req = FastifyRequest<{ Params: { id: string } }>;
@@ -63,7 +64,8 @@ export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFac
           host: { type: ['string', 'null'], minLength: 1, maxLength: 255 },
           block_migration: mv(req, '2.25') ? { oneOf: [boolish, { type: 'string', enum: ['auto'] }] } : boolish,
           disk_over_commit: boolish,
-          ...(mv(req, '2.30') ? { force: boolish } : {}),
+          // 2.30 .. 2.67 only: 2.68 removed `force`.
+          ...(mv(req, '2.30') && !mv(req, '2.68') ? { force: boolish } : {}),
         },
       }, body);
       if (mv(req, '2.25') && body.disk_over_commit !== undefined) throw badRequest("Additional properties are not allowed ('disk_over_commit' was unexpected)");
@@ -84,14 +86,18 @@ export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFac
       return 202;
     },
     unshelve: async (req, body) => {
-      if (body !== null && body !== undefined) {
-        if (!mv(req, '2.77')) validate({ type: 'null' }, body);
+      // Before 2.77 the body is not looked at; 2.77 takes an availability zone (a name, required in an
+      // object), 2.91 also `availability_zone: null` (unpin) and `host` (admin).
+      const args: UnshelveArgs = {};
+      if (mv(req, '2.91')) {
+        validate({ type: ['object', 'null'], additionalProperties: false, properties: { availability_zone: { type: ['string', 'null'] }, host: { type: 'string' } } }, body ?? null);
+        if (body && 'availability_zone' in body) args.newAz = body.availability_zone;
+        if (body?.host) args.host = body.host;
+      } else if (mv(req, '2.77')) {
+        validate({ type: ['object', 'null'], required: ['availability_zone'], additionalProperties: false, properties: { availability_zone: { type: 'string', minLength: 1, maxLength: 255, format: 'name' } } }, body ?? null);
+        if (body) args.newAz = body.availability_zone;
       }
-      const specPrim = await apiDb.requestSpecGet(compute.api, req.params.id);
-      await mapErrors('unshelve', req.params.id, () => compute.action(req.ctx, req.params.id, {
-        action: 'unshelve', method: 'unshelve', vmStates: [VmState.SHELVED, VmState.SHELVED_OFFLOADED], newTaskState: TaskState.UNSHELVING, mustHaveLaunched: false,
-        cast: (_rpc, inst) => compute.computeTasks.unshelveInstance(req.ctx, { instance: inst, request_spec: specPrim ? (fromPrimitive(specPrim) as RequestSpec) : basicSpec(inst) }),
-      }));
+      await mapErrors('unshelve', req.params.id, () => unshelve(compute, req, args));
       return 202;
     },
     evacuate: async (req, body) => {
@@ -101,7 +107,7 @@ export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFac
         type: 'object', additionalProperties: false, required: mv(req, '2.14') ? [] : ['onSharedStorage'],
         properties: {
           host: { type: 'string', minLength: 1, maxLength: 255 }, adminPass: { type: 'string' },
-          ...(mv(req, '2.14') ? {} : { onSharedStorage: boolish }), ...(mv(req, '2.29') ? { force: boolish } : {}),
+          ...(mv(req, '2.14') ? {} : { onSharedStorage: boolish }), ...(mv(req, '2.29') && !mv(req, '2.68') ? { force: boolish } : {}),
         },
       }, body ?? {});
       const pass = await mapErrors('evacuate', req.params.id, () => evacuate(compute, req.ctx, req.params.id, body?.host ?? null, body?.adminPass ?? null));
@@ -261,6 +267,59 @@ async function evacuate(compute: ComputeApiFacade, ctx: RequestContext, id: stri
     },
   });
   return pass;
+}
+
+interface UnshelveArgs {
+  /** Present: pin to this zone (string) or unpin (null, 2.91); absent: keep the request spec's zone. */
+  newAz?: string | null;
+  host?: string;
+}
+
+/**
+ * compute API unshelve (nova/compute/api.py): lock and state checks (409), then with a zone or host
+ * the server must be SHELVED_OFFLOADED (409), the zone must be available (400), the host admin-only
+ * (403), known (400) and in the zone the server will have (409). The request spec takes the zone and
+ * the host as requested destination; the super-conductor schedules.
+ */
+async function unshelve(compute: ComputeApiFacade, req: Req, a: UnshelveArgs): Promise<void> {
+  const ctx = req.ctx;
+  const id = req.params.id;
+  const loc = await compute.get(ctx, id);
+  const inst = loc.instance;
+  compute.checkLocked(ctx, inst);
+  checkInstanceState(inst, 'unshelve', [VmState.SHELVED, VmState.SHELVED_OFFLOADED], null, false);
+  const specPrim = await apiDb.requestSpecGet(compute.api, id);
+  const spec = specPrim ? (fromPrimitive(specPrim) as RequestSpec) : basicSpec(inst);
+  const azPassed = 'newAz' in a;
+  if ((azPassed || a.host) && inst.vm_state !== VmState.SHELVED_OFFLOADED) {
+    throw new ApiError(409, `Specifying an availability zone or a host when unshelving server "${id}" with status "${inst.vm_state}" is not supported. The server status must be SHELVED_OFFLOADED.`, { type: 'UnshelveInstanceInvalidState' });
+  }
+  if (azPassed && a.newAz) {
+    const services: { host: string; binary: string; disabled: boolean }[] = [];
+    for (const cell of await compute.cells.all()) {
+      for (const s of await hostApi.serviceList(cell.db)) services.push({ host: s['host'], binary: s['binary'], disabled: Boolean(s['disabled']) });
+    }
+    if (!(await availableZones(compute.api, services)).has(a.newAz)) throw badRequest('The requested availability zone is not available', { type: 'InvalidRequest' });
+  }
+  const expectedAz = azPassed ? (a.newAz ?? null) : (spec.availability_zone ?? null);
+  if (a.host) {
+    requireAdmin(req, 'os_compute_api:os-shelve:unshelve_to_host');
+    let known = false;
+    for (const cell of await compute.cells.computeCells()) {
+      if ((await hostApi.computeNodeList(cell.db)).some((n) => n['host'] === a.host)) known = true;
+    }
+    if (!known) throw badRequest(`Compute host ${a.host} could not be found.`, { type: 'ComputeHostNotFound' });
+    if (expectedAz !== null && (await hostAvailabilityZone(compute.api, a.host)) !== expectedAz) {
+      throw new ApiError(409, `Host "${a.host}" is not in the availability zone "${expectedAz}".`, { type: 'UnshelveHostNotInAZ' });
+    }
+  }
+  spec.availability_zone = expectedAz;
+  if (a.host) spec.requested_destination = { host: a.host };
+  await apiDb.requestSpecSave(compute.api, id, spec.toPrimitive());
+  await compute.action(ctx, id, {
+    action: 'unshelve', method: 'unshelve', vmStates: [VmState.SHELVED, VmState.SHELVED_OFFLOADED], newTaskState: TaskState.UNSHELVING, mustHaveLaunched: false,
+    cast: (_rpc, i) => compute.computeTasks.unshelveInstance(ctx, { instance: i, request_spec: spec }),
+  });
 }
 
 function randomPassword(): string {

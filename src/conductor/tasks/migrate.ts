@@ -11,6 +11,7 @@
  * task cleared, and the error (NoValidHost) goes back to nova-api, which answers 400.
  * @module
  */
+import { hostAvailabilityZone } from '../availability-zones.js';
 import type { RequestContext } from '../../common/context.js';
 import type { Database } from '../../common/db/connection.js';
 import { getLogger, type Logger } from '../../common/log.js';
@@ -122,6 +123,11 @@ export class MigrateServerEndpoint {
       } catch (e) {
         await InstanceActionEvent.eventFinish(cell.backend, ctx, instance.uuid, 'schedule_instances', e).catch(() => undefined);
         throw e;
+      }
+      // The server now lives in its new host's zone (conductor unshelve_instance, as Nova since 2.77).
+      if (this.d.api) {
+        instance.availability_zone = await hostAvailabilityZone(this.d.api, chosen.service_host);
+        await instance.save(ctx);
       }
       const image = imageId ? { id: imageId, properties: {} } : spec.image;
       await rpc.unshelveInstance(ctx, chosen.service_host, {
