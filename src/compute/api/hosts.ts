@@ -4,10 +4,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../common/errors.js';
-import { isServiceUp } from '../../common/service.js';
 import type { ComputeApiFacade } from '../api.js';
 import * as hostApi from '../db/host-api.js';
 import { mv, requireAdmin } from './common.js';
+import { registerServices, serviceIsUp } from './services.js';
 import { usec } from './time-format.js';
 
 export function registerHosts(app: FastifyInstance, compute: ComputeApiFacade): void {
@@ -21,7 +21,7 @@ export function registerHosts(app: FastifyInstance, compute: ComputeApiFacade): 
     for (const a of aggs) for (const h of hosts.filter((x) => x['aggregate_id'] === a['aggregate_id'])) hostAz.set(h['host'], a['value']);
     const services: { host: string; binary: string; up: boolean; disabled: boolean; updated: string }[] = [];
     for (const cell of await compute.cells.computeCells()) {
-      for (const s of await hostApi.serviceList(cell.db)) services.push({ host: s['host'], binary: s['binary'], up: isServiceUp(s['last_seen_up'] ?? s['updated_at'] ?? s['created_at']), disabled: Boolean(s['disabled']), updated: s['last_seen_up'] ?? s['updated_at'] });
+      for (const s of await hostApi.serviceList(cell.db)) services.push({ host: s['host'], binary: s['binary'], up: serviceIsUp(s), disabled: Boolean(s['disabled']), updated: s['last_seen_up'] ?? s['updated_at'] });
     }
     return { hostAz, services };
   };
@@ -60,7 +60,7 @@ export function registerHosts(app: FastifyInstance, compute: ComputeApiFacade): 
   };
   const hvView = (req: any, x: { node: Record<string, any>; svc: Record<string, any> | undefined }, detail: boolean) => {
     const n = x.node;
-    const up = x.svc ? isServiceUp(x.svc['last_seen_up'] ?? x.svc['updated_at'] ?? x.svc['created_at']) : false;
+    const up = serviceIsUp(x.svc);
     const v: Record<string, unknown> = {
       id: mv(req, '2.53') ? n['uuid'] : n['id'], hypervisor_hostname: n['hypervisor_hostname'],
       state: up ? 'up' : 'down', status: x.svc?.['disabled'] ? 'disabled' : 'enabled',
@@ -95,20 +95,5 @@ export function registerHosts(app: FastifyInstance, compute: ComputeApiFacade): 
     return { hypervisor: hvView(req, x, true) };
   });
 
-  app.get('/os-services', async (req) => {
-    requireAdmin(req, 'os_compute_api:os-services:list');
-    const q = req.query as Record<string, string>;
-    const out: Record<string, unknown>[] = [];
-    for (const cell of await compute.cells.all()) {
-      for (const s of await hostApi.serviceList(cell.db, { ...(q['binary'] ? { binary: q['binary'] } : {}), ...(q['host'] ? { host: q['host'] } : {}) })) {
-        out.push({
-          id: mv(req, '2.53') ? s['uuid'] : s['id'], binary: s['binary'], host: s['host'], zone: s['binary'] === 'nova-compute' ? 'nova' : 'internal',
-          status: s['disabled'] ? 'disabled' : 'enabled', state: isServiceUp(s['last_seen_up'] ?? s['updated_at'] ?? s['created_at']) && !s['forced_down'] ? 'up' : 'down',
-          updated_at: usec(s['last_seen_up'] ?? s['updated_at']), disabled_reason: s['disabled_reason'] ?? null,
-          ...(mv(req, '2.11') ? { forced_down: Boolean(s['forced_down']) } : {}),
-        });
-      }
-    }
-    return { services: out };
-  });
+  registerServices(app, compute);
 }

@@ -74,3 +74,31 @@ export async function computeNodeList(cell: Database, filters: { unmapped?: bool
 export async function computeNodeMarkMapped(cell: Database, id: number): Promise<void> {
   await cell.db.updateTable('compute_nodes').set({ mapped: 1 }).where('id', '=', id).execute();
 }
+
+/** A live service by uuid or (legacy) integer id, in this cell. */
+export async function serviceGetByIdOrUuid(cell: Database, id: string): Promise<Row | undefined> {
+  const q = cell.db.selectFrom('services').selectAll().where('deleted', '=', 0);
+  return /^\d+$/.test(id) ? q.where('id', '=', Number(id)).executeTakeFirst() : q.where('uuid', '=', id).executeTakeFirst();
+}
+
+/** Updates the admin-settable fields (disabled, disabled_reason, forced_down) of one service. */
+export async function serviceUpdate(cell: Database, id: number, v: { disabled?: boolean; disabled_reason?: string | null; forced_down?: boolean }): Promise<void> {
+  const set: Row = { updated_at: nowIso() };
+  if (v.disabled !== undefined) set['disabled'] = v.disabled ? 1 : 0;
+  if (v.disabled_reason !== undefined) set['disabled_reason'] = v.disabled_reason;
+  if (v.forced_down !== undefined) set['forced_down'] = v.forced_down ? 1 : 0;
+  await cell.db.updateTable('services').set(set).where('id', '=', id).execute();
+}
+
+/** Soft-deletes a service and, for nova-compute, its compute nodes (db.service_destroy). */
+export async function serviceDestroy(cell: Database, id: number): Promise<void> {
+  const now = nowIso();
+  await cell.transaction(async (trx) => {
+    const svc = await trx.selectFrom('services').select(['binary', 'host']).where('id', '=', id).executeTakeFirst();
+    await trx.updateTable('services').set({ deleted: id, deleted_at: now }).where('id', '=', id).execute();
+    if (svc?.['binary'] === 'nova-compute') {
+      const nodes = await trx.selectFrom('compute_nodes').select('id').where('host', '=', svc['host']).where('deleted', '=', 0).execute();
+      for (const n of nodes) await trx.updateTable('compute_nodes').set({ deleted: n['id'], deleted_at: now }).where('id', '=', n['id']).execute();
+    }
+  });
+}

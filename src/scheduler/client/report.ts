@@ -77,6 +77,11 @@ export class SchedulerReportClient {
     await this.session.delete('placement', `/allocations/${consumerUuid}`, { ctx, okStatuses: [404], microversion: BASE_VERSION });
   }
 
+  /** delete_resource_provider (the compute service is being deleted); a provider already gone is fine. */
+  async deleteResourceProvider(ctx: RequestContext, rpUuid: string): Promise<void> {
+    await this.session.delete('placement', `/resource_providers/${rpUuid}`, { ctx, okStatuses: [404], microversion: BASE_VERSION });
+  }
+
   /**
    * move_allocations: one POST /allocations (1.28) gives the source consumer's allocations to the
    * target consumer and empties the source (the resize / migrate swap between an instance and its
