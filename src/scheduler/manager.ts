@@ -151,6 +151,7 @@ export class SchedulerManager {
     if (forceNodes.length) out = out.filter((h) => forceNodes.includes(h.nodename));
     const dest = spec.requested_destination as { host?: string; node?: string } | null;
     if (dest?.host) out = out.filter((h) => h.host === dest.host && (!dest.node || h.nodename === dest.node));
+    else if (dest?.node) out = out.filter((h) => h.nodename === dest.node); // 2.74: hypervisor_hostname alone
     for (const f of this.filters) {
       const before = out.length;
       out = out.filter((h) => f.hostPasses(h, spec));

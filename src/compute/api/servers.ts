@@ -4,9 +4,9 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { badRequest } from '../../common/errors.js';
-import { isUuidLike, validateBody } from '../../common/http/validation.js';
-import type { ComputeApiFacade, CreateServerRequest } from '../api.js';
+import { ApiError, badRequest } from '../../common/errors.js';
+import { isUuidLike, validateBody, validateQuery } from '../../common/http/validation.js';
+import type { ComputeApiFacade, CreateServerRequest, Located } from '../api.js';
 import type { Cell } from '../cells.js';
 import * as cellApi from '../db/cell-api.js';
 import { Instance } from '../objects/instance.js';
@@ -14,7 +14,10 @@ import { statesFromStatus } from '../states.js';
 import { compactIpv6 } from './access-ip.js';
 import { boolParam, mapErrors, mv, requireAdmin, requireProject } from './common.js';
 import * as schema from './schemas/servers.js';
-import { serverBasic, serverDetail, serverReduced } from './views.js';
+import { JOINED_TABLE_QUERY_PARAMS } from './schemas/servers.js';
+import { serverBasic, serverDetail, serverFromDownCell, serverReduced, type DownCellServer } from './views.js';
+import { fromPrimitive } from '../objects/base.js';
+import type { RequestSpec } from '../objects/request-spec.js';
 
 type Q = Record<string, string | string[] | undefined>;
 
@@ -74,7 +77,13 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
   app.get('/servers/detail', async (req) => ({ ...(await list(req, compute, true)) }));
 
   app.get<{ Params: { id: string } }>('/servers/:id', async (req) => {
-    const loc = await mapErrors('show', req.params.id, () => compute.get(req.ctx, req.params.id));
+    const loc: Located | Record<string, unknown> = await mapErrors('show', req.params.id, () => compute.get(req.ctx, req.params.id)).catch(async (e: unknown) => {
+      // A server nova-api cannot read may live in a cell that does not answer (2.69).
+      const down = mv(req, '2.69') ? await showFromDownCell(req, compute, req.params.id) : null;
+      if (down) return down;
+      throw e;
+    });
+    if (!isLocated(loc)) return { server: loc };
     const sgs = await securityGroupsFor(compute, [loc.instance.uuid]);
     return { server: serverDetail(req, loc.instance, { securityGroups: sgs.get(loc.instance.uuid) ?? [{ name: 'default' }], ...(await serverGroupsOption(req, compute, loc.instance.uuid)) }) };
   });
@@ -98,6 +107,10 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
     reply.code(204);
     return reply.send();
   });
+}
+
+function isLocated(x: Located | Record<string, unknown>): x is Located {
+  return 'instance' in x && 'cell' in x;
 }
 
 /** 2.71: the server groups of the server (one at most), for show, update and rebuild. */
@@ -159,32 +172,82 @@ function one(q: Q, k: string): string | undefined {
   return Array.isArray(v) ? v[v.length - 1] : v;
 }
 
+/** Filters a non-admin may use (`_get_server_search_options`); admins may use every one. */
+function userSearchOptions(req: FastifyRequest): Set<string> {
+  const opts = ['reservation_id', 'name', 'status', 'image', 'flavor', 'ip', 'changes-since', 'all_tenants'];
+  if (mv(req, '2.5')) opts.push('ip6');
+  if (mv(req, '2.26')) opts.push('tags', 'tags-any', 'not-tags', 'not-tags-any');
+  if (mv(req, '2.66')) opts.push('changes-before');
+  if (mv(req, '2.73')) opts.push('locked');
+  if (mv(req, '2.83')) {
+    opts.push('availability_zone', 'config_drive', 'key_name', 'created_at', 'launched_at', 'terminated_at', 'power_state',
+      'task_state', 'vm_state', 'progress', 'user_id');
+  }
+  if (mv(req, '2.90')) opts.push('hostname');
+  return new Set(opts);
+}
+
+const PAGING_SORTING = ['sort_key', 'sort_dir', 'limit', 'marker'];
+/** Query parameters matched as regular expressions on the column of the same (or aliased) name. */
+const REGEX_COLUMNS: Record<string, string> = {
+  key_name: 'key_name', power_state: 'power_state', config_drive: 'config_drive', launched_at: 'launched_at',
+  terminated_at: 'terminated_at', created_at: 'created_at', progress: 'progress', hostname: 'hostname', kernel_id: 'kernel_id',
+  ramdisk_id: 'ramdisk_id', description: 'display_description', display_description: 'display_description', locked_by: 'locked_by',
+  root_device_name: 'root_device_name', access_ip_v4: 'access_ip_v4', access_ip_v6: 'access_ip_v6', auto_disk_config: 'auto_disk_config',
+  launch_index: 'launch_index',
+};
+
+function dateParam(req: FastifyRequest, q: Q, key: string): string | undefined {
+  const v = one(q, key);
+  if (v === undefined) return undefined;
+  if (!ISO_8601.test(v) || Number.isNaN(Date.parse(v))) throw badRequest(`Invalid input for query parameters ${key}. Value: ${v}. '${v}' is not a 'date-time'`);
+  void req;
+  return new Date(v).toISOString();
+}
+
 async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: boolean): Promise<Record<string, unknown>> {
-  const q = (req.query ?? {}) as Q;
+  const raw = (req.query ?? {}) as Q;
   const ctx = req.ctx;
   const admin = ctx.isAdmin;
+  // Dates first, worded as nova's validator words them; then the version's query schema.
+  const changesSince = dateParam(req, raw, 'changes-since');
+  const changesBefore = mv(req, '2.66') ? dateParam(req, raw, 'changes-before') : undefined;
+  validateQuery(req, schema.index);
+  for (const k of Object.keys(raw)) {
+    if (JOINED_TABLE_QUERY_PARAMS.includes(k) || k.startsWith('_')) throw badRequest(`Invalid filter field: ${k}.`);
+  }
+  // remove_invalid_options: a non-admin's filters outside the allowed list are dropped.
+  const allowed = userSearchOptions(req);
+  const q: Q = {};
+  for (const [k, v] of Object.entries(raw)) if (admin || allowed.has(k) || PAGING_SORTING.includes(k)) q[k] = v;
   const f: cellApi.InstanceFilters = {};
+  const filterKeys = Object.keys(q).filter((k) => !PAGING_SORTING.includes(k));
   const allTenants = admin && (one(q, 'all_tenants') !== undefined ? boolParamAllTenants(one(q, 'all_tenants')!) : false);
   const projectFilter = admin ? (one(q, 'project_id') ?? one(q, 'tenant_id')) : undefined;
   if (!allTenants) f.project_id = projectFilter ?? ctx.projectId ?? '\u0000';
   else if (projectFilter) f.project_id = projectFilter;
   if (admin && one(q, 'host')) f.host = one(q, 'host');
   if (admin && one(q, 'node')) f.node = one(q, 'node');
-  if (one(q, 'name')) f.name = one(q, 'name');
-  if (one(q, 'image')) f.image_ref = one(q, 'image')!.split('/').pop();
+  if (one(q, 'name') ?? one(q, 'display_name')) f.name = one(q, 'name') ?? one(q, 'display_name');
+  if (one(q, 'image') ?? one(q, 'image_ref')) f.image_ref = (one(q, 'image') ?? one(q, 'image_ref'))!.split('/').pop();
   if (one(q, 'reservation_id')) f.reservation_id = one(q, 'reservation_id');
-  if (admin && one(q, 'availability_zone')) f.availability_zone = one(q, 'availability_zone');
-  const cs = one(q, 'changes-since');
-  if (cs !== undefined) {
-    if (!ISO_8601.test(cs) || Number.isNaN(Date.parse(cs))) throw badRequest(`Invalid input for query parameters changes-since. Value: ${cs}. '${cs}' is not a 'date-time'`);
-    f.changes_since = new Date(cs).toISOString();
+  if (one(q, 'availability_zone')) f.availability_zone = one(q, 'availability_zone');
+  if (one(q, 'user_id')) f.user_id = one(q, 'user_id');
+  if (one(q, 'uuid')) f.uuids = [one(q, 'uuid')!];
+  const regex: Record<string, string> = {};
+  for (const [param, col] of Object.entries(REGEX_COLUMNS)) {
+    const v = one(q, param);
+    if (v !== undefined && v !== '') regex[col] = v;
   }
-  const cb = one(q, 'changes-before');
-  if (cb !== undefined && mv(req, '2.66')) {
-    if (!ISO_8601.test(cb) || Number.isNaN(Date.parse(cb))) throw badRequest(`Invalid input for query parameters changes-before. Value: ${cb}. '${cb}' is not a 'date-time'`);
+  if (Object.keys(regex).length) f.regex = regex;
+  if (changesSince !== undefined && 'changes-since' in q) f.changes_since = changesSince;
+  if (changesBefore !== undefined && 'changes-before' in q) {
+    if (f.changes_since && changesBefore < f.changes_since) throw badRequest('The value of changes-since must be less than or equal to changes-before.');
+    f.changes_before = changesBefore;
   }
-  if (cb !== undefined && mv(req, '2.66')) f.changes_before = new Date(cb).toISOString();
-  if (admin && one(q, 'deleted') !== undefined) f.deleted = boolParam(one(q, 'deleted'));
+  if (one(q, 'deleted') !== undefined) {
+    f.deleted = boolFromString(one(q, 'deleted')!);
+  }
   const status = one(q, 'status');
   let includeBuildRequests = true;
   if (status) {
@@ -196,6 +259,21 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
     f.vm_state = st.vmStates;
     if (st.taskStates) f.task_state = st.taskStates;
     includeBuildRequests = status.toUpperCase() === 'BUILD';
+  }
+  // vm_state / task_state as filters of their own (2.83 for non-admins), exact matches.
+  const vmStates = [q['vm_state']].flat().filter((x): x is string => Boolean(x));
+  if (vmStates.length) {
+    f.vm_state = f.vm_state ? f.vm_state.filter((x) => vmStates.includes(x)) : vmStates;
+    includeBuildRequests = includeBuildRequests && vmStates.includes('building');
+  }
+  const taskStates = [q['task_state']].flat().filter((x): x is string => Boolean(x));
+  if (taskStates.length) {
+    f.task_state = taskStates;
+    includeBuildRequests = includeBuildRequests && taskStates.includes('scheduling');
+  }
+  if (f.vm_state?.includes('deleted')) {
+    if (!admin) throw new ApiError(403, 'Only administrators may list deleted instances');
+    f.deleted = true;
   }
   if (one(q, 'locked') !== undefined && mv(req, '2.73')) f.locked = boolParam(one(q, 'locked'));
   if (mv(req, '2.26')) {
@@ -216,19 +294,20 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
   }
   limit = Math.min(limit ?? 1000, 1000);
   const marker = one(q, 'marker');
-  const sortKeys = [q['sort_key']].flat().filter(Boolean) as string[];
-  const sortDirs = [q['sort_dir']].flat().filter(Boolean) as string[];
-  for (const k of sortKeys) if (!cellApi.isSortable(k)) throw badRequest(`Invalid input for query parameters sort_key. Value: ${k}.`);
-  const sort = (sortKeys.length ? sortKeys : ['created_at']).map((key, i) => ({ key, dir: (sortDirs[i] ?? sortDirs[0] ?? 'desc') === 'asc' ? 'asc' as const : 'desc' as const }));
+  const sort = sortParams(req, q);
 
   // Build requests come first, then cells (nova's InstanceLister).
   let brs: Instance[] = [];
-  if (includeBuildRequests && !f.host && !f.node && f.deleted !== true && !ip && !ip6 && !f.tags?.length && !f.tags_any?.length) {
+  const exactOnly = !f.host && !f.node && f.deleted !== true && !ip && !ip6 && !f.tags?.length && !f.tags_any?.length && !f.regex && !f.locked && !f.changes_before;
+  if (includeBuildRequests && exactOnly) {
     brs = (await compute.buildRequestInstances(f.project_id ?? null)).filter((i) => {
       if (f.name) { try { if (!new RegExp(f.name).test(i.display_name)) return false; } catch { return false; } }
       if (f.image_ref && i.image_ref !== f.image_ref) return false;
       if (f.reservation_id && i.reservation_id !== f.reservation_id) return false;
       if (f.instance_type_ids && !f.instance_type_ids.includes(i.instance_type_id)) return false;
+      if (f.user_id && i.user_id !== f.user_id) return false;
+      if (f.availability_zone && i.availability_zone !== f.availability_zone) return false;
+      if (f.uuids && !f.uuids.includes(i.uuid)) return false;
       return true;
     });
   }
@@ -248,7 +327,11 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
   const perCell = await compute.cells.scatterGather((cell: Cell) =>
     cellApi.instanceList(cell.db, f, { limit: limit! + 0, sort, markerRow }).then((l) => l.map((x) => Instance.fromFull(x, cell.backend, false))), cells);
   let merged: Instance[] = [];
-  for (const l of perCell.values()) if (l) merged.push(...l);
+  const downCells: Cell[] = [];
+  for (const [cell, l] of perCell) {
+    if (l) merged.push(...l);
+    else downCells.push(cell);
+  }
   merged.sort((a, b) => compareBy(a, b, sort));
   if (ip || ip6) {
     const re = safeRe(ip ?? ip6!);
@@ -256,7 +339,14 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
   }
   const all = [...brs, ...merged].slice(0, limit);
   const sgs = detail ? await securityGroupsFor(compute, all.map((i) => i.uuid)) : new Map();
-  const servers = all.map((i) => (detail ? serverDetail(req, i, { securityGroups: sgs.get(i.uuid) ?? [{ name: 'default' }] }) : serverBasic(req, i)));
+  const servers: Record<string, unknown>[] = all.map((i) => (detail ? serverDetail(req, i, { securityGroups: sgs.get(i.uuid) ?? [{ name: 'default' }] }) : serverBasic(req, i)));
+  // 2.69: servers of cells that do not answer appear as minimal records, unless filtering,
+  // sorting or paging asked for what those records cannot tell (then they are skipped).
+  const pagingOrSorting = PAGING_SORTING.some((k) => k in raw);
+  const filtered = !(filterKeys.length === 0 || (filterKeys.length === 1 && filterKeys[0] === 'all_tenants'));
+  if (downCells.length && mv(req, '2.69') && !pagingOrSorting && !filtered) {
+    servers.push(...(await downCellServers(req, compute, downCells, f.project_id ?? null, detail)));
+  }
   const out: Record<string, unknown> = { servers };
   if (one(q, 'limit') !== undefined && all.length === limit && limit > 0) {
     const last = all[all.length - 1]!;
@@ -267,6 +357,58 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
     out['servers_links'] = [{ rel: 'next', href: `${base}${detail ? '/detail' : ''}?${qs.toString()}` }];
   }
   return out;
+}
+
+/** Minimal records of the servers mapped to cells that did not answer (2.69). */
+async function downCellServers(req: FastifyRequest, compute: ComputeApiFacade, cells: Cell[], projectId: string | null, detail: boolean): Promise<Record<string, unknown>[]> {
+  let qm = compute.api.db.selectFrom('instance_mappings').select(['instance_uuid', 'project_id', 'created_at'])
+    .where('cell_id', 'in', cells.map((c) => c.id)).where((eb) => eb.or([eb('queued_for_delete', '=', 0), eb('queued_for_delete', 'is', null)]));
+  if (projectId) qm = qm.where('project_id', '=', projectId);
+  const rows = await qm.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+  return rows.map((m) => serverFromDownCell(req, { uuid: m['instance_uuid'], project_id: m['project_id'], created_at: m['created_at'] }, detail));
+}
+
+/** GET /servers/{id} of a server whose cell does not answer (2.69), or null when its cell answers. */
+async function showFromDownCell(req: FastifyRequest, compute: ComputeApiFacade, uuid: string): Promise<Record<string, unknown> | null> {
+  const m = await compute.api.db.selectFrom('instance_mappings').selectAll().where('instance_uuid', '=', uuid).executeTakeFirst();
+  if (!m || m['cell_id'] === null || m['queued_for_delete']) return null;
+  if (!req.ctx.isAdmin && m['project_id'] !== req.ctx.projectId) return null;
+  const cell = await compute.cells.byId(m['cell_id']);
+  try {
+    await cellApi.instanceRowByUuid(cell.db, uuid);
+    return null;
+  } catch {
+    // The cell's database does not answer: build what the API database knows.
+  }
+  const row = await compute.api.db.selectFrom('request_specs').select('spec').where('instance_uuid', '=', uuid).executeTakeFirst();
+  let spec: DownCellServer['spec'];
+  if (row) {
+    const rs = fromPrimitive(JSON.parse(row['spec'])) as RequestSpec;
+    spec = { flavor: rs.flavor ?? null, image_ref: rs.image?.id ?? '', availability_zone: rs.availability_zone ?? null, user_id: rs.user_id ?? null };
+  }
+  return serverFromDownCell(req, { uuid, project_id: m['project_id'], created_at: m['created_at'], ...(spec ? { spec } : {}), ...(await serverGroupsOption(req, compute, uuid)) }, true);
+}
+
+/** sort_key / sort_dir: ignored keys dropped (before 2.75), host and node for admins only. */
+function sortParams(req: FastifyRequest, q: Q): { key: string; dir: 'asc' | 'desc' }[] {
+  const keys = [q['sort_key']].flat().filter(Boolean) as string[];
+  const dirs = [q['sort_dir']].flat().filter(Boolean) as string[];
+  const ignored = mv(req, '2.73') ? schema.IGNORED_SORT_KEYS_V273 : schema.IGNORED_SORT_KEYS;
+  for (const k of [...keys]) {
+    const i = keys.indexOf(k);
+    if (ignored.includes(k)) {
+      if (dirs.length > i) dirs.splice(i, 1);
+      keys.splice(i, 1);
+    } else if ((k === 'host' || k === 'node') && !req.ctx.isAdmin) {
+      throw new ApiError(403, `Only administrators can sort servers by ${k}`);
+    } else if (!cellApi.isSortable(k)) throw badRequest(`Invalid input for query parameters sort_key. Value: ${k}.`);
+  }
+  return (keys.length ? keys : ['created_at']).map((key, i) => ({ key, dir: (dirs[i] ?? dirs[0] ?? 'desc') === 'asc' ? 'asc' as const : 'desc' as const }));
+}
+
+/** strutils.bool_from_string(v, default=False): anything unrecognised is false. */
+function boolFromString(v: string): boolean {
+  return ['1', 't', 'true', 'on', 'y', 'yes'].includes(v.toLowerCase());
 }
 
 function boolParamAllTenants(v: string): boolean {

@@ -124,6 +124,29 @@ export function serverDetail(req: FastifyRequest, inst: Instance, o: ServerViewO
   return s;
 }
 
+/** 2.69: what the API database tells of a server whose cell does not answer. */
+export interface DownCellServer {
+  uuid: string; project_id: string; created_at: string;
+  /** From the request spec, for GET /servers/{id} only. */
+  spec?: { flavor: Instance['flavor'] | null; image_ref: string; availability_zone: string | null; user_id: string | null };
+  serverGroups?: string[];
+}
+
+/** The minimal construct of a server in a down cell (`_show_from_down_cell`, index's basic view). */
+export function serverFromDownCell(req: FastifyRequest, d: DownCellServer, detail: boolean): Record<string, unknown> {
+  if (!detail) return { id: d.uuid, status: 'UNKNOWN', links: links(req, 'servers', d.uuid) };
+  const s: Record<string, unknown> = { id: d.uuid, status: 'UNKNOWN', tenant_id: d.project_id, created: iso(d.created_at), links: links(req, 'servers', d.uuid) };
+  if (d.spec) {
+    s['image'] = d.spec.image_ref ? { id: d.spec.image_ref, links: [{ rel: 'bookmark', href: `${bookmarkUrl(req)}/images/${d.spec.image_ref}` }] } : '';
+    s['flavor'] = flavorInServer(req, { flavor: d.spec.flavor } as Instance);
+    s['OS-EXT-AZ:availability_zone'] = d.spec.availability_zone || 'UNKNOWN';
+    s['OS-EXT-STS:power_state'] = 0;
+    s['user_id'] = d.spec.user_id || 'UNKNOWN';
+    if (d.serverGroups && mv(req, '2.71')) s['server_groups'] = d.serverGroups;
+  }
+  return s;
+}
+
 function flavorInServer(req: FastifyRequest, inst: Instance): Record<string, unknown> {
   const f = inst.flavor;
   if (!f) return {};

@@ -219,6 +219,9 @@ export interface InstanceFilters {
   locked?: boolean;
   availability_zone?: string;
   node?: string;
+  user_id?: string;
+  /** Column -> regular expression (nova's `_regex_instance_filter`), matched on the value as text. */
+  regex?: Record<string, string>;
 }
 
 export interface ListOptions {
@@ -231,7 +234,9 @@ export interface ListOptions {
 
 const SORTABLE = new Set(['created_at', 'updated_at', 'display_name', 'uuid', 'id', 'vm_state', 'task_state', 'power_state',
   'host', 'node', 'project_id', 'user_id', 'launched_at', 'terminated_at', 'availability_zone', 'key_name', 'hostname',
-  'image_ref', 'instance_type_id', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'launch_index', 'locked', 'deleted_at']);
+  'image_ref', 'instance_type_id', 'memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'launch_index', 'locked', 'deleted_at',
+  'access_ip_v4', 'access_ip_v6', 'auto_disk_config', 'config_drive', 'display_description', 'kernel_id', 'locked_by', 'progress',
+  'ramdisk_id', 'root_device_name']);
 export function isSortable(k: string): boolean {
   return SORTABLE.has(k);
 }
@@ -241,9 +246,11 @@ export async function instanceList(cell: Database, f: InstanceFilters, o: ListOp
   let q = cell.db.selectFrom('instances').selectAll();
   if (f.deleted === true) q = q.where('deleted', '!=', 0);
   else if (f.deleted === false || f.deleted === undefined) {
-    if (!f.changes_since) q = q.where('deleted', '=', 0);
+    // changes-since / changes-before also answer recently deleted servers.
+    if (!f.changes_since && !f.changes_before) q = q.where('deleted', '=', 0);
   }
   if (f.project_id) q = q.where('project_id', '=', f.project_id);
+  if (f.user_id) q = q.where('user_id', '=', f.user_id);
   if (f.host) q = q.where('host', '=', f.host);
   if (f.node) q = q.where('node', '=', f.node);
   if (f.vm_state) q = q.where('vm_state', 'in', f.vm_state.length ? f.vm_state : ['\u0000']);
@@ -295,13 +302,24 @@ export async function instanceList(cell: Database, f: InstanceFilters, o: ListOp
     });
   }
   for (const s of sort) q = q.orderBy(s.key, s.dir);
-  if (o.limit !== undefined) q = q.limit(o.limit);
+  // Name and regex filters run on the rows, so the limit applies after them.
+  const filteredInJs = Boolean(f.name) || Object.keys(f.regex ?? {}).length > 0;
+  if (o.limit !== undefined && !filteredInJs) q = q.limit(o.limit);
   let rows = await q.execute();
   if (f.name) {
     let re: RegExp | null = null;
     try { re = new RegExp(f.name); } catch { re = null; }
     rows = rows.filter((r) => (re ? re.test(r['display_name'] ?? '') : (r['display_name'] ?? '').includes(f.name!)));
   }
+  for (const [col, pattern] of Object.entries(f.regex ?? {})) {
+    let re: RegExp | null = null;
+    try { re = new RegExp(pattern); } catch { re = null; }
+    rows = rows.filter((r) => {
+      const v = r[col] === null || r[col] === undefined ? '' : String(r[col]);
+      return re ? re.test(v) : v.includes(pattern);
+    });
+  }
+  if (o.limit !== undefined && filteredInJs) rows = rows.slice(0, o.limit);
   return loadExtras(cell.db, rows);
 }
 

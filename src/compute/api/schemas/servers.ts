@@ -172,3 +172,51 @@ export const lockV273 = {
   properties: { locked_reason: { type: 'string', minLength: 1, maxLength: 255 } },
   additionalProperties: false,
 };
+
+// ---- GET /servers and /servers/detail query parameters (index_query ... index_query_v275) ----
+
+const multi = (items: Record<string, unknown>) => ({ type: 'array', items });
+const param = multi({ type: 'string' });
+const regexParam = multi({ type: 'string', format: 'regex' });
+
+/** Sort keys nova accepts but ignores (SERVER_LIST_IGNORE_SORT_KEY); 2.73 takes `locked` out. */
+export const IGNORED_SORT_KEYS = ['architecture', 'cell_name', 'cleaned', 'default_ephemeral_device', 'default_swap_device', 'deleted', 'deleted_at',
+  'disable_terminate', 'ephemeral_gb', 'ephemeral_key_uuid', 'id', 'key_data', 'launched_on', 'locked', 'memory_mb', 'os_type',
+  'reservation_id', 'root_gb', 'shutdown_terminate', 'user_data', 'vcpus', 'vm_mode'];
+export const IGNORED_SORT_KEYS_V273 = IGNORED_SORT_KEYS.filter((k) => k !== 'locked');
+const SORT_KEYS = ['access_ip_v4', 'access_ip_v6', 'auto_disk_config', 'availability_zone', 'config_drive', 'created_at',
+  'display_description', 'display_name', 'host', 'hostname', 'image_ref', 'instance_type_id', 'kernel_id', 'key_name',
+  'launch_index', 'launched_at', 'locked_by', 'node', 'power_state', 'progress', 'project_id', 'ramdisk_id', 'root_device_name',
+  'task_state', 'terminated_at', 'updated_at', 'user_id', 'uuid', 'vm_state'];
+
+/** Filters on tables joined to instances: a 400 ("Invalid filter field") whatever the version. */
+export const JOINED_TABLE_QUERY_PARAMS = ['block_device_mapping', 'services', 'metadata', 'system_metadata', 'info_cache', 'security_groups', 'pci_devices'];
+
+function indexQuery(v: { tags: boolean; changesBefore: boolean; locked: boolean; strict: boolean }) {
+  const sortKeys = v.strict ? SORT_KEYS.concat('locked') : v.locked ? SORT_KEYS.concat(['locked'], IGNORED_SORT_KEYS_V273) : SORT_KEYS.concat(IGNORED_SORT_KEYS);
+  const props: Record<string, unknown> = {
+    user_id: param, project_id: param, tenant_id: param, launch_index: param, image_ref: param, image: param,
+    kernel_id: regexParam, ramdisk_id: regexParam, hostname: regexParam, key_name: regexParam, power_state: regexParam,
+    vm_state: param, task_state: param, host: param, node: regexParam, flavor: regexParam, reservation_id: regexParam,
+    launched_at: regexParam, terminated_at: regexParam, availability_zone: regexParam, name: regexParam, display_name: regexParam,
+    description: regexParam, display_description: regexParam, locked_by: regexParam, uuid: param, root_device_name: regexParam,
+    config_drive: regexParam, access_ip_v4: regexParam, access_ip_v6: regexParam, auto_disk_config: regexParam, progress: regexParam,
+    sort_key: multi({ type: 'string', enum: sortKeys }), sort_dir: param, all_tenants: param, soft_deleted: param, deleted: param,
+    status: param, 'changes-since': multi({ type: 'string', format: 'date-time' }), ip: regexParam, ip6: regexParam, created_at: regexParam,
+    limit: multi({ type: ['integer', 'string'], pattern: '^[0-9]*$', minimum: 0, minLength: 1 }), marker: param,
+    ...Object.fromEntries(JOINED_TABLE_QUERY_PARAMS.map((k) => [k, param])),
+  };
+  if (v.tags) Object.assign(props, { tags: regexParam, 'tags-any': regexParam, 'not-tags': regexParam, 'not-tags-any': regexParam });
+  if (v.changesBefore) props['changes-before'] = multi({ type: 'string', format: 'date-time' });
+  if (v.locked) props['locked'] = param;
+  // Up to 2.74 unknown parameters are stripped later; 2.75 makes them a 400.
+  return { type: 'object', properties: props, additionalProperties: !v.strict, patternProperties: { '^_': param } };
+}
+
+export const index = [
+  { schema: indexQuery({ tags: false, changesBefore: false, locked: false, strict: false }), max: '2.25' },
+  { schema: indexQuery({ tags: true, changesBefore: false, locked: false, strict: false }), min: '2.26', max: '2.65' },
+  { schema: indexQuery({ tags: true, changesBefore: true, locked: false, strict: false }), min: '2.66', max: '2.72' },
+  { schema: indexQuery({ tags: true, changesBefore: true, locked: true, strict: false }), min: '2.73', max: '2.74' },
+  { schema: indexQuery({ tags: true, changesBefore: true, locked: true, strict: true }), min: '2.75' },
+];
