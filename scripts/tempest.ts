@@ -54,25 +54,34 @@ await new Promise((res) => cloud.once('exit', res));
 
 const resultsFile = path.join(work, 'tempest', 'results.json');
 let failed = r.status !== 0;
+const minutes = ((Date.now() - t0) / 60000).toFixed(1);
 if (existsSync(resultsFile)) {
-  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as unknown;
   console.log(`\nresults: ${resultsFile}`);
-  console.log(JSON.stringify(summarize(results), null, 2));
+  const lines = summaryLines(JSON.parse(readFileSync(resultsFile, 'utf8')) as Results, minutes);
+  if (!lines) failed = true;
+  for (const l of lines ?? ['tempest result: results.json has no summary']) console.log(l);
 } else {
   failed = true;
+  console.log(`tempest result: no results.json (runner exit ${r.status}) after ${minutes} min`);
 }
-console.log(`tempest run took ${((Date.now() - t0) / 60000).toFixed(1)} min`);
 process.exit(failed ? 1 : 0);
 
-/** Counts per service from the runner's results.json, whatever its exact shape. */
-function summarize(results: unknown): unknown {
-  const tests = Array.isArray(results) ? results : ((results as { tests?: unknown[] }).tests ?? null);
-  if (!Array.isArray(tests)) return results;
-  const per: Record<string, Record<string, number>> = {};
-  for (const t of tests as { id?: string; status?: string }[]) {
-    const svc = /tempest\.api\.(\w+)/.exec(t.id ?? '')?.[1] ?? 'other';
-    per[svc] ??= {};
-    per[svc][t.status ?? 'unknown'] = (per[svc][t.status ?? 'unknown'] ?? 0) + 1;
+interface Results {
+  summary?: { passed: number; failed: number; skipped: number; total: number; per_service?: Record<string, Record<string, number>> };
+  tests?: Record<string, { result?: string; reason?: string }>;
+}
+
+/** `tempest result: ...` then one line per service and one per failed or skipped test (CI greps these). */
+function summaryLines(res: Results, minutes: string): string[] | null {
+  const s = res.summary;
+  if (!s) return null;
+  const out = [`tempest result: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped of ${s.total} in ${minutes} min`];
+  for (const [svc, c] of Object.entries(s.per_service ?? {}).sort()) {
+    out.push(`  ${svc.padEnd(9)} ${c['pass'] ?? 0} passed, ${c['fail'] ?? 0} failed, ${c['skip'] ?? 0} skipped`);
   }
-  return per;
+  for (const [id, t] of Object.entries(res.tests ?? {})) {
+    if (t.result === 'fail') out.push(`  FAILED  ${id}`);
+    else if (t.result === 'skip') out.push(`  skipped ${id}: ${(t.reason ?? '').split('\n')[0]}`);
+  }
+  return out;
 }
