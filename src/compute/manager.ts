@@ -12,6 +12,7 @@ import type { SchedulerReportClient } from '../scheduler/client/report.js';
 import type { ComputeDriver, InstanceDiagnostics } from '../virt/driver.js';
 import { InstanceInvalidState, InstanceNotFound, UnexpectedDeletingTaskStateError, UnexpectedTaskStateError } from './exception.js';
 import type { GlanceAPI } from './image/glance.js';
+import { hostUptimeLine } from './host-uptime.js';
 import { InstanceEvents } from './instance-events.js';
 import { doBuildAndRunInstance, preservedPorts, type BuildArgs } from './manager/build.js';
 import type { NeutronAPI } from './network/neutron.js';
@@ -294,6 +295,11 @@ export class ComputeManager {
     this.checkRunningForDiagnostics(a.instance);
     if (!this.driver.getInstanceDiagnostics) throw new Error('NotImplementedError');
     return this.driver.getInstanceDiagnostics(a.instance);
+  }
+
+  /** get_host_uptime (call): the host's uptime(1) line (os-hypervisors uptime). */
+  async get_host_uptime(_ctx: RequestContext): Promise<string> {
+    return hostUptimeLine();
   }
 
   /** The hypervisor's power state decides; the refusal names the state Nova has recorded. */

@@ -178,6 +178,10 @@ export class ComputeAPI {
   async getInstanceDiagnostics(ctx: RequestContext, instance: Instance): Promise<Record<string, unknown>> {
     return this.to(instance.host!).call(ctx, 'get_instance_diagnostics', { instance });
   }
+  /** call: the host's uptime(1) line. */
+  async getHostUptime(ctx: RequestContext, host: string): Promise<string> {
+    return this.to(host).call(ctx, 'get_host_uptime', {});
+  }
   async externalInstanceEvent(ctx: RequestContext, host: string, instances: Instance[], events: ExternalEvent[]): Promise<void> {
     await this.to(host).cast(ctx, 'external_instance_event', { instances, events });
   }

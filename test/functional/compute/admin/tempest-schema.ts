@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -17,6 +18,8 @@ const ajv = new Ajv({ strict: false, allErrors: true });
 ajv.addFormat('iso8601-date-time', (s: string) => !Number.isNaN(Date.parse(s)));
 ajv.addFormat('date-time', (s: string) => !Number.isNaN(Date.parse(s)));
 ajv.addFormat('uuid', (s: string) => /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(s));
+ajv.addFormat('ipv4', (s: string) => isIP(s) === 4);
+ajv.addFormat('ipv6', (s: string) => isIP(s) === 6);
 ajv.addFormat('uri', (s: string) => /^[a-z][a-z0-9+.-]*:/i.test(s));
 const compiled = new Map<Entry, ValidateFunction>();
 const num = (v: string) => Number(v.split('.')[1]);
