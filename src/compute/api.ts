@@ -444,10 +444,21 @@ export class ComputeApiFacade {
       const out = { ...ev, server_uuid: ev.instance_uuid, code: 200 };
       const loc = await this.find({ readDeleted: 'no' }, ev.instance_uuid).catch(() => null);
       if (!loc) out.code = 404;
+      else if (EVENT_TAG_REQUIRED.includes(ev.name) && ev.tag === null) out.code = 400;
       else if (!loc.cell || loc.cell.isCell0 || !loc.instance.host) out.code = 422;
       else {
         // The compute's extend_volume records its event under this action (nova's EXTEND_VOLUME).
         if (ev.name === 'volume-extended') await InstanceAction.actionStart(loc.cell.backend, ctx, loc.instance.uuid, 'extend_volume').catch(() => undefined);
+        // power-update (2.76): a start or stop done outside Nova; any other tag is skipped.
+        if (ev.name === 'power-update') {
+          const action = ev.tag === 'POWER_ON' ? 'start' : ev.tag === 'POWER_OFF' ? 'stop' : null;
+          if (!action) {
+            log.warn({ instance: ev.instance_uuid, tag: ev.tag }, 'Invalid power state; skipping the power-update event');
+            results.push({ event: out });
+            continue;
+          }
+          await InstanceAction.actionStart(loc.cell.backend, ctx, loc.instance.uuid, action).catch(() => undefined);
+        }
         const key = `${loc.cell.uuid}|${loc.instance.host}`;
         if (!byHost.has(key)) byHost.set(key, { cell: loc.cell, instances: new Map(), events: [] });
         const g = byHost.get(key)!;
@@ -464,6 +475,9 @@ export class ComputeApiFacade {
     return results;
   }
 }
+
+/** External events that mean nothing without a tag (the volume, the power state, the ARQ). */
+const EVENT_TAG_REQUIRED = ['volume-extended', 'power-update', 'accelerator-request-bound'];
 
 const RequestContextAdmin = { readDeleted: 'no' };
 

@@ -273,6 +273,8 @@ export class ComputeManager {
         }
       } else if (ev.name === 'volume-extended') {
         if (ev.tag) await this.volumes?.extendVolume(ctx, instance, ev.tag).catch(() => undefined);
+      } else if (ev.name === 'power-update') {
+        if (ev.tag) await this.powerUpdate(ctx, instance, ev.tag).catch(() => undefined);
       } else if (ev.name === 'network-vif-deleted') {
         instance.info_cache = { network_info: instance.networkInfo.filter((v) => v.id !== ev.tag) };
         await instance.save(ctx).catch(() => undefined);
@@ -281,6 +283,41 @@ export class ComputeManager {
         this.log.debug({ instance: instance.uuid, event: `${ev.name}-${ev.tag}`, waited: had }, 'Received event');
       }
     }
+  }
+
+  /**
+   * power_update (`power-update` event, 2.76): the guest was powered on or off outside Nova.
+   * Only an ACTIVE+RUNNING (POWER_OFF) or STOPPED+SHUTDOWN (POWER_ON) instance without a task
+   * moves; anything else, or losing a race with another task, is a no-op.
+   */
+  private async powerUpdate(ctx: RequestContext, instance: Instance, target: string): Promise<void> {
+    await this.actionEvent(ctx, instance, 'compute_power_update', () => this.withInstanceLock(instance.uuid, async () => {
+      const on = target === 'POWER_ON';
+      const valid = instance.task_state === null && (on
+        ? instance.vm_state === VmState.STOPPED && instance.power_state === PowerState.SHUTDOWN
+        : instance.vm_state === VmState.ACTIVE && instance.power_state === PowerState.RUNNING);
+      if (!valid) {
+        this.log.info({ instance: instance.uuid, vm_state: instance.vm_state, task_state: instance.task_state, power_state: powerStateName(instance.power_state) }, `The power-update ${target} event is a no-op`);
+        return;
+      }
+      const task = on ? TaskState.POWERING_ON : TaskState.POWERING_OFF;
+      instance.task_state = task;
+      if (!on) instance.progress = 0;
+      try {
+        await instance.save(ctx, { expected_task_state: [null] });
+      } catch (e) {
+        if (e instanceof UnexpectedTaskStateError) return;
+        throw e;
+      }
+      const notif = on ? 'power_on' : 'power_off';
+      await this.notifier.instanceAction(ctx, instance, notif, 'start').catch(() => undefined);
+      await this.driver.powerUpdateEvent?.(instance, target);
+      instance.power_state = on ? PowerState.RUNNING : PowerState.SHUTDOWN;
+      instance.vm_state = on ? VmState.ACTIVE : VmState.STOPPED;
+      instance.task_state = null;
+      await instance.save(ctx, { expected_task_state: task });
+      await this.notifier.instanceAction(ctx, instance, notif, 'end').catch(() => undefined);
+    }));
   }
 
   /** get_diagnostics (call): the driver's free-form statistics, only of a running guest. */

@@ -108,6 +108,8 @@ export interface ComputeDriver {
   detachVolume?(instance: Instance, connectionInfo: Record<string, unknown>, mountpoint: string): Promise<void>;
   /** The volume grew in Cinder (`volume-extended`): the guest sees the new size. */
   extendVolume?(instance: Instance, connectionInfo: Record<string, unknown>, mountpoint: string, newSizeGb: number): Promise<void>;
+  /** The guest was powered on or off outside Nova (`power-update` event: POWER_ON / POWER_OFF). */
+  powerUpdateEvent?(instance: Instance, target: string): Promise<void>;
   /** The hypervisor's own free-form statistics of a domain (diagnostics below 2.48). */
   getDiagnostics?(instance: Instance): Record<string, number>;
   /** The standardized diagnostics of a domain (2.48). */

@@ -77,8 +77,14 @@ export function setFakeDelays(host: string, delays: Partial<Record<FakeOperation
   hostDelays.set(host, { ...(hostDelays.get(host) ?? {}), ...delays });
 }
 
+/** The fake drivers of this process by host, so a test of a whole cloud can look at a guest. */
+const driversByHost = new Map<string, FakeDriver>();
+export function fakeDriverFor(host: string): FakeDriver | undefined {
+  return driversByHost.get(host);
+}
+
 export class FakeDriver implements ComputeDriver {
-  readonly capabilities = { has_imagecache: false, supports_evacuate: true, supports_attach_interface: true, supports_multiattach: true };
+  readonly capabilities = { has_imagecache: false, supports_evacuate: true, supports_attach_interface: true, supports_multiattach: true, supports_bfv_rescue: true };
   readonly host: string;
   private readonly domains = new Map<string, Domain>();
   private readonly vcpus: number;
@@ -95,6 +101,7 @@ export class FakeDriver implements ComputeDriver {
     this.memoryMb = opts.memoryMb ?? 32768;
     this.localGb = opts.localGb ?? 1024;
     this.delays = opts.delays ?? {};
+    driversByHost.set(this.host, this);
   }
 
   async initHost(_host: string): Promise<void> {}
@@ -246,6 +253,12 @@ export class FakeDriver implements ComputeDriver {
     if (disk) disk.sizeGb = newSizeGb;
   }
 
+  /** The out-of-band power change the event reports is what the domain now is. */
+  async powerUpdateEvent(instance: Instance, target: string): Promise<void> {
+    const d = this.domains.get(instance.uuid);
+    if (d) setState(d, target === 'POWER_ON' ? PowerState.RUNNING : PowerState.SHUTDOWN);
+  }
+
   /**
    * libvirt's get_diagnostics: the hypervisor's own counters, named after the guest's devices
    * (cpuN_time, memory in KiB, vdX_read..., tap<port>_rx...).
@@ -295,7 +308,7 @@ export class FakeDriver implements ComputeDriver {
     return [...local, ...vols.sort()];
   }
 
-  /** The volumes the guest has, by mountpoint (tests). */
+  /** The volumes the guest has, by mountpoint (tests; see fakeDriverFor). */
   volumesOf(uuid: string): FakeVolumeDisk[] {
     return [...(this.domains.get(uuid)?.volumes?.values() ?? [])];
   }

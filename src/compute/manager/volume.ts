@@ -179,14 +179,27 @@ export class ComputeVolumeManager implements ComputeVolumeHooks {
     }
   }
 
+  /**
+   * extend_volume (`volume-extended`, 2.51): the BDM learns the new size and the driver makes
+   * the guest see it, under the `extend_volume` action nova-api recorded.
+   */
   async extendVolume(ctx: RequestContext, instance: Instance, volumeId: string): Promise<void> {
-    const bdm = await BlockDeviceMapping.getByVolumeAndInstance(this.m.backend, ctx, volumeId, instance.uuid).catch(() => null);
-    if (!bdm || !this.m.driver.extendVolume) return;
-    const vol = await this.cinder.get(ctx, volumeId, instance.project_id);
-    if (!vol) return;
     await this.m.actionEvent(ctx, instance, 'compute_extend_volume', async () => {
-      await this.m.driver.extendVolume!(instance, parseInfo(bdm.connection_info), bdm.device_name ?? '', Number(vol['size']));
-    }).catch(() => undefined);
+      const bdm = await BlockDeviceMapping.getByVolumeAndInstance(this.m.backend, ctx, volumeId, instance.uuid).catch(() => null);
+      if (!bdm) {
+        this.m.log.warn({ instance: instance.uuid, volume_id: volumeId }, 'Extend volume failed, the volume is not attached to the instance');
+        return;
+      }
+      const vol = await this.cinder.get(ctx, volumeId, instance.project_id);
+      if (!bdm.connection_info) {
+        this.m.log.warn({ instance: instance.uuid, volume_id: volumeId }, 'Extend volume failed, the attached volume has no connection_info');
+        return;
+      }
+      bdm.volume_size = Number(vol?.['size'] ?? bdm.volume_size);
+      await bdm.save(ctx);
+      if (!this.m.driver.extendVolume) throw new Error('Volume size extension is not supported by the hypervisor.');
+      await this.m.driver.extendVolume(instance, parseInfo(bdm.connection_info), bdm.device_name ?? '', bdm.volume_size);
+    });
   }
 
   // ---------------- helpers ----------------
