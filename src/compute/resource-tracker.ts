@@ -13,7 +13,12 @@ import type { ObjectBackend } from './objects/base.js';
 import { ComputeNode } from './objects/compute-node.js';
 import { Instance } from './objects/instance.js';
 
+/** Driver capabilities reported as compute node provider traits. */
+const CAPABILITY_TRAITS: Record<string, string> = { supports_bfv_rescue: 'COMPUTE_RESCUE_BFV' };
+
 export class ResourceTracker {
+  /** Providers whose capability traits were reported (once per process). */
+  private readonly traitsReported = new Set<string>();
   private readonly log;
   /** nodename -> compute node as last saved. */
   readonly nodes = new Map<string, ComputeNode>();
@@ -70,6 +75,12 @@ export class ResourceTracker {
         if (this.placement) {
           await this.placement.ensureResourceProvider(ctx, node.uuid, nodename);
           await this.placement.setInventory(ctx, node.uuid, inv);
+          // Driver capabilities that are traits (nova's CAPABILITY_TRAITS_MAP), e.g. COMPUTE_RESCUE_BFV.
+          const traits = Object.entries(CAPABILITY_TRAITS).filter(([cap]) => this.driver.capabilities[cap]).map(([, t]) => t);
+          if (traits.length && !this.traitsReported.has(node.uuid)) {
+            await this.placement.addProviderTraits(ctx, node.uuid, traits);
+            this.traitsReported.add(node.uuid);
+          }
         }
       });
     }

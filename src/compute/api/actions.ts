@@ -5,6 +5,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RequestContext } from '../../common/context.js';
 import { badRequest } from '../../common/errors.js';
 import { validate } from '../../common/http/validation.js';
 import { imageIdFromRef, type ComputeApiFacade } from '../api.js';
@@ -172,7 +173,15 @@ export function registerServerActions(app: FastifyInstance, compute: ComputeApiF
     },
 
     rescue: async (req, reply, body) => {
+      validate(rescueSchema, body ?? null);
       const pass = body?.adminPass ?? randomPass();
+      // Volume-backed servers: from 2.87, and only on a host reporting COMPUTE_RESCUE_BFV.
+      const cur = await mapErrors('rescue', req.params.id, () => compute.get(req.ctx, req.params.id));
+      if (await isVolumeBacked(cur.instance, cur.cell)) {
+        const why = !mv(req, '2.87') ? 'Cannot rescue a volume-backed instance'
+          : !(await hostRescuesBfv(compute, cur.instance, cur.cell)) ? 'Host unable to rescue a volume-backed instance' : null;
+        if (why) throw badRequest(`Instance ${cur.instance.uuid} cannot be rescued: ${why}`, { type: 'InstanceNotRescuable' });
+      }
       await mapErrors('rescue', req.params.id, () => compute.action(req.ctx, req.params.id, {
         action: 'rescue', method: 'rescue', vmStates: [ACTIVE, STOPPED, ERROR], newTaskState: TaskState.RESCUING,
         cast: (rpc, i) => rpc.rescueInstance(req.ctx, i, pass, body?.rescue_image_ref ?? null),
@@ -215,6 +224,21 @@ function randomPass(): string {
   let s = '';
   for (let i = 0; i < 12; i++) s += chars[Math.floor(Math.random() * chars.length)];
   return s;
+}
+
+const rescueSchema = {
+  type: ['object', 'null'],
+  properties: { adminPass: { type: 'string' }, rescue_image_ref: { type: 'string', format: 'uuid' } },
+  additionalProperties: false,
+};
+
+/** Whether the compute node provider of the instance has the COMPUTE_RESCUE_BFV trait. */
+async function hostRescuesBfv(compute: ComputeApiFacade, inst: Instance, cell: Cell | null): Promise<boolean> {
+  if (!cell || !inst.host || !compute.placement) return false;
+  const cn = await cell.db.db.selectFrom('compute_nodes').select('uuid').where('host', '=', inst.host)
+    .where('hypervisor_hostname', '=', inst.node ?? inst.host).where('deleted', '=', 0).executeTakeFirst();
+  if (!cn?.['uuid']) return false;
+  return (await compute.placement.getProviderTraits(RequestContext.admin(), cn['uuid'])).includes('COMPUTE_RESCUE_BFV');
 }
 
 /** compute_utils.is_volume_backed_instance: no image, or the boot disk is a volume. */

@@ -122,6 +122,30 @@ export class SchedulerReportClient {
     }
   }
 
+  /** The provider's traits (GET /resource_providers/{uuid}/traits, placement 1.6). */
+  async getProviderTraits(ctx: RequestContext, rpUuid: string): Promise<string[]> {
+    const r = await this.session.get<{ traits: string[] }>('placement', `/resource_providers/${rpUuid}/traits`, { ctx, okStatuses: [404], microversion: '1.6' });
+    return r.status === 404 ? [] : r.body.traits;
+  }
+
+  /** Adds traits the provider lacks, keeping the ones it has (an operator's custom traits). */
+  async addProviderTraits(ctx: RequestContext, rpUuid: string, traits: string[]): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cur = await this.session.get<{ traits: string[]; resource_provider_generation: number }>('placement', `/resource_providers/${rpUuid}/traits`, { ctx, microversion: '1.6' });
+      const missing = traits.filter((t) => !cur.body.traits.includes(t));
+      if (!missing.length) return;
+      try {
+        await this.session.put('placement', `/resource_providers/${rpUuid}/traits`, {
+          ctx, microversion: '1.6', body: { resource_provider_generation: cur.body.resource_provider_generation, traits: [...cur.body.traits, ...missing] },
+        });
+        return;
+      } catch (e) {
+        if (e instanceof RemoteHttpError && e.status === 409 && attempt < 4) continue;
+        throw e;
+      }
+    }
+  }
+
   /** Sets the provider's inventory, retrying when its generation moved (claims bump it too). */
   async setInventory(ctx: RequestContext, rpUuid: string, inventories: Record<string, InventoryRecord>): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {

@@ -1,6 +1,7 @@
 /**
  * Server create and rebuild from 2.52 to 2.63: tags at boot (2.52), key_name in rebuild (2.54),
- * personality gone and user_data in rebuild (2.57), trusted_image_certificates (2.63). Every
+ * personality gone and user_data in rebuild (2.57), trusted_image_certificates (2.63), rescue of
+ * volume-backed servers (2.87). Every
  * answer is checked against Tempest's response schema of its microversion.
  */
 import { test } from 'node:test';
@@ -131,6 +132,38 @@ test('create and rebuild, 2.52 to 2.63', async () => {
     await waitForStatus(demo, cid, 'ACTIVE');
     assert.equal((await demo.call('GET', 'compute', `/servers/${cid}`, undefined, at('2.63'))).body.server.trusted_image_certificates, null);
 
-    for (const x of [id, cid]) assert.equal((await demo.call('DELETE', 'compute', `/servers/${x}`)).status, 204);
+    // ---- 2.87: rescue of a volume-backed server where the host has COMPUTE_RESCUE_BFV ----
+    r = await demo.call('POST', 'compute', `/servers/${id}/action`, { rescue: { bogus: 1 } }, at('2.87'));
+    assert.equal(r.status, 400, 'rescue body schema');
+    r = await boot(demo, '2.87', {
+      name: 'bfv', networks,
+      block_device_mapping_v2: [{ source_type: 'image', uuid: imageRef, destination_type: 'volume', volume_size: 1, boot_index: 0, delete_on_termination: true }],
+    });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const bfv = r.body.server.id;
+    await waitForStatus(demo, bfv, 'ACTIVE');
+    r = await demo.call('POST', 'compute', `/servers/${bfv}/action`, { rescue: null }, at('2.86'));
+    assert.equal(r.status, 400);
+    assert.equal(r.body.badRequest.message, `Instance ${bfv} cannot be rescued: Cannot rescue a volume-backed instance`);
+    const host = (await adminC.call('GET', 'compute', `/servers/${bfv}`)).body.server['OS-EXT-SRV-ATTR:hypervisor_hostname'];
+    const rp = (await adminC.call('GET', 'placement', `/resource_providers?name=${host}`)).body.resource_providers[0];
+    const traits = await adminC.call('GET', 'placement', `/resource_providers/${rp.uuid}/traits`, undefined, { 'OpenStack-API-Version': 'placement 1.6' });
+    assert.ok(traits.body.traits.includes('COMPUTE_RESCUE_BFV'), 'the fake driver reports COMPUTE_RESCUE_BFV');
+    r = await demo.call('POST', 'compute', `/servers/${bfv}/action`, { rescue: { adminPass: 'rescue-me' } }, at('2.87'));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.adminPass, 'rescue-me');
+    await waitForStatus(demo, bfv, 'RESCUE');
+    assert.equal((await demo.call('POST', 'compute', `/servers/${bfv}/action`, { unrescue: null }, at('2.87'))).status, 202);
+    await waitForStatus(demo, bfv, 'ACTIVE');
+    // Without the trait the host cannot do it.
+    const put = await adminC.call('PUT', 'placement', `/resource_providers/${rp.uuid}/traits`,
+      { resource_provider_generation: traits.body.resource_provider_generation, traits: traits.body.traits.filter((t: string) => t !== 'COMPUTE_RESCUE_BFV') },
+      { 'OpenStack-API-Version': 'placement 1.6' });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    r = await demo.call('POST', 'compute', `/servers/${bfv}/action`, { rescue: null }, at('2.87'));
+    assert.equal(r.status, 400);
+    assert.equal(r.body.badRequest.message, `Instance ${bfv} cannot be rescued: Host unable to rescue a volume-backed instance`);
+
+    for (const x of [id, cid, bfv]) assert.equal((await demo.call('DELETE', 'compute', `/servers/${x}`)).status, 204);
   });
 });
