@@ -27,6 +27,7 @@ import { registerUsage } from './usage.js';
 import { registerVersions } from './versions.js';
 import { registerVolumeAttachments } from './volume-attachments.js';
 import { registerDiagnostics } from './diagnostics.js';
+import { registerTopology } from './topology.js';
 import { registerIps } from './ips.js';
 import type { CinderAPI } from '../volume/cinder.js';
 
@@ -64,6 +65,7 @@ export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; v
     registerUsage(scope, compute);
     registerInterfaces(scope, compute);
     registerDiagnostics(scope, compute);
+    registerTopology(scope, compute);
     registerGroupsAndAggregates(scope, compute, o.scheduler ?? null);
     // os-volume_attachments exists only when Nova has a Cinder to talk to.
     if (o.cinder) registerVolumeAttachments(scope, compute, o.cinder);
