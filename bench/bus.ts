@@ -1,11 +1,22 @@
 /**
- * `npm run bench -- bus [--rabbit URL] [--calls N] [--concurrency C] [--skip-amqp | --amqp-only]`:
- * call, cast and fanout rates and call p50/p99 latency, for the in-process bus (client and
- * server in this process) and for RabbitMQ between two processes (a child process serves).
- * Latency is measured with one call at a time; rates with C calls in flight.
+ * `npm run bench -- bus [--rabbit URL] [--calls N] [--concurrency 64,256] [--repeat R] [--skip-amqp | --amqp-only]`
+ *
+ * What it measures, for the in-process bus (client and server in this process) and for
+ * RabbitMQ between two processes (a child process serves; the broker runs locally):
+ * - `call/s @C`: calls completed per second of wall time with C calls in flight (each of C
+ *   workers issues its next call when the previous reply arrives), as a busy server sees;
+ * - `calls/cpu-s`: the same calls per CPU-second of this (client) process, which other work
+ *   on a shared machine does not lower the way it lowers the wall-clock rate;
+ * - `µs cpu/call`: CPU time per call of the client, the serving child and the broker
+ *   (from /proc, when a local `beam.smp` is found) over the highest-concurrency run;
+ * - cast and fanout rates: messages sent with the same concurrency and counted as delivered
+ *   by the server (the clock stops when the server has handled the last one);
+ * - `p50` / `p99`: call latency with one call at a time.
+ * Every message is a real oslo 2.0 envelope with the full request context (~1.2 kB).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RequestContext } from '../src/common/context.js';
@@ -13,7 +24,7 @@ import { createTransport, RpcClient, RpcServer, type MessageBus } from '../src/c
 
 const EXCHANGE = 'stratus_bench';
 
-/** The endpoint both modes serve: echo for calls, a counter for casts and fanouts. */
+/** The endpoint both modes serve: echo for calls, counters for casts and fanouts, its CPU use. */
 class BenchEndpoint {
   casts = 0;
   fanouts = 0;
@@ -29,10 +40,55 @@ class BenchEndpoint {
   async counts(): Promise<{ casts: number; fanouts: number }> {
     return { casts: this.casts, fanouts: this.fanouts };
   }
+  async cpu(): Promise<number> {
+    return cpuMicros();
+  }
+}
+
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/** Reads a process's CPU time (µs) from /proc, or null. */
+function procCpuMicros(pid: string): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime), in clock ticks of 10 ms.
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The local RabbitMQ's pid: the `beam.smp` with the most CPU time (rabbitmqctl runs a
+ * short-lived beam.smp of its own), or null.
+ */
+function brokerPid(): string | null {
+  let best: string | null = null;
+  let bestCpu = -1;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let comm = '';
+      try {
+        comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+      const cpu = comm === 'beam.smp' ? procCpuMicros(pid) : null;
+      if (cpu !== null && cpu > bestCpu) [best, bestCpu] = [pid, cpu];
+    }
+  } catch {
+    // no /proc
+  }
+  return best;
 }
 
 async function serve(bus: MessageBus, topic: string): Promise<RpcServer> {
-  const server = new RpcServer(bus, { topic, server: 'bench', exchange: EXCHANGE }, [new BenchEndpoint()], { executorConcurrency: 256 });
+  const server = new RpcServer(bus, { topic, server: 'bench', exchange: EXCHANGE }, [new BenchEndpoint()], { executorConcurrency: 512 });
   await server.start();
   return server;
 }
@@ -41,71 +97,88 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function measure(bus: MessageBus, topic: string, opts: { calls: number; concurrency: number; label: string }): Promise<Record<string, string>> {
-  const ctx = new RequestContext({ userId: 'bench', projectId: 'bench' });
-  const client = new RpcClient(bus, { topic, exchange: EXCHANGE }, { timeoutMs: 30_000 });
+/** Runs `n` operations with `concurrency` in flight; wall seconds and client CPU µs. */
+async function inFlight(n: number, concurrency: number, fn: () => Promise<unknown>): Promise<{ seconds: number; cpu: number }> {
+  let next = 0;
+  const t0 = performance.now();
+  const cpu0 = cpuMicros();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next++;
+        await fn();
+      }
+    }),
+  );
+  return { seconds: (performance.now() - t0) / 1000, cpu: cpuMicros() - cpu0 };
+}
+
+interface MeasureOptions {
+  calls: number;
+  concurrency: number[];
+  label: string;
+  /** The server's CPU counter (µs), when it runs in another process. */
+  serverCpu: (() => Promise<number>) | null;
+}
+
+async function measure(bus: MessageBus, topic: string, opts: MeasureOptions): Promise<Record<string, string>> {
+  const ctx = new RequestContext({ userId: 'bench', projectId: 'bench', roles: ['member'] });
+  const client = new RpcClient(bus, { topic, exchange: EXCHANGE }, { timeoutMs: 60_000 });
   const direct = client.prepare({ server: 'bench' });
   const payload = { instance_uuid: randomUUID(), host: 'cmp1', flavor: { vcpus: 2, ram: 2048 } };
+  const echo = (): Promise<unknown> => client.call(ctx, 'echo', payload);
 
   // Warm up (JIT, queue declarations, reply queue).
-  for (let i = 0; i < 500; i++) await client.call(ctx, 'echo', payload);
+  await inFlight(3000, 64, echo);
 
+  const row: Record<string, string> = { transport: opts.label };
   const latencies: number[] = [];
-  const latencyCalls = Math.min(opts.calls, 5000);
-  for (let i = 0; i < latencyCalls; i++) {
+  for (let i = 0; i < Math.min(opts.calls, 3000); i++) {
     const t0 = performance.now();
-    await client.call(ctx, 'echo', payload);
+    await echo();
     latencies.push(performance.now() - t0);
   }
   latencies.sort((a, b) => a - b);
 
-  let cpuSeconds = 0;
-  const rate = async (n: number, fn: (i: number) => Promise<unknown>): Promise<number> => {
-    let next = 0;
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    await Promise.all(
-      Array.from({ length: opts.concurrency }, async () => {
-        while (next < n) await fn(next++);
-      }),
-    );
-    const cpu = process.cpuUsage(cpu0);
-    cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    return n / ((performance.now() - t0) / 1000);
-  };
-  const callRate = await rate(opts.calls, () => client.call(ctx, 'echo', payload));
-  const callsPerCpuSecond = opts.calls / cpuSeconds;
+  for (const c of opts.concurrency) {
+    const server0 = opts.serverCpu ? await opts.serverCpu() : 0;
+    const broker = opts.serverCpu ? brokerPid() : null;
+    const broker0 = broker ? procCpuMicros(broker) : null;
+    const r = await inFlight(opts.calls, c, echo);
+    const broker1 = broker ? procCpuMicros(broker) : null;
+    const server1 = opts.serverCpu ? await opts.serverCpu() : 0;
+    row[`call/s @${c}`] = (opts.calls / r.seconds).toFixed(0);
+    row[`calls/cpu-s @${c}`] = ((opts.calls * 1e6) / r.cpu).toFixed(0);
+    if (c === opts.concurrency[opts.concurrency.length - 1]) {
+      row['µs cpu/call client'] = (r.cpu / opts.calls).toFixed(1);
+      if (opts.serverCpu) row['server'] = ((server1 - server0) / opts.calls).toFixed(1);
+      if (opts.serverCpu && broker0 !== null && broker1 !== null) row['broker'] = ((broker1 - broker0) / opts.calls).toFixed(1);
+    }
+  }
+  const c = opts.concurrency[opts.concurrency.length - 1]!;
 
   const base = await direct.call<{ casts: number; fanouts: number }>(ctx, 'counts');
-  const t1 = performance.now();
-  await rate(opts.calls, () => direct.cast(ctx, 'cast', payload));
-  for (;;) {
-    const c = await direct.call<{ casts: number }>(ctx, 'counts');
-    if (c.casts - base.casts >= opts.calls) break;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  const castRate = opts.calls / ((performance.now() - t1) / 1000);
+  const delivered = async (key: 'casts' | 'fanouts'): Promise<void> => {
+    for (;;) {
+      const now = await direct.call<{ casts: number; fanouts: number }>(ctx, 'counts');
+      if (now[key] - base[key] >= opts.calls) return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  };
+  let t = performance.now();
+  await inFlight(opts.calls, c, () => direct.cast(ctx, 'cast', payload));
+  await delivered('casts');
+  row['cast/s'] = (opts.calls / ((performance.now() - t) / 1000)).toFixed(0);
 
   const fanout = client.prepare({ fanout: true });
-  const t2 = performance.now();
-  await rate(opts.calls, () => fanout.cast(ctx, 'fan', payload));
-  for (;;) {
-    const c = await direct.call<{ fanouts: number }>(ctx, 'counts');
-    if (c.fanouts - base.fanouts >= opts.calls) break;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  const fanoutRate = opts.calls / ((performance.now() - t2) / 1000);
+  t = performance.now();
+  await inFlight(opts.calls, c, () => fanout.cast(ctx, 'fan', payload));
+  await delivered('fanouts');
+  row['fanout/s'] = (opts.calls / ((performance.now() - t) / 1000)).toFixed(0);
 
-  return {
-    transport: opts.label,
-    'call/s': callRate.toFixed(0),
-    // Calls per CPU-second of this process: what the rate would be with a core to itself.
-    'call/cpu-s (this proc)': callsPerCpuSecond.toFixed(0),
-    'cast/s (delivered)': castRate.toFixed(0),
-    'fanout/s (delivered)': fanoutRate.toFixed(0),
-    'call p50 ms': pct(latencies, 50).toFixed(3),
-    'call p99 ms': pct(latencies, 99).toFixed(3),
-  };
+  row['p50 ms'] = pct(latencies, 50).toFixed(3);
+  row['p99 ms'] = pct(latencies, 99).toFixed(3);
+  return row;
 }
 
 function arg(args: string[], name: string, dflt: string): string {
@@ -145,37 +218,46 @@ async function deleteQueues(url: string, topic: string): Promise<void> {
 
 export async function run(args: string[]): Promise<void> {
   const calls = Number(arg(args, '--calls', '20000'));
-  const concurrency = Number(arg(args, '--concurrency', '64'));
+  const concurrency = arg(args, '--concurrency', '64,256').split(',').map(Number);
+  const repeat = Number(arg(args, '--repeat', '1'));
   const rabbit = arg(args, '--rabbit', process.env['STRATUS_TEST_RABBIT_URL'] ?? 'rabbit://guest:guest@127.0.0.1:5672/');
   const rows: Record<string, string>[] = [];
 
-  if (!args.includes('--amqp-only')) {
-    const topic = `bench_${randomUUID().slice(0, 8)}`;
-    const url = `inproc://bench-${topic}`;
-    const serverBus = await createTransport(url);
-    const clientBus = await createTransport(url);
-    const server = await serve(serverBus, topic);
-    rows.push(await measure(clientBus, topic, { calls, concurrency, label: 'inproc (1 process)' }));
-    await server.stop();
-    await clientBus.close();
-    await serverBus.close();
-  }
+  for (let i = 0; i < repeat; i++) {
+    if (!args.includes('--amqp-only')) {
+      const topic = `bench_${randomUUID().slice(0, 8)}`;
+      const url = `inproc://bench-${topic}`;
+      const serverBus = await createTransport(url);
+      const clientBus = await createTransport(url);
+      const server = await serve(serverBus, topic);
+      rows.push(await measure(clientBus, topic, { calls, concurrency, label: 'inproc (1 process)', serverCpu: null }));
+      await server.stop();
+      await clientBus.close();
+      await serverBus.close();
+    }
 
-  if (!args.includes('--skip-amqp')) {
-    const topic = `bench_${randomUUID().slice(0, 8)}`;
-    const child = await spawnServer(rabbit, topic);
-    const bus = await createTransport(rabbit);
-    try {
-      rows.push(await measure(bus, topic, { calls, concurrency, label: 'rabbitmq (2 processes)' }));
-    } finally {
-      await bus.close();
-      await child.stop();
-      await deleteQueues(rabbit, topic);
+    if (!args.includes('--skip-amqp')) {
+      const topic = `bench_${randomUUID().slice(0, 8)}`;
+      const child = await spawnServer(rabbit, topic);
+      const bus = await createTransport(rabbit);
+      try {
+        const cpuClient = new RpcClient(bus, { topic, exchange: EXCHANGE, server: 'bench' });
+        const ctx = new RequestContext();
+        rows.push(await measure(bus, topic, { calls, concurrency, label: 'rabbitmq (2 processes)', serverCpu: () => cpuClient.call<number>(ctx, 'cpu') }));
+      } finally {
+        await bus.close();
+        await child.stop();
+        await deleteQueues(rabbit, topic);
+      }
     }
   }
 
   console.table(rows);
-  console.log(`(${calls} messages per rate, ${concurrency} in flight; latency: one call at a time)`);
+  console.log(
+    `${calls} messages per rate; call/s @C: C calls in flight; calls/cpu-s: per CPU-second of the client process; ` +
+      `µs cpu/call: client, server process, broker at the highest C; p50/p99: one call at a time. ` +
+      `load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${(await import('node:os')).cpus().length} CPUs.`,
+  );
 }
 
 // Child mode: serve the bench topic on RabbitMQ until stdin closes.

@@ -433,6 +433,10 @@ export class CinderAPI {
     // Cinder's conditional update: available/downloading -> reserved; a multiattach volume may also be in use.
     const from = v.multiattach ? ['available', 'downloading', 'reserved', 'in-use'] : ['available', 'downloading'];
     const refused = () => invalidVolume(`Volume ${v.id} status must be available or downloading to reserve, but the current status is ${v.status}.`);
+    // _attachment_reserve: the same server may hold a second attachment (Nova moving it to another host).
+    const sameServer = !from.includes(v.status) && !!instanceUuid && ['in-use', 'reserved'].includes(v.status)
+      && (await this.db.attachmentsOf([v.id])).some((a) => a.instance_uuid === instanceUuid);
+    if (sameServer) from.push(v.status);
     if (!from.includes(v.status)) throw refused();
     const t = nowIso();
     const att: AttachmentRow = {

@@ -5,7 +5,7 @@
  */
 import type { RequestContext } from '../context.js';
 import { withSpan } from '../journey/span.js';
-import { encodeMessage, packContext, uuidHex, type WireMessage } from './envelope.js';
+import { encodeWithContext, uuidHex, type WireMessage } from './envelope.js';
 import { InvalidTarget, MessagingTimeout, RpcVersionCapError, deserializeRemoteException } from './exceptions.js';
 import { ReplyWaiter, type ReplyHandler } from './reply.js';
 import { noopSerializer, type Serializer } from './serializer.js';
@@ -124,12 +124,10 @@ export class RpcClient {
   async cast(ctx: RequestContext, method: string, args?: Record<string, unknown>): Promise<void> {
     const msg = this.makeMessage(ctx, method, args);
     const type = this.target.fanout ? 'fanout' : 'cast';
-    await withSpan(this.spanInit(ctx, method, type), async (span) => {
+    await withSpan(this.spanInit(ctx, method, type), (span) => {
       msg['_unique_id'] = uuidHex();
-      packContext(msg, ctx, span.id);
-      const body = encodeMessage(msg);
-      if (this.target.fanout) await this.bus.publishFanout(this.target.topic, body);
-      else await this.bus.publishTopic(this.exchange, routingKey(this.target), body);
+      const body = encodeWithContext(msg, ctx, span.id);
+      return this.target.fanout ? this.bus.publishFanout(this.target.topic, body) : this.bus.publishTopic(this.exchange, routingKey(this.target), body);
     });
   }
 
@@ -140,18 +138,16 @@ export class RpcClient {
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const monitorMs = this.opts.callMonitorTimeoutMs;
     const waiter = ReplyWaiter.ready(this.bus) ?? (await ReplyWaiter.for(this.bus));
-    const result = await withSpan(this.spanInit(ctx, method, 'call'), async (span) => {
+    const result = await withSpan(this.spanInit(ctx, method, 'call'), (span) => {
       const msgId = uuidHex();
       msg['_msg_id'] = msgId;
       msg['_reply_q'] = waiter.queue;
       msg['_timeout'] = monitorMs !== undefined ? Math.max(1, Math.round(monitorMs / 1000)) : null;
       msg['_unique_id'] = uuidHex();
-      packContext(msg, ctx, span.id);
-      const body = encodeMessage(msg);
-      const rk = routingKey(this.target);
-      return await new Promise<unknown>((resolve, reject) => {
+      const body = encodeWithContext(msg, ctx, span.id);
+      return new Promise<unknown>((resolve, reject) => {
         const pending = new PendingCall(waiter, msgId, timeoutMs, monitorMs, resolve, reject);
-        this.bus.publishTopic(this.exchange, rk, body, { expirationMs: timeoutMs }).catch((e: unknown) => pending.fail(e));
+        this.bus.publishTopic(this.exchange, routingKey(this.target), body, { expirationMs: timeoutMs }).catch(pending.fail);
       });
     });
     return (this.serializer === noopSerializer ? result : this.serializer.deserializeEntity(ctx, result)) as T;
@@ -202,7 +198,7 @@ class PendingCall implements ReplyHandler {
     this.finish(err);
   }
 
-  fail(e: unknown): void {
+  fail = (e: unknown): void => {
     this.finish(e instanceof Error ? e : new Error(String(e)));
-  }
+  };
 }

@@ -4,12 +4,12 @@
  * and replies to calls (with call-monitor heartbeats for long ones).
  * @module
  */
-import { runWithContext, type RequestContext } from '../context.js';
+import { runWithContext } from '../context.js';
 import { withSpan } from '../journey/span.js';
 import { getLogger } from '../log.js';
 import { DuplicateCache, decodeMessage, encodeMessage, unpackContext, uuidHex, type WireMessage } from './envelope.js';
 import { serializeRemoteException } from './exceptions.js';
-import { RpcDispatcher } from './dispatcher.js';
+import { RpcDispatcher, type IncomingCall } from './dispatcher.js';
 import type { Serializer } from './serializer.js';
 import { DEFAULT_EXCHANGE } from './target.js';
 import type { MessageBody, MessageBus, Subscription } from './transport.js';
@@ -148,6 +148,7 @@ export class RpcServer {
     const namespace = typeof msg['namespace'] === 'string' ? msg['namespace'] : null;
     const args = msg['args'] && typeof msg['args'] === 'object' ? (msg['args'] as Record<string, unknown>) : {};
     const heartbeat = msgId && replyQ ? this.startHeartbeat(msg['_timeout'], replyQ, msgId) : undefined;
+    const call: IncomingCall = { method, args, namespace, version };
     let result: unknown = null;
     let failure: unknown = null;
     try {
@@ -168,7 +169,7 @@ export class RpcServer {
             type: via.fanout ? 'fanout' : msgId ? 'call' : 'cast',
           },
         },
-        () => runWithContext(ctx, () => this.dispatcher.dispatch(ctx, { method, args, namespace, version })),
+        () => runWithContext(ctx, () => this.dispatcher.dispatch(ctx, call)),
       );
     } catch (e) {
       failure = e;
@@ -177,10 +178,10 @@ export class RpcServer {
     } finally {
       if (heartbeat) clearInterval(heartbeat);
     }
-    if (msgId && replyQ) await this.reply(ctx, replyQ, msgId, result, failure);
+    if (msgId && replyQ) return this.reply(replyQ, msgId, result, failure);
   }
 
-  private async reply(_ctx: RequestContext, replyQ: string, msgId: string, result: unknown, failure: unknown): Promise<void> {
+  private reply(replyQ: string, msgId: string, result: unknown, failure: unknown): Promise<void> {
     const msg: WireMessage = {
       result: failure ? null : result,
       failure: failure ? serializeRemoteException(failure) : null,
@@ -195,7 +196,7 @@ export class RpcServer {
       // A result that cannot be encoded becomes the caller's error, not a lost reply.
       body = encodeMessage({ ...msg, result: null, failure: serializeRemoteException(e) });
     }
-    await this.bus.publishReply(replyQ, body).catch((e: unknown) => log.error({ err: e, reply_q: replyQ }, 'Can not send reply for message'));
+    return this.bus.publishReply(replyQ, body).catch((e: unknown) => log.error({ err: e, reply_q: replyQ }, 'Can not send reply for message'));
   }
 
   /** oslo's call-monitor watchdog: a not-ending empty reply every `_timeout / 2` seconds. */
