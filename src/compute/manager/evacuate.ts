@@ -17,6 +17,7 @@ import { instancePayloadData, versionedPayload } from '../notifications.js';
 import { Instance } from '../objects/instance.js';
 import { InstanceFault } from '../objects/instance-action.js';
 import { Migration, MigrationStatus } from '../objects/migration.js';
+import { MoveVolumes } from './move-volumes.js';
 import { TaskState, VmState } from '../states.js';
 
 export interface RebuildArgs {
@@ -34,7 +35,10 @@ export interface RebuildArgs {
 
 export class ComputeEvacuateManager {
   readonly target = { version: '5.1' };
-  constructor(private readonly m: ComputeManager) {}
+  private readonly volumes: MoveVolumes;
+  constructor(private readonly m: ComputeManager) {
+    this.volumes = new MoveVolumes(m);
+  }
 
   async rebuild_instance(ctx: RequestContext, a: RebuildArgs): Promise<void> {
     if (!a.recreate) {
@@ -64,6 +68,8 @@ export class ComputeEvacuateManager {
               .catch((e) => this.m.log.warn({ err: e, port: vif.id }, 'could not rebind port'));
           }
         }
+        // The dead host's volume attachments are replaced by fresh ones for this host.
+        await this.volumes.terminateConnections(ctx, instance, { disconnect: false });
         instance.task_state = TaskState.REBUILD_SPAWNING;
         await instance.save(ctx, { expected_task_state: [TaskState.REBUILD_BLOCK_DEVICE_MAPPING] });
         await withSpan({ kind: 'internal', name: 'driver.spawn', service: 'nova-compute', host: this.m.host, attributes: { instance: instance.uuid, evacuate: true } }, async () => {
@@ -73,6 +79,7 @@ export class ComputeEvacuateManager {
           });
           if (wasStopped) await this.m.driver.powerOff(instance);
         });
+        await this.volumes.connectHere(ctx, instance);
         instance.power_state = this.m.driver.getInfo(instance).state;
         instance.vm_state = wasStopped ? VmState.STOPPED : VmState.ACTIVE;
         instance.task_state = null;

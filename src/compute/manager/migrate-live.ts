@@ -23,6 +23,8 @@ import type { Migration} from '../objects/migration.js';
 import { MigrationStatus } from '../objects/migration.js';
 import type { ComputeAPI } from '../rpcapi.js';
 import { TaskState, VmState } from '../states.js';
+import { MoveVolumes, type OldAttachments } from './move-volumes.js';
+import type { BlockDeviceMapping } from '../objects/block-device.js';
 
 const durations = new Map<string, number>();
 /** Test hook: how long the fake guest's memory copy takes on a source host. */
@@ -39,6 +41,8 @@ interface Running {
   /** Still waiting for one of the host's `max_concurrent_live_migrations` slots. */
   queued: boolean;
   dest: string;
+  /** The volume BDMs before the move (_rollback_volume_bdms puts them back). */
+  originalBdms?: BlockDeviceMapping[];
 }
 
 export class ComputeLiveMigrationManager {
@@ -49,7 +53,10 @@ export class ComputeLiveMigrationManager {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   /** `[DEFAULT]max_concurrent_live_migrations` (Nova's default 1; 0 means unlimited). */
-  constructor(private readonly m: ComputeManager, private readonly rpc: ComputeAPI, private readonly maxConcurrent = 1) {}
+  private readonly volumes: MoveVolumes;
+  constructor(private readonly m: ComputeManager, private readonly rpc: ComputeAPI, private readonly maxConcurrent = 1) {
+    this.volumes = new MoveVolumes(m);
+  }
 
   private async takeSlot(): Promise<void> {
     if (this.maxConcurrent <= 0 || this.active < this.maxConcurrent) {
@@ -112,6 +119,7 @@ export class ComputeLiveMigrationManager {
     try {
       migration.status = MigrationStatus.PREPARING;
       await migration.save(ctx);
+      run.originalBdms = await this.volumes.snapshot(ctx, instance);
       const data = await this.rpc.preLiveMigration(ctx, dest, { instance, block_migration: Boolean(migrateData['block_migration']), disk: null, migrate_data: migrateData });
       if (run.abort) return this.rollback(ctx, instance, dest, migration, MigrationStatus.CANCELLED);
       migration.status = MigrationStatus.RUNNING;
@@ -158,6 +166,7 @@ export class ComputeLiveMigrationManager {
     await this.m.notifier.instanceAction(ctx, instance, 'live_migration_post', 'start', undefined, 'live_migration._post');
     if (this.m.driver.instanceExists(instance)) await this.m.driver.destroy(instance, instance.networkInfo);
     await this.rpc.postLiveMigrationAtDestination(ctx, dest, { instance, block_migration: Boolean(data['block_migration']) });
+    await this.volumes.deleteOldAttachments(ctx, instance, (data['old_vol_attachment_ids'] ?? {}) as OldAttachments);
     // The source's resources were held by the migration since the conductor's swap.
     await this.m.placement?.deleteAllocationForInstance(ctx, migration.uuid);
     migration.status = MigrationStatus.COMPLETED;
@@ -171,6 +180,8 @@ export class ComputeLiveMigrationManager {
     await this.m.notifier.instanceAction(ctx, instance, 'live_migration_rollback', 'start', undefined, 'live_migration._rollback');
     await this.m.placement?.moveAllocations(ctx, migration.uuid, instance.uuid).catch((e) => this.m.log.error({ err: e }, 'could not move allocations back'));
     await this.rpc.rollbackLiveMigrationAtDestination(ctx, dest, { instance, destroy_disks: true, migrate_data: {} }).catch(() => undefined);
+    const original = this.running.get(instance.uuid)?.originalBdms;
+    if (original) await this.volumes.rollback(ctx, instance, original).catch((e) => this.m.log.error({ err: e }, 'could not roll back volume attachments'));
     instance.task_state = null;
     instance.power_state = this.m.driver.instanceExists(instance) ? this.m.driver.getInfo(instance).state : instance.power_state;
     await instance.save(ctx, { expected_task_state: [TaskState.MIGRATING] }).catch(() => undefined);
@@ -182,11 +193,14 @@ export class ComputeLiveMigrationManager {
   // ---------------------------------------------------------------- destination
 
   async pre_live_migration(ctx: RequestContext, a: { instance: Instance; block_migration: boolean; disk: unknown; migrate_data: MigrateData }): Promise<MigrateData> {
+    let out: MigrateData = a.migrate_data;
     await this.m.actionEvent(ctx, a.instance, 'compute_pre_live_migration', async () => {
       await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_pre', 'start', undefined, 'live_migration.pre');
+      // A second attachment per volume with this host's connector; the source deletes the old ones.
+      out = { ...a.migrate_data, old_vol_attachment_ids: await this.volumes.preLiveMigration(ctx, a.instance) };
       await this.m.notifier.instanceAction(ctx, a.instance, 'live_migration_pre', 'end', undefined, 'live_migration.pre');
     });
-    return a.migrate_data;
+    return out;
   }
 
   async post_live_migration_at_destination(ctx: RequestContext, a: { instance: Instance; block_migration: boolean }): Promise<void> {
@@ -205,6 +219,7 @@ export class ComputeLiveMigrationManager {
         instance, image: { id: instance.image_ref, properties: {} }, networkInfo: instance.networkInfo.map((v) => ({ ...v, active: true })),
         allocations: {}, adminPassword: null, waitForEvents: async (_e, run) => run(),
       });
+      await this.volumes.attachToGuest(ctx, instance);
       if (wasPaused) await this.m.driver.pause(instance);
       const node = this.m.driver.getAvailableNodes()[0] ?? this.m.host;
       instance.host = this.m.host;

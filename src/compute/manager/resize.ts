@@ -26,6 +26,7 @@ import { Migration, MigrationStatus } from '../objects/migration.js';
 import type { RequestSpec, Selection } from '../objects/request-spec.js';
 import type { ComputeAPI } from '../rpcapi.js';
 import { PowerState, TaskState, VmState } from '../states.js';
+import { MoveVolumes } from './move-volumes.js';
 
 /** system_metadata keys of an open move. */
 export const OLD_VM_STATE = 'old_vm_state';
@@ -87,7 +88,10 @@ const LEGACY_NAMES: Record<string, string> = { resize_finish: 'finish_resize', r
 
 export class ComputeResizeManager {
   readonly target = { version: '5.1' };
-  constructor(private readonly m: ComputeManager, private readonly rpc: ComputeAPI) {}
+  private readonly volumes: MoveVolumes;
+  constructor(private readonly m: ComputeManager, private readonly rpc: ComputeAPI) {
+    this.volumes = new MoveVolumes(m);
+  }
 
   // ---------------------------------------------------------------- destination: prep_resize
 
@@ -180,6 +184,8 @@ export class ComputeResizeManager {
         await withSpan({ kind: 'internal', name: 'driver.migrate_disk_and_power_off', service: 'nova-compute', host: this.m.host, attributes: { instance: instance.uuid } }, async () => {
           if (this.m.driver.instanceExists(instance) && this.m.driver.getInfo(instance).state !== PowerState.SHUTDOWN) await this.m.driver.powerOff(instance);
         });
+        // The volumes let go of this host; the destination connects them in finish_resize.
+        await this.volumes.terminateConnections(ctx, instance);
         migration.status = MigrationStatus.POST_MIGRATING;
         await migration.save(ctx);
         instance.host = migration.dest_compute;
@@ -218,6 +224,7 @@ export class ComputeResizeManager {
           });
           if (!powerOn) await this.m.driver.powerOff(instance);
         });
+        await this.volumes.connectHere(ctx, instance);
         migration.status = MigrationStatus.FINISHED;
         await migration.save(ctx);
         instance.power_state = this.m.driver.getInfo(instance).state;
@@ -262,6 +269,7 @@ export class ComputeResizeManager {
     const { instance, migration } = a;
     await this.m.withInstanceLock(instance.uuid, () => this.m.actionEvent(ctx, instance, 'compute_revert_resize', async () => {
       try {
+        await this.volumes.terminateConnections(ctx, instance);
         if (migration.source_compute !== migration.dest_compute && this.m.driver.instanceExists(instance)) {
           await this.m.driver.destroy(instance, instance.networkInfo);
         }
@@ -300,6 +308,7 @@ export class ComputeResizeManager {
           if (!wasStopped && !running) await this.m.driver.powerOn(instance, instance.networkInfo);
           if (wasStopped && running) await this.m.driver.powerOff(instance);
         });
+        await this.volumes.connectHere(ctx, instance);
         instance.power_state = this.m.driver.getInfo(instance).state;
         instance.vm_state = wasStopped ? VmState.STOPPED : VmState.ACTIVE;
         instance.task_state = null;

@@ -174,7 +174,10 @@ test('resize then revert: back on the source with the old flavor, one allocation
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const s = await waitForStatus(demo, id, 'ACTIVE');
     // The revert's journey: nova-api -> revert_resize on the destination -> finish_revert_resize
-    // on the source, which moves the allocation back (POST /allocations).
+    // on the source, which moves the allocation back (POST /allocations). A span is written when
+    // it ends: the source's handler ends a moment after the server shows ACTIVE.
+    const received = () => spans.some((x) => x.journeyId === reqId && x.kind === 'rpc.receive' && x.name === 'finish_revert_resize');
+    for (let i = 0; i < 100 && !received(); i++) await new Promise((res) => setTimeout(res, 50));
     const j = spans.filter((x) => x.journeyId === reqId).sort((a, b) => a.start - b.start);
     const at = (pred: (x: Span) => boolean, label: string) => {
       const i = j.findIndex(pred);
