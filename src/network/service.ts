@@ -28,6 +28,7 @@ import { DhcpAgent, type DhcpAgentOptions } from './agents/dhcp.js';
 import { L3Agent, type L3AgentOptions } from './agents/l3.js';
 import { MetadataAgent, type MetadataAgentOptions } from './agents/metadata.js';
 import { createDevstackDefaults } from './defaults.js';
+import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 
 registerDbSchema('neutron', migrations);
 
@@ -47,6 +48,8 @@ export interface NeutronServerOptions {
   /** Posts port events to Nova; null/absent = no notifier. `sendEventsIntervalMs` defaults to 50 ms. */
   novaNotifier?: { session: Session; sendEventsIntervalMs?: number } | null;
   config?: Partial<NeutronConfig>;
+  /** SQLite only: WAL checkpoints in a worker thread instead of inside commits (default true). */
+  backgroundCheckpoints?: boolean;
 }
 
 export interface NeutronServer {
@@ -81,6 +84,7 @@ export async function createNeutronServer(opts: NeutronServerOptions): Promise<N
     new RpcServer(opts.bus, { topic: C.TOPIC_L3PLUGIN, server: opts.host, exchange: C.EXCHANGE }, [new L3RpcCallback(plugin, sched)], { service: 'neutron-server' }),
   ];
   let started = false;
+  let checkpointer: Checkpointer | null = null;
   return {
     app,
     plugin,
@@ -88,6 +92,7 @@ export async function createNeutronServer(opts: NeutronServerOptions): Promise<N
     async start() {
       if (started) return;
       started = true;
+      if (opts.backgroundCheckpoints !== false) checkpointer = await startCheckpointer(opts.database);
       for (const s of servers) await s.start();
     },
     async stop() {
@@ -95,6 +100,8 @@ export async function createNeutronServer(opts: NeutronServerOptions): Promise<N
       started = false;
       await nova?.stop();
       await app.close();
+      await checkpointer?.stop();
+      checkpointer = null;
     },
   };
 }
