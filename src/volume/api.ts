@@ -20,6 +20,8 @@ import type { VolumeExtras } from './api/views.js';
 const DELETABLE = ['available', 'error', 'error_restoring', 'error_extending', 'error_managing'];
 const DELETE_REFUSED = 'Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.';
 const GiB = 1024 ** 3;
+/** Cinder's `az_cache_duration` default. */
+const AZ_CACHE_MS = 3_600_000;
 
 export interface CreateVolumeInput {
   size?: number | null;
@@ -63,23 +65,25 @@ export class CinderAPI {
   }
 
   // ---- reads
+  /** Metadata, attachments and type names of volumes: two queries whatever their number. */
   async extras(rows: VolumeRow[]): Promise<Map<string, VolumeExtras>> {
     const ids = rows.map((r) => r.id);
-    const [meta, admin, glance, atts, types] = await Promise.all([
-      this.db.getMetaMany('volume_metadata', ids),
-      this.db.getMetaMany('volume_admin_metadata', ids),
-      this.db.getMetaMany('volume_glance_metadata', ids),
-      this.db.attachmentsOf(ids),
-      this.db.listTypes(),
-    ]);
-    const typeNames = new Map(types.map((t) => [t.id, t.name]));
+    const typeIds = [...new Set(rows.map((r) => r.volume_type_id).filter((t): t is string => !!t))];
+    const [sides, atts] = await Promise.all([this.db.volumeSides(ids, typeIds), this.db.attachmentsOf(ids)]);
     const out = new Map<string, VolumeExtras>();
-    for (const r of rows) {
-      out.set(r.id, {
-        metadata: meta.get(r.id) ?? {}, adminMetadata: admin.get(r.id) ?? {}, glanceMetadata: glance.get(r.id) ?? {},
-        attachments: atts.filter((a) => a.volume_id === r.id), typeName: r.volume_type_id ? typeNames.get(r.volume_type_id) ?? null : null,
-      });
+    for (const r of rows) out.set(r.id, { metadata: {}, adminMetadata: {}, glanceMetadata: {}, attachments: [], typeName: null });
+    const typeNames = new Map<string, string>();
+    for (const x of sides) {
+      if (x.kind === 't') {
+        typeNames.set(x.volume_id, x.value);
+        continue;
+      }
+      const e = out.get(x.volume_id);
+      if (!e) continue;
+      (x.kind === 'm' ? e.metadata : x.kind === 'a' ? e.adminMetadata : e.glanceMetadata)[x.key] = x.value;
     }
+    for (const a of atts) out.get(a.volume_id)?.attachments.push(a);
+    for (const r of rows) if (r.volume_type_id) out.get(r.id)!.typeName = typeNames.get(r.volume_type_id) ?? null;
     return out;
   }
 
@@ -111,6 +115,20 @@ export class CinderAPI {
     return (await this.db.getTypeByName(this.defaultTypeName)) ?? (await this.db.getTypeByName('__DEFAULT__'));
   }
 
+  private azCache: { zones: { name: string; available: boolean }[]; at: number } | null = null;
+
+  /**
+   * The zones a create may name, cached for `az_cache_duration` (an hour) as Cinder's API does;
+   * a zone missing from the cache refreshes it once before the request is refused.
+   */
+  async cachedAvailabilityZones(wanted: string | null): Promise<{ name: string; available: boolean }[]> {
+    const fresh = this.azCache && Date.now() - this.azCache.at < AZ_CACHE_MS;
+    if (fresh && (!wanted || this.azCache!.zones.some((z) => z.name === wanted))) return this.azCache!.zones;
+    const zones = await this.availabilityZones();
+    this.azCache = { zones, at: Date.now() };
+    return zones;
+  }
+
   async availabilityZones(): Promise<{ name: string; available: boolean }[]> {
     const svcs = (await this.db.listServices()).filter((s) => s.binary === 'cinder-volume');
     const zones = new Map<string, boolean>();
@@ -120,11 +138,12 @@ export class CinderAPI {
   }
 
   // ---- volumes
-  async createVolume(ctx: RequestContext, input: CreateVolumeInput): Promise<VolumeRow> {
+  async createVolume(ctx: RequestContext, input: CreateVolumeInput): Promise<{ row: VolumeRow; extras: VolumeExtras }> {
     let size = input.size ?? null;
     let snapshot: SnapshotRow | undefined;
     let source: VolumeRow | undefined;
     let typeId: string | null = null;
+    let typeName: string | null = null;
     let az = input.availability_zone ?? null;
     let bootableHint = false;
 
@@ -166,9 +185,14 @@ export class CinderAPI {
       const t = await this.resolveType(ctx, input.volume_type);
       if ((snapshot || source) && typeId && t.id !== typeId) throw invalidInput('Invalid volume_type provided: the type of the source must be used.');
       typeId = t.id;
+      typeName = t.name;
     }
-    if (!typeId) typeId = (await this.defaultType())?.id ?? null;
-    const zones = await this.availabilityZones();
+    if (!typeId) {
+      const t = await this.defaultType();
+      typeId = t?.id ?? null;
+      typeName = t?.name ?? null;
+    }
+    const zones = await this.cachedAvailabilityZones(az);
     if (az) {
       if (!zones.some((z) => z.name === az)) throw new ApiError(400, `Availability zone '${az}' is invalid.`, { type: 'InvalidAvailabilityZone' });
     } else {
@@ -196,7 +220,9 @@ export class CinderAPI {
       filter_properties: {},
     };
     await this.scheduler.createVolume(ctx, req);
-    return row;
+    // The new volume's view needs no reads: nothing but its own metadata is attached to it yet.
+    if (typeId && !typeName) typeName = (await this.db.getType(typeId))?.name ?? null;
+    return { row, extras: { metadata: { ...(input.metadata ?? {}) }, adminMetadata: {}, glanceMetadata: {}, attachments: [], typeName } };
   }
 
   async getImage(ctx: RequestContext, imageId: string): Promise<Record<string, unknown>> {
@@ -212,19 +238,20 @@ export class CinderAPI {
 
   async deleteVolume(ctx: RequestContext, id: string, opts: { cascade?: boolean; force?: boolean } = {}): Promise<void> {
     const v = await this.getVolume(ctx, id);
-    const snaps = await this.db.listSnapshots(null, v.id);
-    if (!opts.force) {
-      const attached = (await this.db.attachmentsOf([v.id])).length > 0;
-      if (!DELETABLE.includes(v.status) || attached || v.migration_status) throw invalidVolume(DELETE_REFUSED);
-      if (snaps.length && !opts.cascade) throw invalidVolume(DELETE_REFUSED);
-      if (opts.cascade && snaps.some((s) => !['available', 'error'].includes(s.status))) throw invalidVolume(DELETE_REFUSED);
-    }
-    const from = opts.force ? undefined : DELETABLE;
-    if (!(await this.db.updateVolume(v.id, { status: 'deleting' }, from))) throw invalidVolume(DELETE_REFUSED);
+    // Cinder's conditional update: status, no attachment, not migrating, and no snapshots (or,
+    // with cascade, only deletable ones), checked by the UPDATE itself so a racing attach or
+    // snapshot cannot slip in between a check and the change.
+    const moved = opts.force
+      ? await this.db.updateVolume(v.id, { status: 'deleting', terminated_at: nowIso() })
+      : await this.db.markDeleting(v.id, DELETABLE, !!opts.cascade);
+    if (!moved) throw invalidVolume(DELETE_REFUSED);
+    const snaps = opts.cascade || opts.force ? await this.db.listSnapshots(null, v.id) : [];
     if (!v.host) {
       // Never reached a backend (e.g. no valid host): nothing to clean up but the record.
-      for (const s of snaps) await this.db.destroySnapshot(s.id);
-      await this.db.destroyVolume(v.id);
+      await this.db.database.transaction(async (trx) => {
+        for (const s of snaps) await this.db.destroySnapshot(s.id, trx as any);
+        await this.db.destroyVolume(v.id, trx as any);
+      });
       return;
     }
     for (const s of snaps) {

@@ -72,7 +72,8 @@ export class VolumeManager {
   async create_volume(ctx: RequestContext, req: CreateVolumeRequest): Promise<void> {
     const vol = await this.db.getVolume(req.volume_id);
     if (!vol) return;
-    await this.notifyVolume(ctx, vol.id, 'create.start', vol);
+    const metadata = await this.db.getMeta('volume_metadata', vol.id);
+    await this.notifyVolume(ctx, vol.id, 'create.start', vol, metadata);
     try {
       const glance: Record<string, string> = {};
       let bootable = false;
@@ -95,9 +96,14 @@ export class VolumeManager {
       } else {
         await this.driver.createVolume(vol);
       }
-      if (Object.keys(glance).length) await this.db.setMeta('volume_glance_metadata', vol.id, glance, true);
-      await this.db.updateVolume(vol.id, { status: 'available', bootable: bootable ? 1 : 0, launched_at: nowIso() }, ['creating', 'downloading']);
-      await this.notifyVolume(ctx, vol.id, 'create.end');
+      // One transaction for the state change (and the image metadata that comes with it).
+      const done = { status: 'available', bootable: bootable ? 1 : 0, launched_at: nowIso() };
+      const moved = await this.db.database.transaction(async (trx) => {
+        if (Object.keys(glance).length) await this.db.setMeta('volume_glance_metadata', vol.id, glance, true, trx as any);
+        return this.db.updateVolume(vol.id, done, ['creating', 'downloading'], trx as any);
+      });
+      // The row as it now stands, without reading it back (a volume deleted meanwhile is re-read).
+      await this.notifyVolume(ctx, vol.id, 'create.end', moved ? { ...vol, ...done } : undefined, moved ? metadata : undefined);
     } catch (e) {
       this.log.error({ err: e, volume_id: vol.id }, 'Volume create failed');
       await this.db.updateVolume(vol.id, { status: 'error' });
@@ -111,14 +117,14 @@ export class VolumeManager {
   }
 
   /** `volume_utils.notify_about_volume_usage`: `volume.<event>` with the volume's usage info. */
-  private async notifyVolume(ctx: RequestContext, id: string, event: string, row?: VolumeRow): Promise<void> {
+  private async notifyVolume(ctx: RequestContext, id: string, event: string, row?: VolumeRow, metadata?: Record<string, string>): Promise<void> {
     const v = row ?? (await this.db.getVolume(id));
     if (!v) return;
     await this.notifier.info(ctx, `volume.${event}`, {
       tenant_id: v.project_id, host: v.host, user_id: v.user_id, availability_zone: v.availability_zone, volume_id: v.id,
       volume_type: v.volume_type_id, display_name: v.display_name, launched_at: v.launched_at, created_at: v.created_at,
       status: v.status, snapshot_id: v.snapshot_id, size: v.size, replication_status: v.replication_status,
-      metadata: await this.db.getMeta('volume_metadata', v.id),
+      metadata: metadata ?? await this.db.getMeta('volume_metadata', v.id),
     });
   }
 
@@ -171,7 +177,7 @@ export class VolumeManager {
     await this.notifyVolume(ctx, vol.id, 'delete.start', vol);
     try {
       await this.driver.deleteVolume(vol);
-      await this.db.destroyVolume(vol.id);
+      await this.db.database.transaction((trx) => this.db.destroyVolume(vol.id, trx as any));
       await this.notifier.info(ctx, 'volume.delete.end', { tenant_id: vol.project_id, host: vol.host, user_id: vol.user_id, volume_id: vol.id, size: vol.size, status: 'deleted' });
     } catch (e) {
       this.log.error({ err: e, volume_id: vol.id }, 'Volume delete failed');

@@ -120,8 +120,9 @@ export class SchedulerManager {
   }
 
   async create_volume(ctx: RequestContext, req: CreateVolumeRequest): Promise<void> {
-    const vol = await this.db.getVolume(req.volume_id);
-    if (!vol) return;
+    // The request spec carries what scheduling needs (size, zone, type), as Cinder's does.
+    const spec = req.request_spec as { size?: number; availability_zone?: string | null; volume_type_id?: string | null };
+    const vol = { id: req.volume_id, size: Number(spec.size ?? 0), availability_zone: spec.availability_zone ?? null, volume_type_id: spec.volume_type_id ?? null };
     let chosen: HostState | undefined;
     // A clone or a volume from a snapshot lives on its source's backend.
     const sourceId = req.source_volid ?? (req.snapshot_id ? (await this.db.getSnapshot(req.snapshot_id))?.volume_id : null);
@@ -131,7 +132,7 @@ export class SchedulerManager {
       chosen = [...this.hosts.values()].find((h) => h.host === source.host!.split('#')[0]);
     } else {
       // Disabled services take no new volumes (the host manager skips them).
-      const disabled = new Set((await this.db.listServices()).filter((x) => x.binary === 'cinder-volume' && x.disabled).map((x) => x.host));
+      const disabled = new Set(await this.db.disabledServiceHosts('cinder-volume'));
       const specs = vol.volume_type_id ? await this.db.getMeta('volume_type_extra_specs', vol.volume_type_id) : {};
       const candidates = [...this.hosts.values()]
         .filter((h) => !disabled.has(h.host))
@@ -142,15 +143,20 @@ export class SchedulerManager {
     }
     if (!chosen) {
       this.log.warn({ volume_id: vol.id }, 'No valid backend was found. No weighed backends available');
-      await this.db.updateVolume(vol.id, { status: 'error' }, ['creating']);
+      if (!(await this.db.updateVolume(vol.id, { status: 'error' }, ['creating']))) return;
+      const projectId = (await this.db.getVolume(vol.id))?.project_id ?? ctx.projectId ?? '';
       await recordMessage(this.db, ctx, {
-        projectId: vol.project_id, resourceType: 'VOLUME', resourceUuid: vol.id, action: Action.SCHEDULE_ALLOCATE_VOLUME, detail: Detail.NO_BACKEND_AVAILABLE,
+        projectId, resourceType: 'VOLUME', resourceUuid: vol.id, action: Action.SCHEDULE_ALLOCATE_VOLUME, detail: Detail.NO_BACKEND_AVAILABLE,
       });
       return;
     }
     chosen.freeGb -= vol.size; // consume until the next report, as HostState.consume_from_volume does
     const host = `${chosen.host}#${chosen.pool}`;
-    await this.db.updateVolume(vol.id, { host, scheduled_at: nowIso(), availability_zone: chosen.availabilityZone });
+    // Gone already (deleted while it waited): nothing to create.
+    if (!(await this.db.updateVolume(vol.id, { host, scheduled_at: nowIso(), availability_zone: chosen.availabilityZone }))) {
+      chosen.freeGb += vol.size;
+      return;
+    }
     await this.volumeApi.createVolume(ctx, host, req);
   }
 }

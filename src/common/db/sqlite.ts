@@ -30,6 +30,9 @@ function bindParams(params: readonly unknown[]): unknown[] {
 }
 
 class Statement implements SqliteStatement {
+  /** Column converters, worked out once per statement (stmt.columns() was a hot spot per query). */
+  private convs: Array<[string, Convert]> | null = null;
+  private convColumns = -1;
   constructor(private readonly stmt: BetterSqlite3.Statement) {}
 
   get reader(): boolean {
@@ -51,9 +54,20 @@ class Statement implements SqliteStatement {
     return r;
   }
 
+  /** Cached converters; worked out again if the row shape changed (a `select *` after ALTER TABLE). */
+  private cachedConverters(row: unknown): Array<[string, Convert]> {
+    const n = row && typeof row === 'object' ? Object.keys(row).length : -1;
+    if (!this.convs || n !== this.convColumns) {
+      this.convs = this.converters();
+      this.convColumns = n;
+    }
+    return this.convs;
+  }
+
   all(parameters: readonly unknown[]): unknown[] {
     const rows = this.stmt.all(bindParams(parameters));
-    const convs = this.converters();
+    if (!rows.length) return rows;
+    const convs = this.cachedConverters(rows[0]);
     return convs.length ? rows.map((r) => this.convertRow(r, convs)) : rows;
   }
 

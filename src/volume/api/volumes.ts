@@ -161,7 +161,7 @@ export function registerVolumeRoutes(app: FastifyInstance, api: CinderAPI): void
     if (v['backup_id']) throw new ApiError(404, `Backup ${v['backup_id']} could not be found.`, { type: 'BackupNotFound' });
     const multiattach = v['multiattach'] === undefined ? false : strictBool(v['multiattach']);
     if (multiattach === undefined) throw invalidInput(`Invalid value '${v['multiattach']}' for multiattach.`);
-    const row = await api.createVolume(req.ctx, {
+    const { row, extras } = await api.createVolume(req.ctx, {
       size: v['size'] === undefined || v['size'] === null ? null : Number(v['size']),
       name: v['name'] ?? v['display_name'] ?? null,
       description: v['description'] ?? v['display_description'] ?? null,
@@ -174,7 +174,7 @@ export function registerVolumeRoutes(app: FastifyInstance, api: CinderAPI): void
       multiattach,
     });
     reply.code(202);
-    return { volume: await renderOne(req, api, row, false) };
+    return { volume: volumeView(req, row, extras, false) };
   });
 
   app.get(`${P}/volumes/:id`, async (req: FastifyRequest<{ Params: Params }>) => {

@@ -96,7 +96,7 @@ export async function startCinder(opts: { withGlance?: boolean; databaseUrl?: st
     return { status: r.statusCode, body, headers: r.headers };
   };
   const wait = async (url: string, key: string, status: string, token?: string) => {
-    const deadline = Date.now() + 45_000;
+    const deadline = Date.now() + 120_000; // a 1 GiB upload through Glance takes a minute on a loaded machine
     while (Date.now() < deadline) {
       const r = await req('GET', url, token ? { token } : {});
       const cur = r.body?.[key]?.status;

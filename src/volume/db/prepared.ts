@@ -1,0 +1,49 @@
+/**
+ * Hot statements built by Kysely once per shape and then re-run with fresh parameters.
+ * For the one-row reads and writes of a volume's life, building and compiling the query cost
+ * more CPU than the database's own work; the SQL text of a shape never changes, only its
+ * parameters do. Works on every dialect: the cache belongs to one database (one dialect).
+ * @module
+ */
+import type { CompiledQuery, Compilable, Kysely, QueryResult } from 'kysely';
+
+/** Stand-ins bound while a shape is compiled, so the compiled parameter list names its slots. */
+const SLOT = '\u0000stratus-slot-';
+const MAX_SHAPES = 256;
+
+interface Shape {
+  compiled: CompiledQuery;
+  /** For each compiled parameter: the argument index it takes, or -1 to keep the compiled constant. */
+  slots: number[];
+}
+
+export class PreparedQueries {
+  private readonly shapes = new Map<string, Shape>();
+
+  /**
+   * Runs the query `build(slots)` makes, with `args` in the slots. `key` names the shape: queries
+   * under one key must differ only in the values they bind.
+   */
+  async run<R>(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): Promise<QueryResult<R>> {
+    let shape = this.shapes.get(key);
+    if (!shape) {
+      const slotValues = args.map((_, i) => `${SLOT}${i}`);
+      const compiled = build(slotValues).compile();
+      const slots = compiled.parameters.map((p) => (typeof p === 'string' && p.startsWith(SLOT) ? Number(p.slice(SLOT.length)) : -1));
+      shape = { compiled, slots };
+      if (this.shapes.size >= MAX_SHAPES) this.shapes.delete(this.shapes.keys().next().value!);
+      this.shapes.set(key, shape);
+    }
+    const parameters = shape.slots.map((s, i) => (s >= 0 ? args[s] : shape.compiled.parameters[i]));
+    return db.executeQuery<R>({ ...shape.compiled, parameters });
+  }
+
+  async rows<R>(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): Promise<R[]> {
+    return (await this.run<R>(db, key, args, build)).rows;
+  }
+
+  /** Rows an UPDATE or DELETE touched. */
+  async affected(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): Promise<number> {
+    return Number((await this.run(db, key, args, build)).numAffectedRows ?? 0n);
+  }
+}
