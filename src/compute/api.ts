@@ -62,6 +62,8 @@ export interface CreateServerRequest {
   requested_hypervisor_hostname?: string | null;
   /** 2.90: the hostname, instead of one made from the display name. */
   hostname?: string | null;
+  /** The request's microversion is >= 2.60 (multiattach volumes may be named); unset: not checked. */
+  supports_multiattach?: boolean;
 }
 
 /** A server found through its mapping: in a cell, or still only a build request. */
@@ -74,7 +76,7 @@ export class ComputeApiFacade {
   /** Volume part of a local delete (compute/volume/local-delete.ts); set when Nova has a Cinder. */
   localDeleteVolumes: ((ctx: RequestContext, inst: Instance, cell: Cell) => Promise<void>) | null = null;
   /** Boot-time checks of the volumes a request names (compute/volume/boot-check.ts). */
-  checkBootVolumes: ((ctx: RequestContext, bdms: Record<string, unknown>[]) => Promise<void>) | null = null;
+  checkBootVolumes: ((ctx: RequestContext, bdms: Record<string, unknown>[], supportsMultiattach?: boolean) => Promise<void>) | null = null;
 
   constructor(
     readonly api: Database,
@@ -102,7 +104,7 @@ export class ComputeApiFacade {
       throw badRequest('Image signature certificate validation failed for certificate: None. Image certificate validation is not supported when booting from volume', { type: 'CertificateValidationFailed' });
     }
     const requestedBdms = bootBdms(bdms, bootFromVolume ? null : rootBdm(image.id, flavor));
-    await this.checkBootVolumes?.(ctx, requestedBdms);
+    await this.checkBootVolumes?.(ctx, requestedBdms, req.supports_multiattach);
 
     let keyData: string | null = null;
     if (req.key_name) {

@@ -98,7 +98,7 @@ export async function createNovaApi(o: CellsParams & SessionParams & {
   const facade = new ComputeApiFacade(o.api, o.cells, computeTasks, computeRpcFor, new GlanceAPI(session), new NeutronAPI(session), new SchedulerReportClient(session));
   const cinder = new CinderAPI(session);
   facade.localDeleteVolumes = (ctx, inst, cell) => localDeleteVolumes(cinder, ctx, inst, cell.backend);
-  facade.checkBootVolumes = (ctx, bdms) => checkBootVolumes(cinder, ctx, bdms);
+  facade.checkBootVolumes = (ctx, bdms, supportsMultiattach) => checkBootVolumes(cinder, ctx, bdms, supportsMultiattach);
   const app = createNovaApiApp(facade, { host: o.host, cinder, ...(o.validator ? { validator: o.validator } : {}), authUrl: o.authUrl, scheduler: new SchedulerAPI(o.bus, { service: 'nova-api', host: o.host }) });
   await app.listen({ host: o.listen.host, port: o.listen.port });
   const addr = app.server.address() as AddressInfo;
