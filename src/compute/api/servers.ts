@@ -213,13 +213,13 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
   const changesSince = dateParam(req, raw, 'changes-since');
   const changesBefore = mv(req, '2.66') ? dateParam(req, raw, 'changes-before') : undefined;
   validateQuery(req, schema.index);
-  for (const k of Object.keys(raw)) {
-    if (JOINED_TABLE_QUERY_PARAMS.includes(k) || k.startsWith('_')) throw badRequest(`Invalid filter field: ${k}.`);
-  }
   // remove_invalid_options: a non-admin's filters outside the allowed list are dropped.
   const allowed = userSearchOptions(req);
   const q: Q = {};
   for (const [k, v] of Object.entries(raw)) if (admin || allowed.has(k) || PAGING_SORTING.includes(k)) q[k] = v;
+  for (const k of Object.keys(q)) {
+    if (JOINED_TABLE_QUERY_PARAMS.includes(k) || k.startsWith('_')) throw badRequest(`Invalid filter field: ${k}.`);
+  }
   const f: cellApi.InstanceFilters = {};
   const filterKeys = Object.keys(q).filter((k) => !PAGING_SORTING.includes(k));
   const allTenants = admin && (one(q, 'all_tenants') !== undefined ? boolParamAllTenants(one(q, 'all_tenants')!) : false);
