@@ -5,6 +5,7 @@
  * is when it calls other services), `[api] bind_host, bind_port`.
  * @module
  */
+import { resolveNovaMoveConfig } from '../common/config/nova-move-opts.js';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { ConfigOpts, IntOpt, StrOpt, parseConfigArgs, registerCommonOpts, registerDatabaseOpts } from '../common/config/index.js';
@@ -186,7 +187,8 @@ novaBinary('nova-conductor', null, async (conf, n) => {
   const parts = isSuper ? await n.openApi() : null;
   const cellDb = cellUrl ? await n.deploy.openNovaDatabase(cellUrl, 'cell') : undefined;
   const role = isSuper ? (cellDb ? 'single' : 'super') : 'cell';
-  const svc = n.deploy.createConductor({ ...n.sp, role, host, bus: n.b, ...(parts ? { api: parts.api, cells: parts.cells } : {}), ...(cellDb ? { cellDb } : {}) });
+  const { allowResizeToSameHost } = resolveNovaMoveConfig(conf);
+  const svc = n.deploy.createConductor({ ...n.sp, role, host, bus: n.b, allowResizeToSameHost, ...(parts ? { api: parts.api, cells: parts.cells } : {}), ...(cellDb ? { cellDb } : {}) });
   await svc.start();
   return { describe: `nova-conductor (${role}) on ${host}`, stop: async () => { await svc.stop(); await cellDb?.close(); } };
 });
@@ -199,7 +201,8 @@ novaBinary('nova-scheduler', null, async (conf, n) => {
 });
 novaBinary('nova-compute', null, async (conf, n) => {
   const host = conf.get<string>('DEFAULT', 'host');
-  const c = n.deploy.createCompute({ ...n.sp, host, bus: n.b });
+  const { resizeConfirmWindowSec, shelvedOffloadTimeSec, maxConcurrentLiveMigrations } = resolveNovaMoveConfig(conf);
+  const c = n.deploy.createCompute({ ...n.sp, host, bus: n.b, resizeConfirmWindowSec, shelvedOffloadTimeSec, maxConcurrentLiveMigrations });
   await c.start();
   return { describe: `nova-compute on ${host} (fake driver)`, stop: c.stop };
 });

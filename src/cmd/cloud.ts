@@ -183,6 +183,7 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
       authUrl,
       serviceCredentials: { username: 'nova', password: secrets.servicePassword, projectName: 'service' },
       listen: { host, port: ports.compute },
+      ...(opts.config ? { config: opts.config } : {}),
     });
     stops.push(() => nova.stop());
     progress(`nova       ${urls.compute} (api, super-conductor, cell1 conductor, scheduler, compute on ${computeHosts.join(', ')})`);

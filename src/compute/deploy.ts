@@ -5,6 +5,8 @@
  * nova-compute per host on cell1's bus; databases nova_api, nova_cell0, nova_cell1.
  * @module
  */
+import type { ConfigOpts } from '../common/config/config.js';
+import { resolveNovaMoveConfig } from '../common/config/nova-move-opts.js';
 import './objects/index.js';
 import type { AddressInfo } from 'node:net';
 import { RequestContext } from '../common/context.js';
@@ -283,11 +285,15 @@ export interface StartNovaOptions extends SessionParams {
   vifPluggingTimeoutMs?: number;
   /** Create devstack's flavors (default true). */
   defaultFlavors?: boolean;
-  /** `[DEFAULT]allow_resize_to_same_host` (default false, as Nova; or STRATUS_ALLOW_RESIZE_TO_SAME_HOST=true). */
+  /** nova.conf: the move options (`[DEFAULT]allow_resize_to_same_host`, `resize_confirm_window`,
+   * `shelved_offload_time`, `max_concurrent_live_migrations`); without it they come from
+   * OS_DEFAULT__<NAME> environment variables or Nova's defaults. The fields below win over it. */
+  config?: ConfigOpts;
+  /** `[DEFAULT]allow_resize_to_same_host` (default false, as Nova). */
   allowResizeToSameHost?: boolean;
-  /** `[DEFAULT]resize_confirm_window` (s); default 0, or STRATUS_RESIZE_CONFIRM_WINDOW from the environment. */
+  /** `[DEFAULT]resize_confirm_window` (s); default 0. */
   resizeConfirmWindowSec?: number;
-  /** `[DEFAULT]shelved_offload_time` (s); default 0, or STRATUS_SHELVED_OFFLOAD_TIME from the environment. */
+  /** `[DEFAULT]shelved_offload_time` (s); default 0. */
   shelvedOffloadTimeSec?: number;
 }
 
@@ -325,7 +331,8 @@ export async function startNova(opts: StartNovaOptions): Promise<NovaDeployment>
   const sp: SessionParams = { authUrl: opts.authUrl, serviceCredentials: opts.serviceCredentials, ...(opts.endpointOverrides ? { endpointOverrides: opts.endpointOverrides } : {}) };
 
   // `[DEFAULT]allow_resize_to_same_host` (devstack sets it on one-host clouds).
-  const sameHost = opts.allowResizeToSameHost ?? ['1', 'true', 'True'].includes(process.env['STRATUS_ALLOW_RESIZE_TO_SAME_HOST'] ?? '');
+  const moveConf = resolveNovaMoveConfig(opts.config);
+  const sameHost = opts.allowResizeToSameHost ?? moveConf.allowResizeToSameHost;
   const started: { stop(): Promise<void> }[] = [];
   try {
     // Control services keep their service rows in cell0 (devstack's superconductor layout).
@@ -349,8 +356,9 @@ export async function startNova(opts: StartNovaOptions): Promise<NovaDeployment>
       const c = createCompute({
         ...sp, host, bus: cellBus, ...(opts.driverFor ? { driver: opts.driverFor(host) } : {}),
         ...(opts.vifPluggingTimeoutMs !== undefined ? { vifPluggingTimeoutMs: opts.vifPluggingTimeoutMs } : {}),
-        resizeConfirmWindowSec: opts.resizeConfirmWindowSec ?? Number(process.env['STRATUS_RESIZE_CONFIRM_WINDOW'] ?? 0),
-        shelvedOffloadTimeSec: opts.shelvedOffloadTimeSec ?? Number(process.env['STRATUS_SHELVED_OFFLOAD_TIME'] ?? 0),
+        resizeConfirmWindowSec: opts.resizeConfirmWindowSec ?? moveConf.resizeConfirmWindowSec,
+        shelvedOffloadTimeSec: opts.shelvedOffloadTimeSec ?? moveConf.shelvedOffloadTimeSec,
+        maxConcurrentLiveMigrations: moveConf.maxConcurrentLiveMigrations,
       });
       await c.start();
       started.push(c);

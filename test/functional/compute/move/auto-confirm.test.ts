@@ -1,14 +1,14 @@
 /**
  * `resize_confirm_window`: a resize left in VERIFY_RESIZE is confirmed by the destination
  * compute's `_poll_unconfirmed_resizes` once the window has passed (here 1 s, set through
- * STRATUS_RESIZE_CONFIRM_WINDOW as nova.conf would set it).
+ * OS_DEFAULT__RESIZE_CONFIRM_WINDOW, oslo.config's environment source for nova.conf's [DEFAULT]resize_confirm_window).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootArgs, login, waitForStatus, withCloud } from '../helpers.js';
 
 test('a resize is confirmed automatically after resize_confirm_window', async () => {
-  process.env['STRATUS_RESIZE_CONFIRM_WINDOW'] = '1';
+  process.env['OS_DEFAULT__RESIZE_CONFIRM_WINDOW'] = '1';
   await withCloud(2, async (cloud) => {
     const demo = await login(cloud, 'demo');
     const admin = await login(cloud, 'admin');
@@ -29,5 +29,5 @@ test('a resize is confirmed automatically after resize_confirm_window', async ()
     const mine = (await admin.call('GET', 'placement', `/allocations/${id}`, undefined, { 'OpenStack-API-Version': 'placement 1.28' })).body.allocations;
     assert.equal(Object.keys(mine).length, 1);
   });
-  delete process.env['STRATUS_RESIZE_CONFIRM_WINDOW'];
+  delete process.env['OS_DEFAULT__RESIZE_CONFIRM_WINDOW'];
 });

@@ -11,7 +11,7 @@ import { bootArgs, login, waitForStatus, withCloud } from '../helpers.js';
 const PLACEMENT = { 'OpenStack-API-Version': 'placement 1.28' };
 
 test('resize to the same host: revert, confirm; one host', async () => {
-  process.env['STRATUS_ALLOW_RESIZE_TO_SAME_HOST'] = 'true';
+  process.env['OS_DEFAULT__ALLOW_RESIZE_TO_SAME_HOST'] = 'true';
   try {
     await withCloud(1, async (cloud) => {
       const demo = await login(cloud, 'demo');
@@ -51,6 +51,6 @@ test('resize to the same host: revert, confirm; one host', async () => {
       assert.equal((await admin.call('GET', 'compute', `/os-migrations?instance_uuid=${id}`)).body.migrations[0].status, 'error');
     });
   } finally {
-    delete process.env['STRATUS_ALLOW_RESIZE_TO_SAME_HOST'];
+    delete process.env['OS_DEFAULT__ALLOW_RESIZE_TO_SAME_HOST'];
   }
 });

@@ -10,7 +10,7 @@ import { bootArgs, login, waitForStatus, withCloud } from '../helpers.js';
 const PLACEMENT = { 'OpenStack-API-Version': 'placement 1.28' };
 
 test('shelved_offload_time: SHELVED first, offloaded later; unshelve of SHELVED starts in place', async () => {
-  process.env['STRATUS_SHELVED_OFFLOAD_TIME'] = '2';
+  process.env['OS_DEFAULT__SHELVED_OFFLOAD_TIME'] = '2';
   try {
     await withCloud(1, async (cloud) => {
       const demo = await login(cloud, 'demo');
@@ -36,6 +36,6 @@ test('shelved_offload_time: SHELVED first, offloaded later; unshelve of SHELVED 
       assert.deepEqual((await admin.call('GET', 'placement', `/allocations/${id}`, undefined, PLACEMENT)).body.allocations, {});
     });
   } finally {
-    delete process.env['STRATUS_SHELVED_OFFLOAD_TIME'];
+    delete process.env['OS_DEFAULT__SHELVED_OFFLOAD_TIME'];
   }
 });
