@@ -1,12 +1,12 @@
 /**
- * /os-server-groups (affinity, anti-affinity, soft variants) and /os-aggregates (admin; with
+ * /os-server-groups (affinity, anti-affinity, soft variants; 2.64 policy + rules) and /os-aggregates (admin; with
  * availability zones; every change is fanned out to the schedulers as `update_aggregates`).
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, badRequest, conflict, notFound } from '../../common/errors.js';
-import { validateBody } from '../../common/http/validation.js';
+import { validateBody, validateQuery, type VersionedSchema } from '../../common/http/validation.js';
 import type { SchedulerAPI } from '../../scheduler/rpcapi.js';
 import type { ComputeApiFacade } from '../api.js';
 import { nowIso } from '../db/schema-helpers.js';
@@ -14,6 +14,29 @@ import { projectLimits } from '../quota.js';
 import { mv, requireAdmin, requireProject } from './common.js';
 
 const POLICIES = ['anti-affinity', 'affinity', 'soft-anti-affinity', 'soft-affinity'];
+const groupCreate = (props: Record<string, unknown>, required: string[]) => ({
+  type: 'object', required: ['server_group'], additionalProperties: false,
+  properties: { server_group: { type: 'object', required, additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 255, format: 'name' }, ...props } } },
+});
+const policiesOf = (allowed: string[]) => ({ type: 'array', minItems: 1, maxItems: 1, uniqueItems: true, items: { type: 'string', enum: allowed } });
+/** Per microversion: `policies` (two, then four from 2.15); `policy` + `rules` from 2.64. */
+const GROUP_CREATE: VersionedSchema[] = [
+  { schema: groupCreate({ policies: policiesOf(POLICIES.slice(0, 2)) }, ['name', 'policies']), max: '2.14' },
+  { schema: groupCreate({ policies: policiesOf(POLICIES) }, ['name', 'policies']), min: '2.15', max: '2.63' },
+  {
+    schema: groupCreate({
+      policy: { type: 'string', enum: POLICIES },
+      rules: { type: 'object', additionalProperties: false, properties: { max_server_per_host: { type: ['integer', 'string'], pattern: '^[0-9]*$', minimum: 1, maximum: 0x7fffffff } } },
+    }, ['name', 'policy']),
+    min: '2.64',
+  },
+];
+const nonNegative = { type: 'array', items: { type: 'string', pattern: '^[0-9]+$' } };
+const groupIndexProps = { all_projects: { type: 'array', items: { type: 'string' } }, limit: nonNegative, offset: nonNegative };
+const GROUP_INDEX_QUERY: VersionedSchema[] = [
+  { schema: { type: 'object', properties: groupIndexProps, additionalProperties: true }, max: '2.74' },
+  { schema: { type: 'object', properties: groupIndexProps, additionalProperties: false }, min: '2.75' },
+];
 
 function usec(s: string | null | undefined): string | null {
   return s ? s.replace('Z', '').replace(/\.(\d{3})$/, '.$1000') : null;
@@ -23,10 +46,36 @@ export function registerGroupsAndAggregates(app: FastifyInstance, compute: Compu
   const db = compute.api.db;
 
   // ---------------- server groups ----------------
-  const groupView = async (req: FastifyRequest, g: Record<string, any>) => {
+  /** _get_not_deleted: members still alive (in a build request, or not deleted in their cell). */
+  const liveMembers = async (uuids: string[]): Promise<Set<string>> => {
+    const live = new Set<string>();
+    if (uuids.length === 0) return live;
+    const maps = await db.selectFrom('instance_mappings').select(['instance_uuid', 'cell_id']).where('instance_uuid', 'in', uuids).execute();
+    const byCell = new Map<number, string[]>();
+    for (const m of maps) {
+      if (m['cell_id'] === null || m['cell_id'] === undefined) live.add(m['instance_uuid']);
+      else byCell.set(m['cell_id'], [...(byCell.get(m['cell_id']) ?? []), m['instance_uuid']]);
+    }
+    for (const [cellId, ids] of byCell) {
+      const cell = await compute.cells.byId(cellId).catch(() => null);
+      if (!cell) continue;
+      for (const r of await cell.db.db.selectFrom('instances').select('uuid').where('uuid', 'in', ids).where('deleted', '=', 0).execute()) live.add(r['uuid']);
+    }
+    return live;
+  };
+  const groupView = async (req: FastifyRequest, g: Record<string, any>, live?: Set<string>) => {
     const pol = await db.selectFrom('instance_group_policy').selectAll().where('group_id', '=', g['id']).executeTakeFirst();
-    const members = (await db.selectFrom('instance_group_member').select('instance_uuid').where('group_id', '=', g['id']).execute()).map((m) => m['instance_uuid']);
-    const v: Record<string, unknown> = { id: g['uuid'], name: g['name'], members, metadata: {}, policies: pol ? [pol['policy']] : [] };
+    const all = (await db.selectFrom('instance_group_member').select('instance_uuid').where('group_id', '=', g['id']).orderBy('id').execute()).map((m) => m['instance_uuid'] as string);
+    const alive = live ?? (await liveMembers(all));
+    const v: Record<string, unknown> = { id: g['uuid'], name: g['name'] };
+    if (mv(req, '2.64')) {
+      // InstanceGroup.rules: only max_server_per_host, as an integer.
+      const raw = pol?.['rules'] ? JSON.parse(pol['rules']) as Record<string, unknown> : {};
+      Object.assign(v, { policy: pol?.['policy'] ?? null, rules: raw['max_server_per_host'] !== undefined ? { max_server_per_host: Number(raw['max_server_per_host']) } : {} });
+    } else {
+      Object.assign(v, { policies: pol ? [pol['policy']] : [], metadata: {} });
+    }
+    v['members'] = all.filter((u) => alive.has(u));
     if (mv(req, '2.13')) Object.assign(v, { project_id: g['project_id'], user_id: g['user_id'] });
     return v;
   };
@@ -36,33 +85,43 @@ export function registerGroupsAndAggregates(app: FastifyInstance, compute: Compu
     return g;
   };
   app.get('/os-server-groups', async (req) => {
-    const all = req.ctx.isAdmin && (req.query as Record<string, string>)['all_projects'] !== undefined;
-    let q = db.selectFrom('instance_groups').selectAll();
-    if (!all) q = q.where('project_id', '=', req.ctx.projectId ?? '');
-    const rows = await q.orderBy('id').execute();
-    return { server_groups: await Promise.all(rows.map((g) => groupView(req, g))) };
+    const q = validateQuery(req, GROUP_INDEX_QUERY);
+    const all = req.ctx.isAdmin && q['all_projects'] !== undefined;
+    let sel = db.selectFrom('instance_groups').selectAll();
+    if (!all) sel = sel.where('project_id', '=', req.ctx.projectId ?? '');
+    let rows = await sel.orderBy('id').execute();
+    // common.limited: offset, then at most limit (capped by max_limit).
+    const offset = Number(q['offset']?.[0] ?? 0);
+    const limit = Math.min(1000, Number(q['limit']?.[0] ?? 1000));
+    rows = rows.slice(offset, offset + limit);
+    const members = (await db.selectFrom('instance_group_member').select('instance_uuid').execute()).map((m) => m['instance_uuid'] as string);
+    const live = await liveMembers(members);
+    return { server_groups: await Promise.all(rows.map((g) => groupView(req, g, live))) };
   });
   app.get<{ Params: { id: string } }>('/os-server-groups/:id', async (req) => ({ server_group: await groupView(req, await getGroup(req, req.params.id)) }));
   app.post('/os-server-groups', async (req) => {
+    const body = validateBody<{ server_group: { name: string; policies?: string[]; policy?: string; rules?: Record<string, unknown> } }>(req, GROUP_CREATE);
     const project = requireProject(req);
-    const body = validateBody<{ server_group: { name: string; policies: string[] } }>(req, {
-      type: 'object', required: ['server_group'], additionalProperties: false,
-      properties: { server_group: { type: 'object', required: ['name', 'policies'], additionalProperties: false, properties: {
-        name: { type: 'string', minLength: 1, maxLength: 255, format: 'name' },
-        policies: { type: 'array', minItems: 1, maxItems: 1, uniqueItems: true, items: { type: 'string', enum: mv(req, '2.15') ? POLICIES : POLICIES.slice(0, 2) } },
-      } } },
-    });
     const limits = await projectLimits(compute.api, project);
     const used = (await db.selectFrom('instance_groups').select('id').where('project_id', '=', project).execute()).length;
     if (limits['server_groups']! >= 0 && used + 1 > limits['server_groups']!) {
       throw new ApiError(403, `Quota exceeded, too many server groups.`, { type: 'OverQuota' });
     }
+    let policy: string;
+    let rules: Record<string, unknown> = {};
+    if (mv(req, '2.64')) {
+      policy = body.server_group.policy!;
+      rules = body.server_group.rules ?? {};
+      if (policy !== 'anti-affinity' && Object.keys(rules).length) throw badRequest('Only anti-affinity policy supports rules.');
+    } else policy = body.server_group.policies![0]!;
     const uuid = randomUUID();
     const now = nowIso();
     await compute.api.transaction(async (trx) => {
       await trx.insertInto('instance_groups').values({ uuid, name: body.server_group.name, user_id: req.ctx.userId, project_id: project, created_at: now }).execute();
       const g = await trx.selectFrom('instance_groups').select('id').where('uuid', '=', uuid).executeTakeFirstOrThrow();
-      await trx.insertInto('instance_group_policy').values({ policy: body.server_group.policies[0], rules: '{}', group_id: g['id'], created_at: now }).execute();
+      // Stored as InstanceGroup._rules (a dict of strings).
+      const stored = Object.fromEntries(Object.entries(rules).map(([k, v]) => [k, String(v)]));
+      await trx.insertInto('instance_group_policy').values({ policy, rules: JSON.stringify(stored), group_id: g['id'], created_at: now }).execute();
     });
     return { server_group: await groupView(req, await getGroup(req, uuid)) };
   });
