@@ -10,6 +10,16 @@ import { badRequest } from '../../common/errors.js';
 import type { CinderAPI } from './cinder.js';
 
 export async function checkBootVolumes(cinder: CinderAPI, ctx: RequestContext, bdms: Record<string, unknown>[], supportsMultiattach?: boolean): Promise<void> {
+  // _check_requested_volume_type (2.67): the type must exist; the BDM keeps its name.
+  let types: { id: string; name: string }[] | null = null;
+  for (const b of bdms) {
+    const wanted = b['volume_type'];
+    if (!wanted) continue;
+    types ??= await cinder.volumeTypes(ctx);
+    const t = types.find((x) => x.id === wanted || x.name === wanted);
+    if (!t) throw badRequest(`Volume type ${String(wanted)} could not be found.`, { type: 'VolumeTypeNotFound' });
+    b['volume_type'] = t.name;
+  }
   for (const b of bdms) {
     if (b['source_type'] !== 'volume' || !b['volume_id']) continue;
     const id = String(b['volume_id']);

@@ -35,6 +35,12 @@ export class CinderAPI {
     return r.status === 404 ? null : r.body.volume;
   }
 
+  /** Volume types the caller can see (nova's `get_all_volume_types`). */
+  async volumeTypes(ctx: RequestContext): Promise<{ id: string; name: string }[]> {
+    const r = await this.session.get<any>(await this.base(this.project(ctx)), '/types', this.ro(ctx));
+    return r.body.volume_types ?? [];
+  }
+
   async create(ctx: RequestContext, projectId: string, v: { size: number; name?: string; imageRef?: string | null; availability_zone?: string | null; volume_type?: string | null; snapshot_id?: string | null }): Promise<Record<string, any>> {
     const body: Record<string, unknown> = { size: v.size, name: v.name ?? '' };
     if (v.imageRef) body['imageRef'] = v.imageRef;

@@ -207,7 +207,11 @@ test('servers 2.66 to 2.90', async () => {
     r = await boot(demo, '2.67', { name: 'vt', networks, block_device_mapping_v2: [{ source_type: 'volume', uuid: '11111111-2222-3333-4444-555555555555', destination_type: 'volume', volume_type: vt, boot_index: 0 }] });
     assert.equal(r.status, 400);
     assert.equal(r.body.badRequest.message, 'Block Device Mapping is Invalid: Specifying volume type to existing volume is not supported.');
-    r = await boot(demo, '2.67', { name: 'vt', networks, block_device_mapping_v2: bdm({ volume_type: vt }) });
+    r = await boot(demo, '2.67', { name: 'vt', networks, block_device_mapping_v2: bdm({ volume_type: 'no-such-type' }) });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.badRequest.message, 'Volume type no-such-type could not be found.');
+    // A type named by id is kept by name (_check_requested_volume_type).
+    r = await boot(demo, '2.67', { name: 'vt', networks, block_device_mapping_v2: bdm({ volume_type: types[0].id }) });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const bfv = r.body.server.id;
     s = await waitForStatus(demo, bfv, 'ACTIVE');
