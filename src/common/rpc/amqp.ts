@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import { Connection, type Channel, type Consumer } from 'rabbitmq-client';
 import { getLogger } from '../log.js';
+import { encodePublish } from './amqp-frames.js';
 import { uuidHex } from './envelope.js';
 import { fanoutExchange } from './target.js';
 import type { ConsumeOptions, DeliveryHandler, MessageBus, PublishOptions, Subscription } from './transport.js';
@@ -22,6 +23,9 @@ const PREFETCH = 256;
 
 // What kombu puts on every message it publishes for oslo.
 const MESSAGE_PROPS = { contentType: 'application/json', contentEncoding: 'utf-8' };
+
+// Publishing on the fast path completes when the frames are handed to the socket.
+const DONE: Promise<void> = Promise.resolve();
 
 export class AmqpBus implements MessageBus {
   readonly kind = 'amqp' as const;
@@ -88,18 +92,36 @@ export class AmqpBus implements MessageBus {
    * Holds the socket's writes until the next turn of the event loop so that every message
    * published in this one leaves in one syscall (rabbitmq-client writes each message on its
    * own, and hands each delivery to its own setImmediate, so a tick is too short a window).
-   * Uses the client's private `_socket`; without it, publishing just is not batched.
    */
-  private corkUntilNextTurn(): void {
-    if (this.corked) return;
-    const sock = (this.conn as unknown as { _socket?: Socket })._socket;
-    if (!sock || typeof sock.cork !== 'function' || !sock.writable) return;
+  private corkUntilNextTurn(sock: Socket | undefined = (this.conn as unknown as { _socket?: Socket })._socket): void {
+    if (this.corked || !sock || typeof sock.cork !== 'function' || !sock.writable) return;
     sock.cork();
     this.corked = sock;
     setImmediate(() => {
       this.corked = undefined;
       sock.uncork();
     });
+  }
+
+  /**
+   * Publishes on the shared channel by writing the frames straight to its socket (see
+   * amqp-frames.ts). Only when the channel's own writer is idle, so that nothing it has
+   * queued (a declaration, a publish waiting for the socket to drain) is overtaken or split.
+   * False when that is not possible right now; the caller then uses basicPublish.
+   * Reads rabbitmq-client's private channel state (`_state.stream`, the connection's
+   * negotiated `frameMax`); if those are not there, publishing just takes the library's path.
+   */
+  private publishRaw(exchange: string, routingKey: string, mandatory: boolean, expirationMs: number | undefined, body: Buffer): boolean {
+    const ch = this.ch;
+    if (this.closed || !ch?.active) return false;
+    const stream = (ch as unknown as { _state?: { stream?: { _cur?: unknown; writableLength?: number; _out?: Socket } } })._state?.stream;
+    const sock = stream?._out;
+    const frameMax = (this.conn as unknown as { _state?: { frameMax?: number } })._state?.frameMax;
+    if (!stream || !sock || stream._cur !== undefined || stream.writableLength !== 0 || !sock.writable || !frameMax) return false;
+    const frames = encodePublish({ channel: ch.id, exchange, routingKey, mandatory, ...(expirationMs !== undefined ? { expirationMs } : {}), body, frameMax });
+    this.corkUntilNextTurn(sock);
+    sock.write(frames);
+    return true;
   }
 
   /** Runs a publish on the shared channel, once more on a fresh channel if that one died. */
@@ -200,22 +222,18 @@ export class AmqpBus implements MessageBus {
   }
 
   publishTopic(exchange: string, routingKey: string, body: Buffer, opts?: PublishOptions): Promise<void> {
-    const envelope = { exchange, routingKey, ...MESSAGE_PROPS, ...(opts?.expirationMs !== undefined ? { expiration: String(Math.max(0, Math.round(opts.expirationMs))) } : {}) };
-    const slow = (): Promise<void> =>
-      this.onChannel(async (ch) => {
-        await this.declareExchange(ch, exchange, 'topic', false);
-        await ch.basicPublish(envelope, body);
-      });
     // Fast path: channel up and exchange declared, the common case once a service runs.
-    if (!this.closed && this.ch?.active && this.declared.has(`x:${exchange}`)) {
-      this.corkUntilNextTurn();
-      return this.ch.basicPublish(envelope, body).catch(slow);
-    }
-    return slow();
+    if (this.declared.has(`x:${exchange}`) && this.publishRaw(exchange, routingKey, false, opts?.expirationMs, body)) return DONE;
+    const envelope = { exchange, routingKey, ...MESSAGE_PROPS, ...(opts?.expirationMs !== undefined ? { expiration: String(Math.max(0, Math.round(opts.expirationMs))) } : {}) };
+    return this.onChannel(async (ch) => {
+      await this.declareExchange(ch, exchange, 'topic', false);
+      await ch.basicPublish(envelope, body);
+    });
   }
 
   publishFanout(topic: string, body: Buffer): Promise<void> {
     const exchange = fanoutExchange(topic);
+    if (this.declared.has(`x:${exchange}`) && this.publishRaw(exchange, '', false, undefined, body)) return DONE;
     return this.onChannel(async (ch) => {
       await this.declareExchange(ch, exchange, 'fanout', true);
       await ch.basicPublish({ exchange, routingKey: '', ...MESSAGE_PROPS }, body);
@@ -224,12 +242,8 @@ export class AmqpBus implements MessageBus {
 
   publishReply(queue: string, body: Buffer): Promise<void> {
     // oslo's direct_mandatory_flag: an unroutable reply comes back instead of vanishing silently.
-    const envelope = { exchange: '', routingKey: queue, mandatory: true, ...MESSAGE_PROPS };
-    if (!this.closed && this.ch?.active) {
-      this.corkUntilNextTurn();
-      return this.ch.basicPublish(envelope, body).catch(() => this.onChannel((ch) => ch.basicPublish(envelope, body)));
-    }
-    return this.onChannel((ch) => ch.basicPublish(envelope, body));
+    if (this.publishRaw('', queue, true, undefined, body)) return DONE;
+    return this.onChannel((ch) => ch.basicPublish({ exchange: '', routingKey: queue, mandatory: true, ...MESSAGE_PROPS }, body));
   }
 
   publishNotification(exchange: string, routingKey: string, body: Buffer): Promise<void> {
