@@ -136,6 +136,17 @@ test('volume attachments and interfaces, 2.49 to 2.89', { timeout: 120_000 }, as
     assert.deepEqual(both.attachments.map((x: any) => x.server_id).sort(), [a, b].sort());
     r = await demo.call('POST', 'compute', vA, { volumeAttachment: { volumeId: shared } }, at('2.60'));
     assert.equal(r.status, 400, 'not twice on one server');
+    // Detaching from one server leaves the other's attachment (the volume stays in-use).
+    assert.equal((await demo.call('DELETE', 'compute', `${vA}/${shared}`)).status, 202);
+    const one = await until('one attachment left', async () => {
+      const v = await volume(demo, shared);
+      return v.status === 'in-use' && v.attachments.length === 1 ? v : null;
+    });
+    assert.equal(one.attachments[0].server_id, b);
+    await until('gone from a', async () => !(await demo.call('GET', 'compute', vA)).body.volumeAttachments.some((x: any) => x.volumeId === shared));
+    r = await demo.call('POST', 'compute', vA, { volumeAttachment: { volumeId: shared } }, at('2.60'));
+    assert.equal(r.status, 200, 'attached again while in use by b');
+    await until('two attachments again', async () => (await volume(demo, shared)).attachments.length === 2);
     r = await demo.call('POST', 'compute', `/servers/${b}/os-volume_attachments`, { volumeAttachment: { volumeId: v1 } }, at('2.60'));
     assert.equal(r.status, 400);
     assert.match(r.body.badRequest.message, new RegExp(`volume ${v1} is already attached to instances: ${a}|status must be 'available'`));
