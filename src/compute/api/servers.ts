@@ -79,8 +79,10 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
   app.get<{ Params: { id: string } }>('/servers/:id', async (req) => {
     const loc: Located | Record<string, unknown> = await mapErrors('show', req.params.id, () => compute.get(req.ctx, req.params.id)).catch(async (e: unknown) => {
       // A server nova-api cannot read may live in a cell that does not answer (2.69).
-      const down = mv(req, '2.69') ? await showFromDownCell(req, compute, req.params.id) : null;
-      if (down) return down;
+      const down = await showFromDownCell(req, compute, req.params.id);
+      if (down && mv(req, '2.69')) return down;
+      // Before 2.69 nova has nothing to show and fails (NovaException: the cell is not responding).
+      if (down) throw new ApiError(500, "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class 'nova.exception.NovaException'>");
       throw e;
     });
     if (!isLocated(loc)) return { server: loc };
@@ -381,8 +383,10 @@ async function showFromDownCell(req: FastifyRequest, compute: ComputeApiFacade, 
     // The cell's database does not answer: build what the API database knows.
   }
   const row = await compute.api.db.selectFrom('request_specs').select('spec').where('instance_uuid', '=', uuid).executeTakeFirst();
+  // Without a request spec (archived) there is nothing to show: the server is not found.
+  if (!row) return null;
   let spec: DownCellServer['spec'];
-  if (row) {
+  {
     const rs = fromPrimitive(JSON.parse(row['spec'])) as RequestSpec;
     spec = { flavor: rs.flavor ?? null, image_ref: rs.image?.id ?? '', availability_zone: rs.availability_zone ?? null, user_id: rs.user_id ?? null };
   }

@@ -264,6 +264,9 @@ test('servers 2.66 to 2.90', async () => {
       assert.deepEqual(ids(await demo.call('GET', 'compute', '/servers?name=grouped', undefined, at('2.69'))), []);
       assert.deepEqual(ids(await demo.call('GET', 'compute', '/servers?limit=5', undefined, at('2.69'))), []);
       assert.deepEqual(ids(await demo.call('GET', 'compute', '/servers', undefined, at('2.68'))), [], 'skipped before 2.69');
+      r = await demo.call('GET', 'compute', `/servers/${gsv}`, undefined, at('2.68'));
+      assert.equal(r.status, 500, 'before 2.69 nova cannot show it');
+      assert.match(r.body.computeFault.message, /^Unexpected API Error/);
     } finally {
       cellDb.exec('ALTER TABLE instances_unreachable RENAME TO instances');
       cellDb.close();
