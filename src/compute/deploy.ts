@@ -20,6 +20,7 @@ import { BaseRpcApi, ComputeTaskManager, ConductorManager } from '../conductor/m
 import { ComputeTaskAPI, ConductorAPI } from '../conductor/rpcapi.js';
 import { BuildTasks } from '../conductor/tasks/build.js';
 import { MigrateServerEndpoint } from '../conductor/tasks/migrate.js';
+import { CacheImagesEndpoint } from '../conductor/tasks/cache-images.js';
 import { SchedulerReportClient } from '../scheduler/client/report.js';
 import { HostManager } from '../scheduler/host-manager.js';
 import { SchedulerManager } from '../scheduler/manager.js';
@@ -151,6 +152,14 @@ export function createConductor(o: SessionParams & {
       allowResizeToSameHost: o.allowResizeToSameHost ?? false,
       computeRpcFor: async (cell) => {
         if (!cell) return localCompute;
+        if (!rpcByCell.has(cell.uuid)) rpcByCell.set(cell.uuid, new ComputeAPI(await cells.busFor(cell), { service: spanName, host: o.host }));
+        return rpcByCell.get(cell.uuid)!;
+      },
+    }));
+    // 2.81 image pre-caching: the super-conductor fans the request out to the aggregate's computes.
+    endpoints.push(new CacheImagesEndpoint({
+      host: o.host, api: o.api, cells,
+      computeRpcFor: async (cell) => {
         if (!rpcByCell.has(cell.uuid)) rpcByCell.set(cell.uuid, new ComputeAPI(await cells.busFor(cell), { service: spanName, host: o.host }));
         return rpcByCell.get(cell.uuid)!;
       },

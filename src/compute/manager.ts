@@ -334,6 +334,28 @@ export class ComputeManager {
     return this.driver.getInstanceDiagnostics(a.instance);
   }
 
+  /**
+   * cache_images (call, 2.81 via the conductor): asks the driver to pre-cache each image.
+   * Per image: 'cached' (fetched now), 'existing', 'unsupported' (driver cannot) or 'error'.
+   */
+  async cache_images(_ctx: RequestContext, a: { image_ids: string[] }): Promise<Record<string, string>> {
+    const results: Record<string, string> = {};
+    this.log.info(`Caching ${a.image_ids.length} image(s) by request`);
+    for (const id of a.image_ids) {
+      if (!this.driver.cacheImage) {
+        results[id] = 'unsupported';
+        continue;
+      }
+      try {
+        results[id] = (await this.driver.cacheImage(id)) ? 'cached' : 'existing';
+      } catch (e) {
+        this.log.error({ err: e, image: id }, 'Failed to cache image');
+        results[id] = 'error';
+      }
+    }
+    return results;
+  }
+
   /** get_host_uptime (call): the host's uptime(1) line (os-hypervisors uptime). */
   async get_host_uptime(_ctx: RequestContext): Promise<string> {
     return hostUptimeLine();

@@ -178,6 +178,10 @@ export class ComputeAPI {
   async getInstanceDiagnostics(ctx: RequestContext, instance: Instance): Promise<Record<string, unknown>> {
     return this.to(instance.host!).call(ctx, 'get_instance_diagnostics', { instance });
   }
+  /** call (long-running): pre-cache images on the host; answers each image's status. */
+  async cacheImages(ctx: RequestContext, host: string, imageIds: string[]): Promise<Record<string, string>> {
+    return this.client.prepare({ server: host, version: '5.0', timeoutMs: 1_800_000, callMonitorTimeoutMs: 60_000 }).call(ctx, 'cache_images', { image_ids: imageIds });
+  }
   /** call: the host's uptime(1) line. */
   async getHostUptime(ctx: RequestContext, host: string): Promise<string> {
     return this.to(host).call(ctx, 'get_host_uptime', {});

@@ -64,6 +64,11 @@ export class ComputeTaskAPI {
     await this.client.prepare({ version: '1.14' }).cast(ctx, 'rebuild_instance', { injected_files: [], orig_sys_metadata: {}, bdms: [], ...a });
   }
 
+  /** nova-api -> super-conductor (2.81): pre-cache images on the hosts of an aggregate. */
+  async cacheImages(ctx: RequestContext, aggregate: { id: number; name?: string; hosts: string[] }, imageIds: string[]): Promise<void> {
+    await this.client.prepare({ version: '1.21' }).cast(ctx, 'cache_images', { aggregate, image_ids: imageIds });
+  }
+
   /** nova-compute -> cell conductor: reschedule to the next alternate (no scheduler call). */
   async buildInstances(ctx: RequestContext, a: {
     instances: Instance[]; image: unknown; filter_properties: Record<string, unknown>; admin_password: string | null;

@@ -114,6 +114,8 @@ export interface ComputeDriver {
   getDiagnostics?(instance: Instance): Record<string, number>;
   /** The standardized diagnostics of a domain (2.48). */
   getInstanceDiagnostics?(instance: Instance): InstanceDiagnostics;
+  /** Pre-caches a base image on this host (2.81 aggregate image cache): true when fetched now, false when already cached. */
+  cacheImage?(imageId: string): Promise<boolean>;
 }
 
 /** Raised by a driver when the domain it was asked about does not exist. */

@@ -93,6 +93,8 @@ export class FakeDriver implements ComputeDriver {
   private readonly delays: Partial<Record<FakeOperation, number>>;
   /** Every call, in order, for tests that check what the manager asked. */
   readonly calls: { op: string; uuid: string }[] = [];
+  /** Base images pre-cached on this host by request (cache_images), in order. */
+  readonly cachedImages: string[] = [];
 
   constructor(opts: FakeDriverOptions) {
     this.host = opts.host;
@@ -279,6 +281,12 @@ export class FakeDriver implements ComputeDriver {
   }
 
   /** libvirt's get_instance_diagnostics, from what this fake hypervisor knows of the domain. */
+  async cacheImage(imageId: string): Promise<boolean> {
+    if (this.cachedImages.includes(imageId)) return false;
+    this.cachedImages.push(imageId);
+    return true;
+  }
+
   getInstanceDiagnostics(instance: Instance): InstanceDiagnostics {
     const d = this.domain(instance);
     const cpu = Math.floor(cpuTimeNs(d) / Math.max(1, d.vcpus));

@@ -1,6 +1,7 @@
 /**
  * /os-server-groups (affinity, anti-affinity, soft variants; 2.64 policy + rules) and /os-aggregates (admin; with
- * availability zones; every change is fanned out to the schedulers as `update_aggregates`).
+ * availability zones; every change is fanned out to the schedulers as `update_aggregates`;
+ * 2.81 image pre-caching on an aggregate's hosts).
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -31,6 +32,10 @@ const GROUP_CREATE: VersionedSchema[] = [
     min: '2.64',
   },
 ];
+const AGGREGATE_IMAGES = {
+  type: 'object', required: ['cache'], additionalProperties: false,
+  properties: { cache: { type: 'array', minItems: 1, items: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', format: 'uuid' } } } } },
+};
 const nonNegative = { type: 'array', items: { type: 'string', pattern: '^[0-9]+$' } };
 const groupIndexProps = { all_projects: { type: 'array', items: { type: 'string' } }, limit: nonNegative, offset: nonNegative };
 const GROUP_INDEX_QUERY: VersionedSchema[] = [
@@ -220,6 +225,24 @@ export function registerGroupsAndAggregates(app: FastifyInstance, compute: Compu
     await scheduler?.deleteAggregate(req.ctx, { id: a['id'] }).catch(() => undefined);
     reply.code(200);
     return reply.send();
+  });
+  // 2.81: pre-cache images on the aggregate's hosts (conductor cache_images -> each compute).
+  app.post<{ Params: { id: string } }>('/os-aggregates/:id/images', async (req, reply) => {
+    if (!mv(req, '2.81')) throw notFound('The resource could not be found.');
+    const body = validateBody<{ cache: { id: string }[] }>(req, AGGREGATE_IMAGES);
+    requireAdmin(req, 'compute:aggregates:images');
+    if (!/^-?\d+$/.test(req.params.id)) throw badRequest(`Invalid input for id. Value: ${req.params.id}. Value must be an integer`);
+    const ids = body.cache.map((c) => c.id);
+    if (new Set(ids).size !== ids.length) throw badRequest('Duplicate images in request');
+    const a = await getAgg(req.params.id);
+    // conductor api.cache_images: every image must exist before any host is asked.
+    for (const id of ids) {
+      if (compute.glance && !(await compute.glance.show(req.ctx, id))) throw badRequest(`Image ${id} could not be found.`, { type: 'ImageNotFound' });
+    }
+    const hosts = (await db.selectFrom('aggregate_hosts').select('host').where('aggregate_id', '=', a['id']).orderBy('id').execute()).map((h) => h['host'] as string);
+    await compute.computeTasks.cacheImages(req.ctx, { id: a['id'], name: a['name'], hosts }, ids);
+    reply.code(202);
+    return null;
   });
   app.post<{ Params: { id: string } }>('/os-aggregates/:id/action', async (req) => {
     requireAdmin(req, 'os_compute_api:os-aggregates:add_host');
