@@ -410,6 +410,27 @@ async function confirmResizeOnDeleting(compute: ComputeApiFacade, ctx: RequestCo
   await rpc.confirmResize(ctx, migration.source_compute!, { instance: loc.instance, migration });
 }
 
+/**
+ * _check_quota_for_upsize(is_revert=True): reverting a resize down grows the server back, so
+ * the growth must fit the project's cores / ram quota. Nova raises TooManyInstances here, which
+ * the revertResize controller does not expect: its API answers 500 "Unexpected API Error" with
+ * that class, and so does this one.
+ */
+async function checkQuotaForRevert(compute: ComputeApiFacade, inst: Instance): Promise<void> {
+  const oldJson = inst.system_metadata?.['old_flavor'];
+  if (!oldJson) return;
+  const old = JSON.parse(oldJson) as { vcpus: number; memory_mb: number };
+  const deltas = { cores: Math.max(0, old.vcpus - inst.flavor.vcpus), ram: Math.max(0, old.memory_mb - inst.flavor.memory_mb) };
+  if (!deltas.cores && !deltas.ram) return;
+  const [limits, usage] = await Promise.all([projectLimits(compute.api, inst.project_id), countUsage(compute.cells, inst.project_id)]);
+  try {
+    checkDeltas(limits, usage, { instances: 0, ...deltas });
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 403) throw e;
+    throw new ApiError(500, "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class 'nova.exception.TooManyInstances'>");
+  }
+}
+
 /** compute API revert_resize: task `resize_reverting`, migration `reverting`, cast `revert_resize` to the destination. */
 export async function revertResize(compute: ComputeApiFacade, ctx: RequestContext, id: string): Promise<void> {
   const loc = await compute.get(ctx, id);
@@ -419,6 +440,7 @@ export async function revertResize(compute: ComputeApiFacade, ctx: RequestContex
     throw new ApiError(409, `Cannot 'revertResize' instance ${id} while it is in ${attr} ${state}`, { type: 'InstanceInvalidState' });
   }
   const { inst, migration, cell } = await finishedMigration(compute, ctx, id);
+  await checkQuotaForRevert(compute, inst);
   // The request spec goes back to the old flavor (nova resets it so later moves use the right one).
   const specPrim = await apiDb.requestSpecGet(compute.api, id);
   const oldFlavorJson = inst.system_metadata?.['old_flavor'];

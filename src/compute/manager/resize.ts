@@ -26,6 +26,7 @@ import { Migration, MigrationStatus } from '../objects/migration.js';
 import type { RequestSpec, Selection } from '../objects/request-spec.js';
 import type { ComputeAPI } from '../rpcapi.js';
 import { PowerState, TaskState, VmState } from '../states.js';
+import { instancePayloadData, versionedPayload } from '../notifications.js';
 import { MoveVolumes } from './move-volumes.js';
 
 /** system_metadata keys of an open move. */
@@ -93,6 +94,23 @@ export class ComputeResizeManager {
     this.volumes = new MoveVolumes(m);
   }
 
+  /**
+   * compute_utils.notify_usage_exists(current_period=True): versioned `instance.exists` with the
+   * audit period from the start of this month (instance_usage_audit_period=month) to now.
+   */
+  private async notifyUsageExists(ctx: RequestContext, instance: Instance): Promise<void> {
+    const now = new Date();
+    const begin = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await this.m.notifier.notify(ctx, {
+      event: 'instance.exists',
+      payload: versionedPayload('InstanceExistsPayload', '2.1', {
+        ...instancePayloadData(instance),
+        audit_period: versionedPayload('AuditPeriodPayload', '1.0', { audit_period_beginning: stamp(begin), audit_period_ending: stamp(now) }),
+      }),
+    });
+  }
+
   // ---------------------------------------------------------------- destination: prep_resize
 
   async prep_resize(ctx: RequestContext, a: PrepResizeArgs): Promise<void> {
@@ -100,6 +118,7 @@ export class ComputeResizeManager {
     const flavor = a.instance_type;
     await this.m.withInstanceLock(instance.uuid, () => this.m.actionEvent(ctx, instance, 'compute_prep_resize', async () => {
       try {
+        await this.notifyUsageExists(ctx, instance);
         await this.m.notifier.instanceAction(ctx, instance, 'resize_prep', 'start', undefined, 'resize.prep');
         takeInjectedFailure(this.m.host);
         if (migration.source_compute === this.m.host && flavor.id === instance.flavor?.id && !this.m.driver.capabilities['supports_migrate_to_same_host']) {
@@ -267,6 +286,8 @@ export class ComputeResizeManager {
 
   async revert_resize(ctx: RequestContext, a: { instance: Instance; migration: Migration }): Promise<void> {
     const { instance, migration } = a;
+    // A revert is a resize back to the old size: a usage event first, as Nova sends.
+    await this.notifyUsageExists(ctx, instance);
     await this.m.withInstanceLock(instance.uuid, () => this.m.actionEvent(ctx, instance, 'compute_revert_resize', async () => {
       try {
         await this.volumes.terminateConnections(ctx, instance);
