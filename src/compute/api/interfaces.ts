@@ -119,6 +119,7 @@ export function registerInterfaces(app: FastifyInstance, compute: ComputeApiFaca
     const loc = await mapErrors('detach_interface', req.params.id, () => compute.get(req.ctx, req.params.id));
     if (!loc.cell || !loc.instance.host) throw conflict(`Cannot 'detach_interface' instance ${req.params.id} while it is in vm_state ${loc.instance.vm_state}`);
     compute.checkLocked(req.ctx, loc.instance);
+    await mapErrors('detach_interface', req.params.id, async () => checkInstanceState(loc.instance, 'detach_interface', ['active', 'paused', 'stopped'], [null], false));
     if (!loc.instance.networkInfo.some((v) => v.id === req.params.port)) throw notFound(`Port ${req.params.port} is not attached`, { type: 'PortNotFound' });
     await InstanceAction.actionStart(loc.cell.backend, req.ctx, req.params.id, 'detach_interface');
     const rpc = await compute.computeRpcFor(loc.cell);

@@ -151,6 +151,16 @@ test('volume attachments and interfaces, 2.49 to 2.89', { timeout: 120_000 }, as
     assert.equal(r.status, 400);
     assert.match(r.body.badRequest.message, new RegExp(`volume ${v1} is already attached to instances: ${a}|status must be 'available'`));
 
+    // A suspended server keeps its ports (detach_interface needs ACTIVE, PAUSED or STOPPED).
+    const bPort = (await demo.call('GET', 'compute', `/servers/${b}/os-interface`)).body.interfaceAttachments[0].port_id;
+    assert.equal((await demo.call('POST', 'compute', `/servers/${b}/action`, { suspend: null })).status, 202);
+    await waitForStatus(demo, b, 'SUSPENDED');
+    r = await demo.call('DELETE', 'compute', `/servers/${b}/os-interface/${bPort}`);
+    assert.equal(r.status, 409, JSON.stringify(r.body));
+    assert.equal(r.body.conflictingRequest.message, `Cannot 'detach_interface' instance ${b} while it is in vm_state suspended`);
+    assert.equal((await demo.call('POST', 'compute', `/servers/${b}/action`, { resume: null })).status, 202);
+    await waitForStatus(demo, b, 'ACTIVE');
+
     // ---- shelved-offloaded: no tags (and nothing below 2.20), the attachment has no device yet
     assert.equal((await demo.call('POST', 'compute', `/servers/${b}/action`, { shelve: null })).status, 202);
     await waitForStatus(admin, b, 'SHELVED_OFFLOADED');
