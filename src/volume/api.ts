@@ -33,7 +33,6 @@ export interface CreateVolumeInput {
   source_volid?: string | null;
   image_id?: string | null;
   metadata?: Record<string, string>;
-  multiattach?: boolean;
 }
 
 export interface CinderApiOptions {
@@ -192,6 +191,10 @@ export class CinderAPI {
       typeId = t?.id ?? null;
       typeName = t?.name ?? null;
     }
+    // The type's extra specs travel in the request spec (Cinder's `volume_type` with its specs);
+    // `multiattach: "<is> True"` makes a multiattach volume.
+    const specs = typeId ? await this.db.getMeta('volume_type_extra_specs', typeId) : {};
+    const multiattach = specs['multiattach'] === '<is> True';
     const zones = await this.cachedAvailabilityZones(az);
     if (az) {
       if (!zones.some((z) => z.name === az)) throw new ApiError(400, `Availability zone '${az}' is invalid.`, { type: 'InvalidAvailabilityZone' });
@@ -205,7 +208,7 @@ export class CinderAPI {
       status: 'creating', attach_status: 'detached', migration_status: null,
       display_name: input.name ?? null, display_description: input.description ?? null, volume_type_id: typeId,
       snapshot_id: snapshot?.id ?? null, source_volid: source?.id ?? null, image_id: input.image_id ?? null,
-      bootable: 0, multiattach: input.multiattach ? 1 : 0, replication_status: null, provider_location: null,
+      bootable: 0, multiattach: multiattach ? 1 : 0, replication_status: null, provider_location: null,
       created_at: t, updated_at: null, launched_at: null, scheduled_at: null, terminated_at: null, deleted: 0, deleted_at: null,
     };
     void bootableHint;
@@ -216,7 +219,10 @@ export class CinderAPI {
     });
     const req = {
       volume_id: row.id, snapshot_id: row.snapshot_id, source_volid: row.source_volid, image_id: row.image_id,
-      request_spec: { volume_id: row.id, volume_type_id: typeId, size, availability_zone: az, snapshot_id: row.snapshot_id, source_volid: row.source_volid, image_id: row.image_id },
+      request_spec: {
+        volume_id: row.id, volume_type_id: typeId, size, availability_zone: az, snapshot_id: row.snapshot_id, source_volid: row.source_volid, image_id: row.image_id,
+        volume_type: typeId ? { id: typeId, name: typeName, extra_specs: specs } : null, multiattach,
+      },
       filter_properties: {},
     };
     await this.scheduler.createVolume(ctx, req);
@@ -273,18 +279,22 @@ export class CinderAPI {
     return (await this.db.getVolume(v.id))!;
   }
 
+  /**
+   * os-extend (`_extend`): an available volume, or from 3.42 (`attachedAllowed`) an in-use one
+   * (`extend_attached_volume`; cinder-volume then tells Nova, `volume-extended`).
+   */
   async extendVolume(ctx: RequestContext, id: string, newSize: number, attachedAllowed: boolean): Promise<void> {
     const v = await this.getVolume(ctx, id);
-    const allowed = attachedAllowed ? ['available', 'in-use'] : ['available'];
-    if (!allowed.includes(v.status)) {
-      throw invalidVolume(`Volume status must be '${allowed.join("' or '")}' to extend, currently ${v.status}.`);
-    }
+    const expected = attachedAllowed && v.status === 'in-use' ? 'in-use' : 'available';
     if (!Number.isInteger(newSize) || newSize <= v.size) {
       throw invalidInput(`New size for extend must be greater than current size. (current: ${v.size}, extended: ${newSize}).`);
     }
     const limits = quotaSet(await this.db.effectiveQuotas(v.project_id), []);
     checkQuota(limits, await this.db.usage(v.project_id), { gigabytes: newSize - v.size, size: newSize });
-    if (!(await this.db.updateVolume(v.id, { status: 'extending' }, allowed))) throw invalidVolume(`Volume status must be 'available' to extend, currently ${v.status}.`);
+    if (!(await this.db.updateVolume(v.id, { status: 'extending' }, [expected]))) {
+      // Cinder prints its expected-values dict as Python does.
+      throw invalidVolume(`Volume ${v.id} status must be '{'status': '${expected}'}' to extend, currently ${v.status}.`);
+    }
     await this.volumeRpc.extendVolume(ctx, v.host!, v.id, newSize);
   }
 
@@ -313,12 +323,18 @@ export class CinderAPI {
     if (!['available', 'in-use'].includes(v.status)) throw invalidVolume(`Volume ${v.id} status must be available or in-use, but current status is: ${v.status}.`);
     const t = await this.resolveType(ctx, newType);
     if (t.id === v.volume_type_id) throw invalidInput('New volume type must be different from the current one.');
-    const backend = (await this.db.getMeta('volume_type_extra_specs', t.id))['volume_backend_name'];
+    const specs = await this.db.getMeta('volume_type_extra_specs', t.id);
+    const backend = specs['volume_backend_name'];
+    // A retype that changes multiattach is only for a volume no hypervisor holds.
+    const multiattach = specs['multiattach'] === '<is> True';
+    if (multiattach !== !!v.multiattach && v.status !== 'available') {
+      throw invalidInput(`Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: ${v.status}.`);
+    }
     const current = v.host?.split('#')[1];
     if (backend && current && backend !== current) {
       throw invalidVolume(policy === 'on-demand' ? 'Volume migration between backends is not supported by this cloud.' : 'Retype requires migration but is not allowed.');
     }
-    if (!(await this.db.updateVolume(v.id, { volume_type_id: t.id }, ['available', 'in-use']))) {
+    if (!(await this.db.updateVolume(v.id, { volume_type_id: t.id, multiattach: multiattach ? 1 : 0 }, multiattach !== !!v.multiattach ? ['available'] : ['available', 'in-use']))) {
       throw invalidVolume(`Volume ${v.id} status must be available or in-use, but current status is: ${v.status}.`);
     }
   }
@@ -379,19 +395,19 @@ export class CinderAPI {
     const v = await this.getVolume(ctx, id);
     const from = v.multiattach ? ['available', 'in-use'] : ['available'];
     if (!(await this.db.updateVolume(v.id, { status: 'attaching' }, from))) {
-      throw invalidVolume(`Volume status must be ${from.join(' or ')} to reserve, but the current status is ${v.status}.`);
+      throw invalidVolume(`Volume status must be ${from.join(' or ')} to reserve, but the status is ${v.status}.`);
     }
   }
 
   async unreserve(ctx: RequestContext, id: string): Promise<void> {
     const v = await this.getVolume(ctx, id);
-    const attached = (await this.db.attachmentsOf([v.id])).some((a) => a.attach_status === 'attached');
+    const attached = (await this.db.attachmentsOf([v.id])).some((a) => a.attach_status !== 'detached');
     await this.db.updateVolume(v.id, { status: attached ? 'in-use' : 'available' }, ['attaching']);
   }
 
   async beginDetaching(ctx: RequestContext, id: string): Promise<void> {
     const v = await this.getVolume(ctx, id);
-    if (!(await this.db.updateVolume(v.id, { status: 'detaching' }, ['in-use']))) {
+    if (!(await this.db.updateVolume(v.id, { status: 'detaching' }, ['in-use'], undefined, (q) => q.where('attach_status', '=', 'attached')))) {
       throw invalidVolume(`Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.`);
     }
   }
@@ -412,11 +428,28 @@ export class CinderAPI {
     if (v.host) await this.volumeRpc.terminateConnection(ctx, v.host, v.id, connector);
   }
 
+  /**
+   * os-attach (cinder-volume's `attach_volume`): records an attached attachment, the volume
+   * `in-use`. The same server (or host) again is a no-op; a second one is refused unless the
+   * volume is multiattach, with the error cinder-api relays from the volume service.
+   */
   async attach(ctx: RequestContext, id: string, a: { instance_uuid?: string | null; host_name?: string | null; mountpoint: string; mode: string }): Promise<void> {
     const v = await this.getVolume(ctx, id);
-    if (!['attaching', 'available', 'reserved'].includes(v.status) && !(v.multiattach && v.status === 'in-use')) {
+    if (!['attaching', 'available', 'reserved', 'in-use'].includes(v.status)) {
       throw invalidVolume(`Volume status must be available or attaching, but current status is: ${v.status}.`);
     }
+    const relayed = (reason: string) => badRequest(`Error attaching volume - InvalidVolume: Invalid volume: ${reason}`);
+    const atts = await this.db.attachmentsOf([v.id]);
+    const mine = atts.find((x) => (a.instance_uuid ? x.instance_uuid === a.instance_uuid : !!a.host_name && x.attached_host === a.host_name));
+    if (mine) {
+      await this.db.updateVolume(v.id, { status: 'in-use' });
+      return;
+    }
+    if (v.status === 'attaching') {
+      const mode = (await this.db.getMeta('volume_admin_metadata', v.id))['attached_mode'];
+      if (mode && mode !== a.mode) throw relayed('being attached by different mode');
+    }
+    if (v.status === 'in-use' && !v.multiattach && !v.migration_status) throw relayed('volume is already attached and multiple attachments are not enabled');
     const t = nowIso();
     await this.db.database.transaction(async (trx) => {
       await this.db.createAttachment({
@@ -429,9 +462,13 @@ export class CinderAPI {
     });
   }
 
+  /** os-detach: one attachment (the only one, or the named one) goes; the volume follows what is left. */
   async detach(ctx: RequestContext, id: string, attachmentId?: string | null): Promise<void> {
     const v = await this.getVolume(ctx, id);
     const atts = await this.db.attachmentsOf([v.id]);
+    if (!attachmentId && atts.length > 1) {
+      throw badRequest('Error detaching volume - InvalidVolume: Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.');
+    }
     const target = attachmentId ? atts.find((a) => a.id === attachmentId) : atts[0];
     if (!target) {
       if (attachmentId) throw attachmentNotFound(attachmentId);
@@ -440,39 +477,49 @@ export class CinderAPI {
     await this.removeAttachment(v, target);
   }
 
+  /**
+   * `volume_detached`: the attachment goes, and the volume takes its status from the attachments
+   * left (`_get_statuses_from_attachments`: the first of attached < attaching < detaching <
+   * reserved; none left is `available` / `detached`). So a multiattach volume stays `in-use`
+   * until its last attachment is gone.
+   */
   private async removeAttachment(v: VolumeRow, att: AttachmentRow): Promise<void> {
     await this.db.database.transaction(async (trx) => {
       await this.db.destroyAttachment(att.id, trx as any);
-      const left = (await this.db.attachmentsOf([v.id], trx as any)).filter((a) => a.id !== att.id);
-      if (!left.length) {
-        await this.db.deleteMetaKey('volume_admin_metadata', v.id, 'attached_mode', trx as any);
-        await this.db.updateVolume(v.id, { status: 'available', attach_status: 'detached' }, undefined, trx as any);
-      } else {
-        const attached = left.some((a) => a.attach_status === 'attached');
-        await this.db.updateVolume(v.id, { status: attached ? 'in-use' : 'reserved' }, undefined, trx as any);
-      }
+      const left = (await this.db.attachmentsOf([v.id], trx as any))
+        .filter((a) => a.id !== att.id && !a.attach_status.startsWith('error_')).map((a) => a.attach_status).sort();
+      const attachStatus = left[0] ?? 'detached';
+      const status = ({ attached: 'in-use', detached: 'available' } as Record<string, string>)[attachStatus] ?? attachStatus;
+      if (attachStatus === 'detached') await this.db.deleteMetaKey('volume_admin_metadata', v.id, 'attached_mode', trx as any);
+      // An upload or a migration sets the status itself when it ends.
+      const current = await this.db.getVolume(v.id, trx as any);
+      const keepStatus = attachStatus === 'detached' && current && (current.status === 'uploading' || (current.migration_status && !['success', 'error'].includes(current.migration_status)));
+      await this.db.updateVolume(v.id, keepStatus ? { attach_status: attachStatus } : { status, attach_status: attachStatus }, undefined, trx as any);
     });
   }
 
   // ---- attachments API (3.27+)
+  /**
+   * `_attachment_reserve`: the volume goes `reserved` from available or downloading — or, for a
+   * multiattach volume, from in-use too — and a `reserved` attachment is made. A non-multiattach
+   * volume in use is refused, except for the server that already holds it (a move between hosts).
+   */
   async attachmentCreate(ctx: RequestContext, volumeId: string, instanceUuid: string | null, connector: Record<string, unknown> | null, mode: string): Promise<AttachmentRow> {
     const v = await this.getVolume(ctx, volumeId);
-    // Cinder's conditional update: available/downloading -> reserved; a multiattach volume may also be in use.
-    const from = v.multiattach ? ['available', 'downloading', 'reserved', 'in-use'] : ['available', 'downloading'];
-    const refused = () => invalidVolume(`Volume ${v.id} status must be available or downloading to reserve, but the current status is ${v.status}.`);
-    // _attachment_reserve: the same server may hold a second attachment (Nova moving it to another host).
-    const sameServer = !from.includes(v.status) && !!instanceUuid && ['in-use', 'reserved'].includes(v.status)
-      && (await this.db.attachmentsOf([v.id])).some((a) => a.instance_uuid === instanceUuid);
-    if (sameServer) from.push(v.status);
-    if (!from.includes(v.status)) throw refused();
+    const from = v.multiattach ? ['available', 'in-use', 'downloading'] : ['available', 'downloading'];
+    const refused = (current: string) => invalidVolume(`Volume ${v.id} status must be ${from.join(' or ')} to reserve, but the current status is ${current}.`);
     const t = nowIso();
     const att: AttachmentRow = {
       id: randomUUID(), volume_id: v.id, instance_uuid: instanceUuid, attached_host: null, mountpoint: null, attach_time: null, detach_time: null,
       attach_mode: mode, attach_status: 'reserved', connection_info: null, connector: null, created_at: t, updated_at: null, deleted: 0,
     };
     await this.db.database.transaction(async (trx) => {
-      const ok = await this.db.updateVolume(v.id, { status: v.status === 'in-use' ? 'in-use' : 'reserved' }, from, trx as any);
-      if (!ok) throw refused();
+      if (!(await this.db.updateVolume(v.id, { status: 'reserved' }, from, trx as any))) {
+        const now = (await this.db.getVolume(v.id, trx as any)) ?? v;
+        const sameServer = !!instanceUuid && ['in-use', 'reserved'].includes(now.status)
+          && (await this.db.attachmentsOf([v.id], trx as any)).some((a) => a.instance_uuid === instanceUuid);
+        if (!sameServer) throw refused(now.status);
+      }
       await this.db.createAttachment(att, trx as any);
     });
     if (connector) return this.attachmentUpdate(ctx, att.id, connector);
@@ -494,6 +541,17 @@ export class CinderAPI {
 
   async attachmentUpdate(ctx: RequestContext, id: string, connector: Record<string, unknown>): Promise<AttachmentRow> {
     const { att, volume } = await this.getAttachment(ctx, id);
+    if (volume.status.includes('error')) {
+      throw new ApiError(409, `Resource conflict: Volume attachments can not be updated if the volume is in an error state. The Volume ${volume.id} currently has a status of: ${volume.status} `, { type: 'ResourceConflict' });
+    }
+    if (!volume.multiattach) {
+      // A second connection to a non-multiattach volume (two racing attaches) is a conflict;
+      // several attachments of one server (a move between hosts) are not.
+      const others = (await this.db.attachmentsOf([volume.id])).filter((a) => a.id !== att.id && a.connection_info);
+      if (others.length && others.some((a) => a.instance_uuid !== att.instance_uuid)) {
+        throw new ApiError(409, `Resource conflict: duplicate connectors detected on volume ${volume.id}`, { type: 'ResourceConflict' });
+      }
+    }
     if (!volume.host) throw invalidVolume('Volume has no host: it was never created on a backend.');
     await this.volumeRpc.attachmentUpdate(ctx, volume.host, volume.id, connector, att.id);
     return (await this.db.getAttachment(att.id))!;

@@ -133,7 +133,8 @@ export class SchedulerManager {
     } else {
       // Disabled services take no new volumes (the host manager skips them).
       const disabled = new Set(await this.db.disabledServiceHosts('cinder-volume'));
-      const specs = vol.volume_type_id ? await this.db.getMeta('volume_type_extra_specs', vol.volume_type_id) : {};
+      const type = (req.request_spec as { volume_type?: { extra_specs?: Record<string, string> } | null }).volume_type;
+      const specs = type?.extra_specs ?? (vol.volume_type_id ? await this.db.getMeta('volume_type_extra_specs', vol.volume_type_id) : {});
       const candidates = [...this.hosts.values()]
         .filter((h) => !disabled.has(h.host))
         .filter((h) => capabilitiesFilter(h, specs))

@@ -161,6 +161,10 @@ export function registerVolumeRoutes(app: FastifyInstance, api: CinderAPI): void
     if (v['backup_id']) throw new ApiError(404, `Backup ${v['backup_id']} could not be found.`, { type: 'BackupNotFound' });
     const multiattach = v['multiattach'] === undefined ? false : strictBool(v['multiattach']);
     if (multiattach === undefined) throw invalidInput(`Invalid value '${v['multiattach']}' for multiattach.`);
+    if (multiattach) {
+      throw badRequest('multiattach parameter has been removed. The default behavior is to use multiattach enabled volume types. '
+        + 'Contact your administrator to create a multiattach enabled volume type and use it to create multiattach volumes.');
+    }
     const { row, extras } = await api.createVolume(req.ctx, {
       size: v['size'] === undefined || v['size'] === null ? null : Number(v['size']),
       name: v['name'] ?? v['display_name'] ?? null,
@@ -171,7 +175,6 @@ export function registerVolumeRoutes(app: FastifyInstance, api: CinderAPI): void
       source_volid: v['source_volid'] ?? null,
       image_id: v['imageRef'] ?? v['image_id'] ?? null,
       metadata: v['metadata'] ?? {},
-      multiattach,
     });
     reply.code(202);
     return { volume: volumeView(req, row, extras, false) };

@@ -31,6 +31,8 @@ export interface BackendStats {
   allocated_capacity_gb: number;
   reserved_percentage: number;
   thin_provisioning_support: boolean;
+  /** The backend can attach a volume to several hosts at once (matched by `multiattach` extra specs). */
+  multiattach: boolean;
 }
 
 export interface VolumeDriver {

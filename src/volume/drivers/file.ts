@@ -69,6 +69,8 @@ export class FileVolumeDriver implements VolumeDriver {
       allocated_capacity_gb: allocatedGb,
       reserved_percentage: 0,
       thin_provisioning_support: true,
+      // A file can be opened by several hosts at once, as LVM's export can.
+      multiattach: true,
     };
   }
 
