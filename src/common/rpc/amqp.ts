@@ -9,12 +9,15 @@ import type { Socket } from 'node:net';
 import { Connection, type Channel, type Consumer } from 'rabbitmq-client';
 import { getLogger } from '../log.js';
 import { encodePublish } from './amqp-frames.js';
+import { installFastReader } from './amqp-reader.js';
 import { uuidHex } from './envelope.js';
 import { fanoutExchange } from './target.js';
 import type { ConsumeOptions, DeliveryHandler, MessageBus, PublishOptions, Subscription } from './transport.js';
 import type { TransportUrl } from './url.js';
 
 const log = getLogger('rpc');
+
+installFastReader();
 
 /** rabbit_transient_queues_ttl (seconds) -> x-expires of fanout and reply queues. */
 const TRANSIENT_QUEUE_TTL_MS = 1800 * 1000;

@@ -15,6 +15,9 @@ export interface Target {
 /** oslo's default `control_exchange`. */
 export const DEFAULT_EXCHANGE = 'openstack';
 
+/** Answers of versionIsCompatible by `"<implemented> <requested>"`. */
+const compatible = new Map<string, boolean>();
+
 /**
  * oslo `version_is_compatible(imp_version, version)`: same major, requested minor (and
  * revision) not above the implemented one. A missing implemented version accepts anything.
@@ -22,6 +25,18 @@ export const DEFAULT_EXCHANGE = 'openstack';
 export function versionIsCompatible(impVersion: string | null | undefined, version: string | null | undefined): boolean {
   if (impVersion == null) return true;
   if (version == null) return false;
+  // Every request asks this of every endpoint; the pairs in use are few.
+  const key = `${impVersion} ${version}`;
+  let ok = compatible.get(key);
+  if (ok === undefined) {
+    ok = compareVersions(impVersion, version);
+    if (compatible.size < 10_000) compatible.set(key, ok);
+  }
+  return ok;
+}
+
+
+function compareVersions(impVersion: string, version: string): boolean {
   const v = version.split('.');
   const iv = impVersion.split('.');
   const n = (s: string | undefined): number => (s === undefined ? 0 : Number.parseInt(s, 10));
