@@ -142,6 +142,9 @@ test('create and rebuild, 2.52 to 2.63', async () => {
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const bfv = r.body.server.id;
     await waitForStatus(demo, bfv, 'ACTIVE');
+    r = await demo.call('POST', 'compute', `/servers/${bfv}/action`, { rebuild: { imageRef, trusted_image_certificates: ['cert-a'] } }, at('2.63'));
+    assert.equal(r.status, 400, 'no trusted certs when rebuilding a volume-backed server');
+    assert.match(r.body.badRequest.message, /Image certificate validation is not supported for volume-backed servers\./);
     r = await demo.call('POST', 'compute', `/servers/${bfv}/action`, { rescue: null }, at('2.86'));
     assert.equal(r.status, 400);
     assert.equal(r.body.badRequest.message, `Instance ${bfv} cannot be rescued: Cannot rescue a volume-backed instance`);
