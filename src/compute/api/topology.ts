@@ -33,12 +33,30 @@ function cellsOf(stored: string | null | undefined): NumaCell[] | null {
   }
 }
 
-/** InstanceNUMACell.siblings: the vcpus grouped by thread sibling sets of the guest topology. */
+/** InstanceNUMACell.siblings: full groups of `threads` sorted vcpus (none for one thread per core). */
 function siblings(cpus: number[], threads: number): number[][] {
   if (threads <= 1) return [];
   const out: number[][] = [];
-  for (let i = 0; i < cpus.length; i += threads) out.push(cpus.slice(i, i + threads));
+  for (let i = 0; i + threads <= cpus.length; i += threads) out.push(cpus.slice(i, i + threads));
   return out;
+}
+
+/** ServerTopologyController._get_numa_topology over the stored `instance_extra.numa_topology`. */
+export function topologyView(stored: string | null | undefined, showHost: boolean): { nodes: Record<string, unknown>[]; pagesize_kb: number | null } {
+  const cells = cellsOf(stored);
+  if (!cells) return { nodes: [], pagesize_kb: null };
+  let pagesize: number | null = null;
+  const nodes = cells.map((c) => {
+    const cpus = [...(c.cpuset ?? []), ...(c.pcpuset ?? [])].sort((x, y) => x - y);
+    const node: Record<string, unknown> = { vcpu_set: cpus, siblings: siblings(cpus, c.cpu_topology?.threads ?? 1), memory_mb: c.memory };
+    if (showHost) {
+      node['host_node'] = c.id;
+      node['cpu_pinning'] = c.cpu_pinning_raw ?? {};
+    }
+    if (c.pagesize) pagesize = c.pagesize;
+    return node;
+  });
+  return { nodes, pagesize_kb: pagesize };
 }
 
 export function registerTopology(app: FastifyInstance, compute: ComputeApiFacade): void {
@@ -47,23 +65,10 @@ export function registerTopology(app: FastifyInstance, compute: ComputeApiFacade
     const id = req.params.id;
     const loc = await mapErrors('topology', id, () => compute.get(req.ctx, id));
     if (!req.ctx.isAdmin && req.ctx.projectId !== loc.instance.project_id) requireAdmin(req, 'compute:server:topology:index');
-    const showHost = req.ctx.isAdmin;
     const row = loc.cell
       ? await loc.cell.db.db.selectFrom('instance_extra').select(['numa_topology']).where('instance_uuid', '=', id).executeTakeFirst()
       : undefined;
-    const cells = cellsOf(row?.['numa_topology'] as string | null | undefined);
-    if (!cells) return { nodes: [], pagesize_kb: null };
-    let pagesize: number | null = null;
-    const nodes = cells.map((c) => {
-      const cpus = [...(c.cpuset ?? []), ...(c.pcpuset ?? [])].sort((x, y) => x - y);
-      const node: Record<string, unknown> = { vcpu_set: cpus, siblings: siblings(cpus, c.cpu_topology?.threads ?? 1), memory_mb: c.memory };
-      if (showHost) {
-        node['host_node'] = c.id;
-        node['cpu_pinning'] = c.cpu_pinning_raw ?? {};
-      }
-      if (c.pagesize) pagesize = c.pagesize;
-      return node;
-    });
-    return { nodes, pagesize_kb: pagesize };
+    // compute:server:topology:host:index (admin) shows the host side.
+    return topologyView(row?.['numa_topology'] as string | null | undefined, req.ctx.isAdmin);
   });
 }
