@@ -160,7 +160,7 @@ export class ComputeApiFacade {
       inst.flavor = flavor;
       inst.metadata = { ...(req.metadata ?? {}) };
       inst.system_metadata = { image_base_image_ref: image.id, image_min_ram: String(image.min_ram ?? 0), image_min_disk: String(image.min_disk ?? 0), network_allocated: 'False' };
-      if (req.trusted_certs?.length) inst.system_metadata['trusted_image_certificates'] = JSON.stringify(req.trusted_certs);
+      inst.trusted_certs = req.trusted_certs?.length ? { ids: [...req.trusted_certs] } : null;
       inst.info_cache = { network_info: [] };
       inst.tags = [...new Set(req.tags ?? [])];
       inst.fault = null;

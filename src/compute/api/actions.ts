@@ -20,7 +20,6 @@ import type { Cell } from '../cells.js';
 import type { Instance } from '../objects/instance.js';
 import { lockV273, rebuild as rebuildSchema } from './schemas/servers.js';
 import { serverAfterChange } from './servers.js';
-import { TRUSTED_CERTS_KEY } from './views.js';
 
 type Handler = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply, body: any) => Promise<unknown>;
 
@@ -119,12 +118,7 @@ export function registerServerActions(app: FastifyInstance, compute: ComputeApiF
           if (keyPair) { i.key_name = keyPair.name; i.key_data = keyPair.data; }
           if (mv(req, '2.57') && 'user_data' in body) i.user_data = body.user_data;
           if (mv(req, '2.90') && body.hostname !== undefined) i.hostname = body.hostname;
-          if (setCerts) {
-            const sys = { ...i.system_metadata };
-            if (body.trusted_image_certificates?.length) sys[TRUSTED_CERTS_KEY] = JSON.stringify(body.trusted_image_certificates);
-            else delete sys[TRUSTED_CERTS_KEY];
-            i.system_metadata = sys;
-          }
+          if (setCerts) i.trusted_certs = body.trusted_image_certificates?.length ? { ids: [...body.trusted_image_certificates] } : null;
           i.progress = 0;
         },
         cast: (rpc, i) => rpc.rebuildInstance(req.ctx, i, { image_ref: imageId, orig_image_ref: orig, new_pass: pass, preserve_ephemeral: boolParam(body.preserve_ephemeral) ?? false }),

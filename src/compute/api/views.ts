@@ -55,12 +55,9 @@ export interface ServerViewOptions {
   serverGroups?: string[];
 }
 
-/** 2.63: the trusted certificate ids the server was booted or rebuilt with (system metadata). */
-export const TRUSTED_CERTS_KEY = 'trusted_image_certificates';
+/** 2.63: the trusted certificate ids the server was booted or rebuilt with. */
 export function trustedCerts(inst: Instance): string[] | null {
-  const raw = inst.system_metadata?.[TRUSTED_CERTS_KEY];
-  if (!raw) return null;
-  try { return JSON.parse(raw) as string[]; } catch { return null; }
+  return inst.trusted_certs?.ids?.length ? inst.trusted_certs.ids : null;
 }
 
 export function serverDetail(req: FastifyRequest, inst: Instance, o: ServerViewOptions = {}): Record<string, unknown> {

@@ -44,6 +44,7 @@ export interface InstanceExtras {
   system_metadata?: Record<string, string>;
   tags?: string[];
   keypairs?: unknown;
+  trusted_certs?: { ids: string[] } | null;
 }
 
 export async function instanceCreate(cell: Database, values: Row, extras: InstanceExtras): Promise<Row> {
@@ -57,6 +58,7 @@ export async function instanceCreate(cell: Database, values: Row, extras: Instan
       instance_uuid: uuid, created_at: now, deleted: 0,
       flavor: JSON.stringify({ cur: extras.flavor ?? null, old: null, new: null }),
       keypairs: extras.keypairs ? JSON.stringify(extras.keypairs) : null,
+      trusted_certs: extras.trusted_certs ? JSON.stringify(extras.trusted_certs) : null,
     }).execute();
     await trx.insertInto('instance_info_caches').values({ instance_uuid: uuid, network_info: JSON.stringify(extras.network_info ?? []), created_at: now, deleted: 0 }).execute();
     await writeKv(trx, 'instance_metadata', uuid, extras.metadata ?? {}, now);
@@ -80,6 +82,7 @@ export interface InstanceFull {
   system_metadata: Record<string, string>;
   tags: string[];
   fault: Row | null;
+  trusted_certs?: { ids: string[] } | null;
 }
 
 /** Loads the side tables of a set of instance rows in one query each (list views stay O(1) queries). */
@@ -89,7 +92,7 @@ export async function loadExtras(db: Kysely<any>, rows: Row[]): Promise<Instance
   // Faults are only shown for ERROR/DELETED servers: do not fetch them for the others.
   const faulty = rows.filter((r) => r['vm_state'] === 'error' || r['vm_state'] === 'deleted' || Number(r['deleted']) !== 0).map((r) => r['uuid'] as string);
   const [extra, caches, meta, sysmeta, tags, faults] = await Promise.all([
-    db.selectFrom('instance_extra').select(['instance_uuid', 'flavor']).where('instance_uuid', 'in', uuids).execute(),
+    db.selectFrom('instance_extra').select(['instance_uuid', 'flavor', 'trusted_certs']).where('instance_uuid', 'in', uuids).execute(),
     db.selectFrom('instance_info_caches').select(['instance_uuid', 'network_info']).where('instance_uuid', 'in', uuids).execute(),
     db.selectFrom('instance_metadata').select(['instance_uuid', 'key', 'value']).where('instance_uuid', 'in', uuids).where('deleted', '=', 0).execute(),
     db.selectFrom('instance_system_metadata').select(['instance_uuid', 'key', 'value']).where('instance_uuid', 'in', uuids).where('deleted', '=', 0).execute(),
@@ -110,6 +113,7 @@ export async function loadExtras(db: Kysely<any>, rows: Row[]): Promise<Instance
   return rows.map((row) => {
     const u = row['uuid'] as string;
     const flavorJson = ex.get(u)?.[0]?.['flavor'];
+    const certsJson = ex.get(u)?.[0]?.['trusted_certs'];
     const nw = ca.get(u)?.[0]?.['network_info'];
     return {
       row,
@@ -119,6 +123,7 @@ export async function loadExtras(db: Kysely<any>, rows: Row[]): Promise<Instance
       system_metadata: Object.fromEntries((sm.get(u) ?? []).map((r) => [r['key'], r['value']])),
       tags: (tg.get(u) ?? []).map((r) => r['tag'] as string).sort(),
       fault: fa.get(u)?.[0] ?? null,
+      trusted_certs: certsJson ? JSON.parse(certsJson) : null,
     };
   });
 }
@@ -173,6 +178,9 @@ export async function instanceUpdate(cell: Database, uuid: string, values: Row, 
     }
     if (extras.network_info !== undefined) {
       await trx.updateTable('instance_info_caches').set({ network_info: JSON.stringify(extras.network_info), updated_at: now }).where('instance_uuid', '=', uuid).execute();
+    }
+    if (extras.trusted_certs !== undefined) {
+      await trx.updateTable('instance_extra').set({ trusted_certs: extras.trusted_certs ? JSON.stringify(extras.trusted_certs) : null, updated_at: now }).where('instance_uuid', '=', uuid).execute();
     }
     if (extras.metadata !== undefined) await writeKv(trx, 'instance_metadata', uuid, extras.metadata, now);
     if (extras.system_metadata !== undefined) await writeKv(trx, 'instance_system_metadata', uuid, extras.system_metadata, now);

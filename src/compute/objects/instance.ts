@@ -30,6 +30,7 @@ export class Instance extends NovaObject {
   static override fields: Record<string, FieldKind> = {
     ...INSTANCE_COLUMN_FIELDS,
     flavor: 'object:Flavor', metadata: 'dict', system_metadata: 'dict', info_cache: 'dict', tags: 'list', fault: 'dict',
+    trusted_certs: 'dict',
   };
   declare id: number; declare uuid: string; declare user_id: string; declare project_id: string; declare image_ref: string;
   declare hostname: string; declare launch_index: number; declare key_name: string | null; declare key_data: string | null;
@@ -45,6 +46,8 @@ export class Instance extends NovaObject {
   declare flavor: Flavor; declare metadata: Record<string, string>; declare system_metadata: Record<string, string>;
   declare info_cache: { network_info: NetworkInfoVif[] }; declare tags: string[];
   declare fault: { code: number; message: string; details: string; created: string; host: string | null } | null;
+  /** TrustedCerts (instance_extra.trusted_certs): certificate ids for image signature validation (2.63). */
+  declare trusted_certs: { ids: string[] } | null;
 
   /** `track = false` skips change tracking for objects only read (list views). */
   static fromFull(full: cellApi.InstanceFull, backend: ObjectBackend | null, track = true): Instance {
@@ -56,6 +59,7 @@ export class Instance extends NovaObject {
     inst.system_metadata = full.system_metadata;
     inst.info_cache = { network_info: full.network_info as NetworkInfoVif[] };
     inst.tags = full.tags;
+    inst.trusted_certs = full.trusted_certs ?? null;
     inst.fault = full.fault
       ? { code: full.fault['code'], message: full.fault['message'] ?? '', details: full.fault['details'] ?? '', created: full.fault['created_at'], host: full.fault['host'] ?? null }
       : null;
@@ -72,6 +76,7 @@ export class Instance extends NovaObject {
       metadata: this.metadata ?? {},
       system_metadata: this.system_metadata ?? {},
       tags: this.tags ?? [],
+      trusted_certs: this.isSet('trusted_certs') ? this.trusted_certs : null,
     });
     this.update(cellApi.instanceFromRow(row));
     this.resetChanges();
@@ -90,6 +95,7 @@ export class Instance extends NovaObject {
       metadata: changed.includes('metadata') ? this.metadata : undefined,
       system_metadata: changed.includes('system_metadata') ? this.system_metadata : undefined,
       tags: changed.includes('tags') ? this.tags : undefined,
+      trusted_certs: changed.includes('trusted_certs') ? this.trusted_certs : undefined,
     }, exp);
     this.update(cellApi.instanceFromRow(row));
     this.resetChanges();

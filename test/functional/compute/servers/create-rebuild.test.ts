@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import Sqlite from 'better-sqlite3';
 import { raiseMicroversionCeilingForTests } from '../../../../src/compute/api/common.js';
 import { bootArgs, login, waitForStatus, withCloud, type Client } from '../helpers.js';
 import { assertTempest } from './tempest-schemas.js';
@@ -111,6 +112,10 @@ test('create and rebuild, 2.52 to 2.63', async () => {
     r = await demo.call('GET', 'compute', `/servers/${cid}`, undefined, at('2.63'));
     assertTempest('get_server', '2.63', r);
     assert.deepEqual(r.body.server.trusted_image_certificates, ['cert-a', 'cert-b']);
+    const cellDb = new Sqlite(cloud.state.file('nova_cell1.db'), { readonly: true });
+    const extra = cellDb.prepare('SELECT trusted_certs FROM instance_extra WHERE instance_uuid = ?').get(cid) as { trusted_certs: string };
+    cellDb.close();
+    assert.deepEqual(JSON.parse(extra.trusted_certs).ids, ['cert-a', 'cert-b'], 'kept in instance_extra.trusted_certs as nova does');
     r = await demo.call('GET', 'compute', `/servers/${id}`, undefined, at('2.63'));
     assert.equal(r.body.server.trusted_image_certificates, null, 'null when unset');
     assert.ok(!('trusted_image_certificates' in (await demo.call('GET', 'compute', `/servers/${cid}`, undefined, at('2.62'))).body.server));
