@@ -52,7 +52,8 @@ export async function run(args: string[]): Promise<void> {
     return JSON.parse(r.body || 'null');
   };
   try {
-    await req('PUT', `/v2.0/quotas/${ADMIN_PROJECT}`, { quota: { port: -1, network: -1, subnet: -1 } });
+    // an enforced port quota, so every create passes the quota check as a tenant's would
+    await req('PUT', `/v2.0/quotas/${ADMIN_PROJECT}`, { quota: { port: 1_000_000, network: -1, subnet: -1 } });
     const net = (await req('POST', '/v2.0/networks', { network: { name: 'bench' } })).network;
     await req('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.0.0.0/16', enable_dhcp: false } });
     const fill = async (upTo: number) => {

@@ -35,6 +35,19 @@ export const Q = {
     db.selectFrom('subnets').select('id').where('network_id', '=', arg(0)).where('enable_dhcp', '=', 1).limit(1)),
   dhcpHostsOfNetwork: prepared<{ host: string }>((db) => db.selectFrom('networkdhcpagentbindings')
     .innerJoin('agents', 'agents.id', 'networkdhcpagentbindings.dhcp_agent_id').select(['agents.host as host']).where('network_id', '=', arg(0))),
+  /** quotausages (tracked quota usage): add arg(0) to a clean counter. */
+  usageAdd: prepared((db) => db.updateTable('quotausages').set((eb) => ({ in_use: eb('in_use', '+', arg(0)) }))
+    .where('project_id', '=', arg(1)).where('resource', '=', arg(2)).where('dirty', '=', 0)),
+  usageRow: prepared<{ in_use: number | string }>((db) =>
+    db.selectFrom('quotausages').select('in_use').where('project_id', '=', arg(0)).where('resource', '=', arg(1))),
+  usageDelete: prepared((db) => db.deleteFrom('quotausages').where('project_id', '=', arg(0)).where('resource', '=', arg(1))),
+  usageInsert: prepared((db) => db.insertInto('quotausages').values({ project_id: arg(0), resource: arg(1), in_use: arg(2), dirty: 0 })),
+  usageMarkDirty: prepared((db) => db.updateTable('quotausages').set({ dirty: 1 })
+    .where('project_id', '=', arg(0)).where('resource', '=', arg(1)).where('dirty', '=', 0)),
+  /** A port about to be deleted gives its place back on its project's counter. */
+  usageReleasePort: prepared((db) => db.updateTable('quotausages').set((eb) => ({ in_use: eb('in_use', '-', 1) }))
+    .where('resource', '=', 'port').where('dirty', '=', 0)
+    .where('project_id', '=', db.selectFrom('ports').select('ports.project_id').where('ports.id', '=', arg(0)))),
   boundSegmentOfPort: prepared<{ network_type: string; segmentation_id: number; physical_network: string }>((db) => db.selectFrom('ports')
     .innerJoin('networksegments', 'networksegments.id', 'ports.binding_segment_id')
     .select(['networksegments.network_type as network_type', 'networksegments.segmentation_id as segmentation_id', 'networksegments.physical_network as physical_network'])

@@ -261,4 +261,18 @@ export const migrations: Migration[] = [
         .execute();
     },
   },
+  {
+    // Neutron's quotausages: ports in use per project, kept with every create and delete so the
+    // quota check need not count the project's ports (dirty = count again before trusting it)
+    name: '002_quotausages',
+    async up(db) {
+      await db.schema.createTable('quotausages')
+        .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+        .addColumn('resource', 'varchar(255)', (c) => c.notNull())
+        .addColumn('in_use', 'integer', (c) => c.notNull())
+        .addColumn('dirty', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pk_quotausages', ['project_id', 'resource'])
+        .execute();
+    },
+  },
 ];

@@ -870,6 +870,7 @@ export class NeutronPlugin {
 
   /** Removes a port and everything hanging off it (inside the caller's transaction). */
   async deletePortRows(trx: Transaction<any>, id: string): Promise<void> {
+    await Q.usageReleasePort.execute(trx, id);
     await trx.deleteFrom('ipallocations').where('port_id', '=', id).execute();
     await trx.deleteFrom('securitygroupportbindings').where('port_id', '=', id).execute();
     await trx.deleteFrom('provisioningblocks').where('port_id', '=', id).execute();

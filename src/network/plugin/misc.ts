@@ -7,7 +7,7 @@ import type { Transaction } from 'kysely';
 import type { RequestContext } from '../../common/context.js';
 import * as X from '../common/exceptions.js';
 import { isSet, type Body, type Dict, type ListResult, type NeutronPlugin, applyFilters } from './core.js';
-import { b, emptyList, fromJson, i, now, paginate, uuid, type ListOptions } from './dbutil.js';
+import { b, emptyList, fromJson, i, isDuplicateKey, now, paginate, RetryRequest, uuid, type ListOptions } from './dbutil.js';
 import { isUuid } from '../api/validators.js';
 import { Q } from '../db/queries.js';
 import { arg, prepared, type PreparedQuery } from '../db/prepared.js';
@@ -17,6 +17,9 @@ const QUOTA_TABLES: Record<string, string> = {
   network: 'networks', subnet: 'subnets', subnetpool: 'subnetpools', port: 'ports', router: 'routers',
   floatingip: 'floatingips', security_group: 'securitygroups', security_group_rule: 'securitygrouprules', rbac_policy: 'rbac_policies',
 };
+
+/** Resources whose usage is kept in quotausages rather than counted per create (see README). */
+const TRACKED = new Set(['port']);
 
 const usageQueries = new Map<string, PreparedQuery<{ n: number | string }>>();
 function usageQuery(table: string): PreparedQuery<{ n: number | string }> {
@@ -48,9 +51,36 @@ export class Quotas {
   async check(trx: Transaction<any>, projectId: string, resource: string, delta: number): Promise<void> {
     if (!projectId) return;
     const limit = (await this.limits(projectId, trx))[resource];
-    if (limit === undefined || limit < 0) return;
+    const enforced = limit !== undefined && limit >= 0;
+    if (TRACKED.has(resource)) {
+      // an unenforced quota keeps no counter: whoever enforces one later counts first
+      if (!enforced) await Q.usageMarkDirty.execute(trx, projectId, resource);
+      else if (await this.trackedUsage(trx, projectId, resource, delta) > limit) throw X.OverQuota(resource);
+      return;
+    }
+    if (!enforced) return;
     const used = await this.usage(projectId, resource, trx);
     if (used + delta > limit) throw X.OverQuota(resource);
+  }
+
+  /**
+   * Usage after adding `delta`, from the quotausages counter (Neutron's tracked resources), so a
+   * create costs the same with 10 or 10,000 ports in the project. A missing or dirty counter is
+   * counted again. The caller's transaction undoes the addition when it fails (OverQuota too).
+   */
+  private async trackedUsage(trx: Transaction<any>, projectId: string, resource: string, delta: number): Promise<number> {
+    const res = await Q.usageAdd.execute(trx, delta, projectId, resource);
+    if (Number(res.numAffectedRows ?? 0) === 1) return Number((await Q.usageRow.first(trx, projectId, resource))!.in_use);
+    const used = (await this.usage(projectId, resource, trx)) + delta;
+    await Q.usageDelete.execute(trx, projectId, resource);
+    try {
+      await Q.usageInsert.execute(trx, projectId, resource, used);
+    } catch (e) {
+      // another transaction counted first: start over and add to its counter
+      if (isDuplicateKey(e)) throw new RetryRequest('quota usage race');
+      throw e;
+    }
+    return used;
   }
 
   private authorize(ctx: RequestContext, projectId: string): void {
