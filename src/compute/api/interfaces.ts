@@ -56,7 +56,8 @@ async function recordVif(cell: Cell, instanceUuid: string, port: Record<string, 
 
 async function forgetVif(cell: Cell, instanceUuid: string, portId: string): Promise<void> {
   const now = new Date().toISOString();
-  await cell.db.db.updateTable('virtual_interfaces').set({ deleted: 1, deleted_at: now })
+  // Soft delete as Nova's models do: `deleted` takes the row's id.
+  await cell.db.db.updateTable('virtual_interfaces').set((eb) => ({ deleted: eb.ref('id'), deleted_at: now }))
     .where('instance_uuid', '=', instanceUuid).where('uuid', '=', portId).where('deleted', '=', 0).execute();
 }
 

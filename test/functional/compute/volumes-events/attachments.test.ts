@@ -53,6 +53,8 @@ test('volume attachments and interfaces, 2.49 to 2.89', { timeout: 120_000 }, as
     assert.equal(r.body.interfaceAttachment.tag, null);
     assert.equal((await demo.call('DELETE', 'compute', `${iP}/${portId}`)).status, 202);
     await until('port detached', async () => (await demo.call('GET', 'compute', iP)).body.interfaceAttachments.length === 2);
+    r = await demo.call('GET', 'compute', iP, undefined, at('2.70'));
+    assert.deepEqual(r.body.interfaceAttachments.map((x: any) => x.tag), [null, null]);
 
     // ---- volumes: tag from 2.49, shown from 2.70
     const v1 = await createVolume(demo, 'v1');
