@@ -152,7 +152,6 @@ export async function run(args: string[]): Promise<void> {
     const wall = performance.now() - t;
     const cpu = cpuSeconds(process.cpuUsage(cpu0));
     for (const a of [create, remove, cycle]) a.sort((x, y) => x - y);
-    if (process.env["BENCH_DEBUG"]) console.log(`first polls: create ${firstPoll.create.toFixed(1)} ms, delete ${firstPoll.delete.toFixed(1)} ms`);
     console.log(`${label}: create->available p50 ${ms(pct(create, 50))} p99 ${ms(pct(create, 99))}; delete->gone p50 ${ms(pct(remove, 50))} p99 ${ms(pct(remove, 99))}; `
       + `create+delete p50 ${ms(pct(cycle, 50))} p99 ${ms(pct(cycle, 99))}; ${(n / (wall / 1000)).toFixed(0)} volumes/s, `
       + `${(n / cpu).toFixed(0)} volumes/CPU-s (${cpu.toFixed(2)} CPU-s in ${(wall / 1000).toFixed(2)} s), ${(gets / n).toFixed(1)} GETs/volume (${n} volumes)`);

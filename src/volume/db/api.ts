@@ -117,7 +117,9 @@ export class CinderDb {
 
   // ---- volumes
   async createVolume(row: VolumeRow, metadata: Record<string, string>, trx: Db = this.db): Promise<void> {
-    await trx.insertInto('volumes').values(row).execute();
+    const cols = Object.keys(row);
+    await this.prepared.run(trx, `insertVolume:${cols.join(',')}`, cols.map((c) => (row as unknown as Record<string, unknown>)[c]), (slot) =>
+      trx.insertInto('volumes').values(Object.fromEntries(cols.map((c, i) => [c, slot[i]]))));
     await this.insertMeta('volume_metadata', row.id, metadata, trx);
   }
 
