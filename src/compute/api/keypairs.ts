@@ -145,13 +145,16 @@ export function registerKeypairs(app: FastifyInstance, api: Database): void {
       privateKey = pair.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
       publicKey = opensshPublicKey(pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'Generated-by-Nova');
     }
-    const fp = type === 'x509' ? x509Fingerprint(publicKey) : fingerprint(publicKey);
+    // A generated x509 pair has no certificate here (no X.509 writer in node): its fingerprint is the key's SHA-1.
+    const fp = type !== 'x509' ? fingerprint(publicKey) : privateKey ? colonHex(createHash('sha1').update(publicKey).digest('hex')) : x509Fingerprint(publicKey);
     const row = await apiDb.keypairCreate(api, { name, user_id: user, fingerprint: fp, public_key: publicKey, type });
     const v: Record<string, unknown> = { ...(privateKey ? { private_key: privateKey } : {}), ...view(req, row, false), user_id: user };
     reply.code(mv(req, '2.2') ? 201 : 200);
     return { keypair: v };
   });
 }
+
+const colonHex = (hex: string) => hex.match(/../g)!.join(':');
 
 /** An x509 certificate's SHA-1 fingerprint; a body that is no certificate is Nova's InvalidKeypair. */
 function x509Fingerprint(pem: string): string {

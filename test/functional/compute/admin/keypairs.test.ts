@@ -35,6 +35,12 @@ test('keypairs: import only and wider names at 2.92', async () => {
     assertTempest('keypairs', 'create_keypair', '2.1', r);
     assert.equal(r.status, 200);
     assert.equal(r.body.keypair.type, undefined);
+    // Tempest's KeyPairsV22TestJSON: a generated x509 pair.
+    r = await call(demo, 'POST', '/os-keypairs', '2.2', { keypair: { name: 'gen-x509', type: 'x509' } });
+    assertTempest('keypairs', 'create_keypair', '2.2', r);
+    assert.equal(r.body.keypair.type, 'x509');
+    assert.equal((await call(demo, 'POST', '/os-keypairs', '2.2', { keypair: { name: 'bad-x509', type: 'x509', public_key: 'not a certificate' } })).status, 400);
+    assert.equal((await call(demo, 'DELETE', '/os-keypairs/gen-x509', '2.2')).status, 204);
     assert.equal((await call(demo, 'POST', '/os-keypairs', '2.91', { keypair: { name: 'a@b.c', public_key: sshPublicKey() } })).status, 400, "'@' and '.' are 2.92");
 
     // ---- 2.92: import only, '@' and '.' allowed ----
