@@ -12,7 +12,7 @@ import { encodePublish } from './amqp-frames.js';
 import { installFastReader } from './amqp-reader.js';
 import { uuidHex } from './envelope.js';
 import { fanoutExchange } from './target.js';
-import type { ConsumeOptions, DeliveryHandler, MessageBus, PublishOptions, Subscription } from './transport.js';
+import { PUBLISHED, type ConsumeOptions, type DeliveryHandler, type MessageBus, type PublishOptions, type Subscription } from './transport.js';
 import type { TransportUrl } from './url.js';
 
 const log = getLogger('rpc');
@@ -27,8 +27,6 @@ const PREFETCH = 256;
 // What kombu puts on every message it publishes for oslo.
 const MESSAGE_PROPS = { contentType: 'application/json', contentEncoding: 'utf-8' };
 
-// Publishing on the fast path completes when the frames are handed to the socket.
-const DONE: Promise<void> = Promise.resolve();
 
 export class AmqpBus implements MessageBus {
   readonly kind = 'amqp' as const;
@@ -226,7 +224,7 @@ export class AmqpBus implements MessageBus {
 
   publishTopic(exchange: string, routingKey: string, body: Buffer, opts?: PublishOptions): Promise<void> {
     // Fast path: channel up and exchange declared, the common case once a service runs.
-    if (this.declared.has(`x:${exchange}`) && this.publishRaw(exchange, routingKey, false, opts?.expirationMs, body)) return DONE;
+    if (this.declared.has(`x:${exchange}`) && this.publishRaw(exchange, routingKey, false, opts?.expirationMs, body)) return PUBLISHED;
     const envelope = { exchange, routingKey, ...MESSAGE_PROPS, ...(opts?.expirationMs !== undefined ? { expiration: String(Math.max(0, Math.round(opts.expirationMs))) } : {}) };
     return this.onChannel(async (ch) => {
       await this.declareExchange(ch, exchange, 'topic', false);
@@ -236,7 +234,7 @@ export class AmqpBus implements MessageBus {
 
   publishFanout(topic: string, body: Buffer): Promise<void> {
     const exchange = fanoutExchange(topic);
-    if (this.declared.has(`x:${exchange}`) && this.publishRaw(exchange, '', false, undefined, body)) return DONE;
+    if (this.declared.has(`x:${exchange}`) && this.publishRaw(exchange, '', false, undefined, body)) return PUBLISHED;
     return this.onChannel(async (ch) => {
       await this.declareExchange(ch, exchange, 'fanout', true);
       await ch.basicPublish({ exchange, routingKey: '', ...MESSAGE_PROPS }, body);
@@ -245,7 +243,7 @@ export class AmqpBus implements MessageBus {
 
   publishReply(queue: string, body: Buffer): Promise<void> {
     // oslo's direct_mandatory_flag: an unroutable reply comes back instead of vanishing silently.
-    if (this.publishRaw('', queue, true, undefined, body)) return DONE;
+    if (this.publishRaw('', queue, true, undefined, body)) return PUBLISHED;
     return this.onChannel((ch) => ch.basicPublish({ exchange: '', routingKey: queue, mandatory: true, ...MESSAGE_PROPS }, body));
   }
 

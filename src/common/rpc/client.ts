@@ -10,7 +10,7 @@ import { InvalidTarget, MessagingTimeout, RpcVersionCapError, deserializeRemoteE
 import { ReplyWaiter, type ReplyHandler } from './reply.js';
 import { noopSerializer, type Serializer } from './serializer.js';
 import { DEFAULT_EXCHANGE, checkVersion, fanoutExchange, routingKey, versionIsCompatible, type Target } from './target.js';
-import type { MessageBus } from './transport.js';
+import { PUBLISHED, type MessageBus } from './transport.js';
 
 /** oslo's `rpc_response_timeout` default. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -147,7 +147,8 @@ export class RpcClient {
       const body = encodeWithContext(msg, ctx, span.id);
       return new Promise<unknown>((resolve, reject) => {
         const pending = new PendingCall(waiter, msgId, timeoutMs, monitorMs, resolve, reject);
-        this.bus.publishTopic(this.exchange, routingKey(this.target), body, { expirationMs: timeoutMs }).catch(pending.fail);
+        const sent = this.bus.publishTopic(this.exchange, routingKey(this.target), body, { expirationMs: timeoutMs });
+        if (sent !== PUBLISHED) sent.catch(pending.fail);
       });
     });
     return (this.serializer === noopSerializer ? result : this.serializer.deserializeEntity(ctx, result)) as T;

@@ -38,8 +38,12 @@ export class RpcDispatcher {
     private readonly serializer: Serializer = noopSerializer,
   ) {}
 
-  /** Runs the call; throws NoSuchMethod / UnsupportedVersion as oslo does. */
-  async dispatch(ctx: RequestContext, call: IncomingCall): Promise<unknown> {
+  /**
+   * Runs the call; throws NoSuchMethod / UnsupportedVersion as oslo does. Returns what the
+   * endpoint method returns (a value or a promise; no extra promise per request when there is
+   * no serializer); the caller maps undefined to null.
+   */
+  dispatch(ctx: RequestContext, call: IncomingCall): unknown {
     let foundCompatible = false;
     for (const ep of this.endpoints) {
       const target = (ep as RpcEndpoint).target;
@@ -49,17 +53,19 @@ export class RpcDispatcher {
       const fn = findMethod(ep, call.method);
       if (fn) {
         const ser = this.serializer;
-        let args = call.args;
-        if (ser !== noopSerializer) {
-          args = {};
-          for (const [k, v] of Object.entries(call.args)) args[k] = ser.deserializeEntity(ctx, v);
-        }
-        const result = (await fn.call(ep, ctx, args)) ?? null;
-        return ser === noopSerializer ? result : ser.serializeEntity(ctx, result);
+        if (ser === noopSerializer) return fn.call(ep, ctx, call.args);
+        return this.withSerializer(ser, ep, fn, ctx, call.args);
       }
       foundCompatible = true;
     }
     if (foundCompatible) throw new NoSuchMethod(`Endpoint does not support RPC method ${call.method}`);
     throw new UnsupportedVersion(`Endpoint does not support RPC version ${call.version}. Attempted method: ${call.method}`);
+  }
+
+  private async withSerializer(ser: Serializer, ep: object, fn: Method, ctx: RequestContext, raw: Record<string, unknown>): Promise<unknown> {
+    const args: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(raw)) args[k] = ser.deserializeEntity(ctx, v);
+    const result = (await fn.call(ep, ctx, args)) ?? null;
+    return ser.serializeEntity(ctx, result);
   }
 }

@@ -10,12 +10,10 @@
 import { getLogger } from '../log.js';
 import { uuidHex } from './envelope.js';
 import { fanoutExchange } from './target.js';
-import type { ConsumeOptions, DeliveryHandler, MessageBus, PublishOptions, Subscription } from './transport.js';
+import { PUBLISHED, type ConsumeOptions, type DeliveryHandler, type MessageBus, type PublishOptions, type Subscription } from './transport.js';
 
 const log = getLogger('rpc');
 
-// Publishing is synchronous here; one settled promise serves every publish.
-const DONE: Promise<void> = Promise.resolve();
 
 /** Notification default queues nobody consumes must not grow without bound in memory. */
 const DEFAULT_QUEUE_MAX_LENGTH = 10_000;
@@ -274,19 +272,19 @@ export class InprocBus implements MessageBus {
     this.broker.declareExchange(exchange, 'topic');
     const expiresAt = opts?.expirationMs !== undefined ? Date.now() + opts.expirationMs : Infinity;
     this.broker.publish(exchange, routingKey, body, expiresAt);
-    return DONE;
+    return PUBLISHED;
   }
 
   publishFanout(topic: string, body: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new Error('message bus is closed'));
     this.broker.publish(fanoutExchange(topic), topic, body);
-    return DONE;
+    return PUBLISHED;
   }
 
   publishReply(queue: string, body: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new Error('message bus is closed'));
     this.broker.publish('', queue, body);
-    return DONE;
+    return PUBLISHED;
   }
 
   publishNotification(exchange: string, routingKey: string, body: Buffer): Promise<void> {
@@ -294,7 +292,7 @@ export class InprocBus implements MessageBus {
     this.broker.declareQueue(routingKey, DEFAULT_QUEUE_MAX_LENGTH);
     this.broker.bind(exchange, 'topic', routingKey, routingKey);
     this.broker.publish(exchange, routingKey, body);
-    return DONE;
+    return PUBLISHED;
   }
 
   onClose(fn: () => void | Promise<void>): void {

@@ -12,7 +12,7 @@ import { serializeRemoteException } from './exceptions.js';
 import { RpcDispatcher, type IncomingCall } from './dispatcher.js';
 import type { Serializer } from './serializer.js';
 import { DEFAULT_EXCHANGE } from './target.js';
-import type { MessageBody, MessageBus, Subscription } from './transport.js';
+import { PUBLISHED, type MessageBody, type MessageBus, type Subscription } from './transport.js';
 
 const log = getLogger('rpc');
 
@@ -127,9 +127,50 @@ export class RpcServer {
     }
   }
 
-  private async runOne(item: Incoming): Promise<void> {
+  // One request from the backlog: dispatch inside its context and span, reply to a call.
+  private async runOne({ msg, via }: Incoming): Promise<void> {
     try {
-      await this.process(item);
+      const { ctx, journeyParent } = unpackContext(msg);
+      const msgId = typeof msg['_msg_id'] === 'string' ? msg['_msg_id'] : null;
+      const replyQ = typeof msg['_reply_q'] === 'string' ? msg['_reply_q'] : null;
+      const method = String(msg['method'] ?? '');
+      const version = typeof msg['version'] === 'string' ? msg['version'] : '1.0';
+      const namespace = typeof msg['namespace'] === 'string' ? msg['namespace'] : null;
+      const args = msg['args'] && typeof msg['args'] === 'object' ? (msg['args'] as Record<string, unknown>) : {};
+      const heartbeat = msgId && replyQ ? this.startHeartbeat(msg['_timeout'], replyQ, msgId) : undefined;
+      const call: IncomingCall = { method, args, namespace, version };
+      let result: unknown = null;
+      let failure: unknown = null;
+      try {
+        result =
+          (await withSpan(
+            {
+              kind: 'rpc.receive',
+              name: method,
+              service: this.opts.service ?? this.target.topic,
+              host: this.target.server,
+              parentId: journeyParent,
+              ctx,
+              attributes: {
+                exchange: via.exchange,
+                routing_key: via.routingKey,
+                method,
+                version,
+                namespace,
+                type: via.fanout ? 'fanout' : msgId ? 'call' : 'cast',
+              },
+            },
+            // withSpan awaits what this returns, a value or a promise: no extra promise for it.
+            (() => runWithContext(ctx, () => this.dispatcher.dispatch(ctx, call))) as () => Promise<unknown>,
+          )) ?? null;
+      } catch (e) {
+        failure = e;
+        if (!msgId) log.error({ err: e, method }, 'Exception during message handling');
+        else log.debug({ err: e, method }, 'Exception during message handling');
+      } finally {
+        if (heartbeat) clearInterval(heartbeat);
+      }
+      if (msgId && replyQ) await this.reply(replyQ, msgId, result, failure);
     } catch (e) {
       log.error({ err: e }, 'RPC request processing failed');
     } finally {
@@ -137,48 +178,6 @@ export class RpcServer {
       if (this.pending() > 0) this.pump();
       else if (this.running === 0) for (const r of this.idle.splice(0)) r();
     }
-  }
-
-  private async process({ msg, via }: Incoming): Promise<void> {
-    const { ctx, journeyParent } = unpackContext(msg);
-    const msgId = typeof msg['_msg_id'] === 'string' ? msg['_msg_id'] : null;
-    const replyQ = typeof msg['_reply_q'] === 'string' ? msg['_reply_q'] : null;
-    const method = String(msg['method'] ?? '');
-    const version = typeof msg['version'] === 'string' ? msg['version'] : '1.0';
-    const namespace = typeof msg['namespace'] === 'string' ? msg['namespace'] : null;
-    const args = msg['args'] && typeof msg['args'] === 'object' ? (msg['args'] as Record<string, unknown>) : {};
-    const heartbeat = msgId && replyQ ? this.startHeartbeat(msg['_timeout'], replyQ, msgId) : undefined;
-    const call: IncomingCall = { method, args, namespace, version };
-    let result: unknown = null;
-    let failure: unknown = null;
-    try {
-      result = await withSpan(
-        {
-          kind: 'rpc.receive',
-          name: method,
-          service: this.opts.service ?? this.target.topic,
-          host: this.target.server,
-          parentId: journeyParent,
-          ctx,
-          attributes: {
-            exchange: via.exchange,
-            routing_key: via.routingKey,
-            method,
-            version,
-            namespace,
-            type: via.fanout ? 'fanout' : msgId ? 'call' : 'cast',
-          },
-        },
-        () => runWithContext(ctx, () => this.dispatcher.dispatch(ctx, call)),
-      );
-    } catch (e) {
-      failure = e;
-      if (!msgId) log.error({ err: e, method }, 'Exception during message handling');
-      else log.debug({ err: e, method }, 'Exception during message handling');
-    } finally {
-      if (heartbeat) clearInterval(heartbeat);
-    }
-    if (msgId && replyQ) return this.reply(replyQ, msgId, result, failure);
   }
 
   private reply(replyQ: string, msgId: string, result: unknown, failure: unknown): Promise<void> {
@@ -196,7 +195,8 @@ export class RpcServer {
       // A result that cannot be encoded becomes the caller's error, not a lost reply.
       body = encodeMessage({ ...msg, result: null, failure: serializeRemoteException(e) });
     }
-    return this.bus.publishReply(replyQ, body).catch((e: unknown) => log.error({ err: e, reply_q: replyQ }, 'Can not send reply for message'));
+    const sent = this.bus.publishReply(replyQ, body);
+    return sent === PUBLISHED ? sent : sent.catch((e: unknown) => log.error({ err: e, reply_q: replyQ }, 'Can not send reply for message'));
   }
 
   /** oslo's call-monitor watchdog: a not-ending empty reply every `_timeout / 2` seconds. */

@@ -6,6 +6,12 @@
  * @module
  */
 
+/**
+ * What a publish returns when the message has already been handed over (the in-process
+ * broker, the RabbitMQ fast path): callers compare against it to skip attaching a handler.
+ */
+export const PUBLISHED: Promise<void> = Promise.resolve();
+
 /** A delivered message body: wire bytes (or a body a client library already parsed). */
 export type MessageBody = Buffer | string | Record<string, unknown>;
 
