@@ -50,6 +50,7 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
       accessIPv6: normalizeIpv6(s['accessIPv6']) ?? null, block_device_mapping_v2: s['block_device_mapping_v2'],
       scheduler_hints: body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {}, tags: mv(req, '2.52') ? s['tags'] : undefined,
       trusted_certs: s['trusted_image_certificates'] ?? null, hostname: s['hostname'] ?? null,
+      supports_multiattach: mv(req, '2.60'),
     };
     checkBdmVolumeTypes(s['block_device_mapping_v2']);
     if (mv(req, '2.74') && (s['host'] || s['hypervisor_hostname'])) {
