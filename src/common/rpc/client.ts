@@ -132,13 +132,32 @@ export class RpcClient {
   }
 
   /** Sends and waits for the reply; rejects with the remote error or `MessagingTimeout`. */
-  async call<T = unknown>(ctx: RequestContext, method: string, args?: Record<string, unknown>): Promise<T> {
+  call<T = unknown>(ctx: RequestContext, method: string, args?: Record<string, unknown>): Promise<T> {
+    const waiter = ReplyWaiter.ready(this.bus);
+    // The common case (reply queue up, no serializer) returns the span's promise itself;
+    // errors are still rejections, never throws.
+    if (!waiter || this.serializer !== noopSerializer || this.target.fanout) return this.callSlow(ctx, method, args);
+    let msg: WireMessage;
+    try {
+      msg = this.makeMessage(ctx, method, args);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    return this.send(ctx, method, msg, waiter) as Promise<T>;
+  }
+
+  private async callSlow<T>(ctx: RequestContext, method: string, args?: Record<string, unknown>): Promise<T> {
     if (this.target.fanout) throw new InvalidTarget('A call cannot be used with fanout');
     const msg = this.makeMessage(ctx, method, args);
+    const waiter = ReplyWaiter.ready(this.bus) ?? (await ReplyWaiter.for(this.bus));
+    const result = await this.send(ctx, method, msg, waiter);
+    return (this.serializer === noopSerializer ? result : this.serializer.deserializeEntity(ctx, result)) as T;
+  }
+
+  private send(ctx: RequestContext, method: string, msg: WireMessage, waiter: ReplyWaiter): Promise<unknown> {
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const monitorMs = this.opts.callMonitorTimeoutMs;
-    const waiter = ReplyWaiter.ready(this.bus) ?? (await ReplyWaiter.for(this.bus));
-    const result = await withSpan(this.spanInit(ctx, method, 'call'), (span) => {
+    return withSpan(this.spanInit(ctx, method, 'call'), (span) => {
       const msgId = uuidHex();
       msg['_msg_id'] = msgId;
       msg['_reply_q'] = waiter.queue;
@@ -151,7 +170,6 @@ export class RpcClient {
         if (sent !== PUBLISHED) sent.catch(pending.fail);
       });
     });
-    return (this.serializer === noopSerializer ? result : this.serializer.deserializeEntity(ctx, result)) as T;
   }
 }
 
