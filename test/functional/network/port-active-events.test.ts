@@ -8,18 +8,21 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCloud, call, waitFor, type Cloud } from './helpers.js';
 import type { Session } from '../../../src/common/http/client.js';
+import { currentContext } from '../../../src/common/context.js';
 
 const HOUR = 3_600_000;
 
 function fakeNova() {
   const events: any[] = [];
+  const journeys = new Map<string, string | undefined>();
   const session = {
     async request(_m: string, _t: string, _p: string, ro: { body?: any } = {}) {
       events.push(...(ro.body?.events ?? []));
+      for (const e of ro.body?.events ?? []) journeys.set(`${e.name} ${e.tag}`, currentContext()?.journeyId);
       return { status: 200, headers: new Headers(), body: { events: [] }, requestId: null, url: _p };
     },
   } as unknown as Session;
-  return { session, events };
+  return { session, events, journeys };
 }
 
 void describe('ports go ACTIVE from agent notifications, not periodic resyncs', () => {
@@ -46,6 +49,9 @@ void describe('ports go ACTIVE from agent notifications, not periodic resyncs', 
     assert.equal(bound.body.port['binding:vif_type'], 'bridge');
     await waitFor(async () => (await status(p.id)) === 'ACTIVE', 'port ACTIVE');
     await waitFor(async () => nova.events.some((e) => e.name === 'network-vif-plugged' && e.tag === p.id && e.status === 'completed'), 'vif-plugged');
+    // the event belongs to the journey of the request that bound the port (API -> agents -> server
+    // -> Nova); with no periodic pass running, nothing else can have lifted the last block
+    assert.equal(nova.journeys.get(`network-vif-plugged ${p.id}`), bound.headers['x-openstack-request-id']);
     // the DHCP agent served the network too (its port exists and is bound here), all without a resync pass
     const dhcp = (await call(c.app, 'admin', 'GET', `/v2.0/ports?network_id=${netId}&device_owner=network:dhcp`)).body.ports;
     assert.equal(dhcp.length, 1);

@@ -206,9 +206,8 @@ void describe('neutron routers, floating IPs and agents', () => {
     assert.deepEqual(plugged, { name: 'network-vif-plugged', server_uuid: 'a1b2c3d4-0000-0000-0000-000000000001', tag: p.id, status: 'completed' });
     assert.equal(nova.posts[0]!.path, '/os-server-external-events');
     assert.equal(nova.posts[0]!.target, 'compute');
-    // the event belongs to the journey of the request that bound the port (API -> agent -> server -> Nova)
-    const post = nova.posts.find((x) => x.body.events.some((e: any) => e.tag === p.id && e.name === 'network-vif-plugged'))!;
-    assert.equal(post.journey, bound.headers['x-openstack-request-id'], JSON.stringify(nova.posts.map((x) => [x.journey, x.body.events])));
+    // which journey the event belongs to is asserted in port-active-events.test.ts: here the agents'
+    // 100-200 ms resyncs may lift the last block before the notification does on a loaded machine
     // the DHCP agent has a port on the network, bound to its host
     const dhcp = await waitFor(async () => (await call(c.app, 'admin', 'GET', `/v2.0/ports?network_id=${n.id}&device_owner=network:dhcp`)).body.ports[0], 'DHCP port');
     assert.equal(dhcp['binding:host_id'], 'net1');
