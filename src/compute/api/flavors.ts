@@ -19,7 +19,8 @@ const MAX_INT = 0x7fffffff;
 const positive = { type: ['integer', 'string'], pattern: '^[0-9]*$', minimum: 1, maximum: MAX_INT };
 const nonNegative = { type: ['integer', 'string'], pattern: '^[0-9]*$', minimum: 0, maximum: MAX_INT };
 const BOOLEAN = { type: ['boolean', 'string'], enum: [true, false, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't', 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f'] };
-const DESCRIPTION = { type: ['string', 'null'], minLength: 0, maxLength: 65535 };
+// valid_description_regex: printable characters (spaces allowed), no control or line/paragraph separators.
+const DESCRIPTION = { type: ['string', 'null'], minLength: 0, maxLength: 65535, pattern: '^[^\\p{C}\\p{Zl}\\p{Zp}]*$' };
 const flavorProps = {
   name: { type: 'string', minLength: 1, maxLength: 255, format: 'name' },
   id: { type: ['string', 'number', 'null'], minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' },

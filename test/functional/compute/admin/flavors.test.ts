@@ -37,6 +37,8 @@ test('flavors: description, extra specs, swap, validation', async () => {
     assert.equal((await call(admin, 'PUT', '/flavors/d1', '2.54', { flavor: { description: 'x' } })).status, 404);
     assert.equal((await call(admin, 'PUT', '/flavors/d1', '2.55', { flavor: { name: 'x' } })).status, 400);
     assert.equal((await call(admin, 'PUT', '/flavors/d1', '2.55', { flavor: {} })).status, 400);
+    assert.equal((await call(admin, 'PUT', '/flavors/d1', '2.55', { flavor: { description: 'bell\u0007' } })).status, 400, 'printable characters only');
+    assert.equal((await call(admin, 'PUT', '/flavors/d1', '2.55', { flavor: { description: 'caf\u00e9 \u00fcber' } })).status, 200);
     assert.equal((await call(admin, 'PUT', '/flavors/nope', '2.55', { flavor: { description: 'x' } })).status, 404);
     assert.equal((await call(demo, 'PUT', '/flavors/d1', '2.55', { flavor: { description: 'x' } })).status, 403);
     r = await call(demo, 'GET', '/flavors', '2.55', undefined, ['flavors', 'list_flavors']);
