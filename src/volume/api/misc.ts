@@ -92,6 +92,20 @@ const typeUpdateSchema = {
   additionalProperties: false,
 };
 
+/** Module-level so Ajv compiles it once (it compiles once per schema object). */
+const extraSpecsSchema = {
+  type: 'object',
+  properties: {
+    extra_specs: {
+      type: 'object',
+      patternProperties: { '^[a-zA-Z0-9-_:. /]{1,255}$': { type: ['string', 'number', 'boolean'] } },
+      additionalProperties: false,
+    },
+  },
+  required: ['extra_specs'],
+  additionalProperties: false,
+};
+
 export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
   app.get('/', { config: { public: true } }, async (req, reply) => reply.code(300).send({ versions: [versionDoc(req)] }));
   app.get('/v3', { config: { public: true } }, async (req) => ({ versions: [versionDoc(req)] }));
@@ -453,18 +467,7 @@ export function registerMiscRoutes(app: FastifyInstance, api: CinderAPI): void {
   app.post(`${P}/types/:id/extra_specs`, async (req: FastifyRequest<{ Params: Params }>) => {
     adminOnly(req, 'volume_extension:types_extra_specs:create');
     const t = await getType(req, req.params.id);
-    const b = validateBody<{ extra_specs: Record<string, unknown> }>(req, {
-      type: 'object',
-      properties: {
-        extra_specs: {
-          type: 'object',
-          patternProperties: { '^[a-zA-Z0-9-_:. /]{1,255}$': { type: ['string', 'number', 'boolean'] } },
-          additionalProperties: false,
-        },
-      },
-      required: ['extra_specs'],
-      additionalProperties: false,
-    });
+    const b = validateBody<{ extra_specs: Record<string, unknown> }>(req, extraSpecsSchema);
     const spec = Object.fromEntries(Object.entries(b.extra_specs).map(([k, v]) => [k, String(v)]));
     await api.db.setMeta('volume_type_extra_specs', t.id, spec, false);
     return { extra_specs: spec };

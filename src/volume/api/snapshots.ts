@@ -56,7 +56,10 @@ const updateSchema = {
   required: ['snapshot'],
   additionalProperties: false,
 };
-const metaBody = (key: 'metadata' | 'meta') => ({ type: 'object', properties: { [key]: metadataSchema }, required: [key], additionalProperties: false });
+const metaBodySchema = (key: 'metadata' | 'meta') => ({ type: 'object', properties: { [key]: metadataSchema }, required: [key], additionalProperties: false });
+// Built once: Ajv compiles a schema once per schema object, so a fresh object per request recompiles.
+const META_BODIES = { metadata: metaBodySchema('metadata'), meta: metaBodySchema('meta') };
+const metaBody = (key: 'metadata' | 'meta') => META_BODIES[key];
 
 type Params = { project_id: string; id: string; key: string };
 

@@ -71,9 +71,12 @@ const updateSchema = {
   required: ['volume'],
   additionalProperties: false,
 };
-const metaBody = (key: 'metadata' | 'meta') => ({
+const metaBodySchema = (key: 'metadata' | 'meta') => ({
   type: 'object', properties: { [key]: metadataSchema }, required: [key], additionalProperties: false,
 });
+// Built once: Ajv compiles a schema once per schema object, so a fresh object per request recompiles.
+const META_BODIES = { metadata: metaBodySchema('metadata'), meta: metaBodySchema('meta') };
+const metaBody = (key: 'metadata' | 'meta') => META_BODIES[key];
 
 export async function renderVolumes(req: FastifyRequest, api: CinderAPI, rows: VolumeRow[], extended: boolean): Promise<Record<string, unknown>[]> {
   const extras = await api.extras(rows);
