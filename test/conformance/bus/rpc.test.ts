@@ -44,6 +44,7 @@ class ComputeManager {
     throw new QuotaExceededLocal('Quota exceeded');
   }
   async slow(_ctx: RequestContext, args: Record<string, unknown>): Promise<string> {
+    this.calls.push({ method: 'slow', args });
     await sleep(Number(args['ms']));
     return 'done';
   }
@@ -228,9 +229,10 @@ for (const transport of TRANSPORTS) {
       const m = new ComputeManager('h1');
       const server = new RpcServer(await h.bus(), { topic, server: 'h1', exchange: EXCHANGE }, [m]);
       await server.start();
-      const client = new RpcClient(await h.bus(), { topic, exchange: EXCHANGE, version: '5.0' }, { timeoutMs: 400 });
+      const client = new RpcClient(await h.bus(), { topic, exchange: EXCHANGE, version: '5.0' }, { timeoutMs: 1000 });
       const pending = client.call(ctx(), 'slow', { ms: 200 });
-      await sleep(50);
+      // Stop only once the request is in progress (a fixed sleep races a loaded machine).
+      while (!m.calls.some((c) => c.method === 'slow')) await sleep(5);
       await server.stop();
       assert.equal(await pending, 'done');
       await assert.rejects(client.call(ctx(), 'echo'), MessagingTimeout);
