@@ -25,7 +25,7 @@ test('os-services lists the computes of a down cell as UNKNOWN from 2.69', async
       cells: {
         all: async () => [up, down],
         computeCells: async () => [up, down],
-        scatterGather: async (fn: (c: unknown) => Promise<unknown>) => new Map([[up, await fn(up)], [down, null]]),
+        scatterGather: async (fn: (c: unknown) => Promise<unknown>) => new Map<unknown, unknown>([[up, await fn(up)], [down, null]]),
       },
     };
     const app = Fastify();
