@@ -43,14 +43,12 @@ export function registerMoveActions(app: FastifyInstance, compute: ComputeApiFac
     },
     migrate: async (req, body) => {
       requireAdmin(req, 'os_compute_api:os-migrate-server:migrate');
+      // Nova validates the body from 2.56 only (`@validation.schema(schema.migrate, "2.56")`):
+      // before that anything goes ({} included, as Tempest sends) and no host is read.
       let host: string | null = null;
-      if (body !== null && body !== undefined) {
-        if (!mv(req, '2.56')) {
-          validate({ type: 'null' }, body);
-        } else {
-          validate({ type: 'object', additionalProperties: false, properties: { host: { type: ['string', 'null'], minLength: 1, maxLength: 255 } } }, body);
-          host = body.host ?? null;
-        }
+      if (body !== null && body !== undefined && mv(req, '2.56')) {
+        validate({ type: ['object', 'null'], additionalProperties: false, properties: { host: { type: ['string', 'null'], minLength: 1, maxLength: 255 } } }, body);
+        host = body.host ?? null;
       }
       await resizeOrMigrate(compute, req, { host });
       return 202;

@@ -45,9 +45,7 @@ test('migrate with host (2.56), os-migrations paging (2.59), changes-before (2.6
     const other = cloud.computeHosts.find((h) => h !== source)!;
 
     // 2.56: a host is a requested destination; the current host and unknown hosts are 400s.
-    let r = await admin.call('POST', 'compute', `/servers/${id}/action`, { migrate: { host: other } }, MV('2.55'));
-    assert.equal(r.status, 400, 'no host before 2.56');
-    r = await admin.call('POST', 'compute', `/servers/${id}/action`, { migrate: { host: source } }, MV('2.56'));
+    let r = await admin.call('POST', 'compute', `/servers/${id}/action`, { migrate: { host: source } }, MV('2.56'));
     assert.equal(r.status, 400);
     assert.equal(r.body.badRequest.message, 'Cannot migrate to the host where the server exists.');
     r = await admin.call('POST', 'compute', `/servers/${id}/action`, { migrate: { host: 'nosuchhost' } }, MV('2.56'));
@@ -58,9 +56,10 @@ test('migrate with host (2.56), os-migrations paging (2.59), changes-before (2.6
     r = await demo.call('POST', 'compute', `/servers/${id}/action`, { migrate: { host: other } }, MV('2.56'));
     assert.equal(r.status, 403);
     assert.equal(await migrateAndConfirm(admin, id, { host: other }, '2.56'), other);
-    // host null / a null body: the scheduler chooses (the only other host).
+    // host null: the scheduler chooses (the only other host).
     assert.equal(await migrateAndConfirm(admin, id, { host: null }, '2.56'), source);
-    assert.equal(await migrateAndConfirm(admin, id, null, '2.56'), other);
+    // Before 2.56 the body is not validated nor read ({} is what Tempest sends).
+    assert.equal(await migrateAndConfirm(admin, id, {}, '2.1'), other);
 
     // Versions of the list, each against Tempest's schema.
     for (const [v, key] of [['2.1', 'v2_1'], ['2.23', 'v2_23'], ['2.59', 'v2_59'], ['2.80', 'v2_80']] as const) {
