@@ -9,7 +9,7 @@ import { RemoteHttpError } from '../../common/http/client.js';
 import { InstanceInvalidState, InstanceNotFound, NovaException, UnexpectedTaskStateError } from '../exception.js';
 
 /** Highest microversion implemented completely (advertised in the version documents). */
-export const MAX_MICROVERSION = '2.47';
+export const MAX_MICROVERSION = '2.92';
 export const MIN_MICROVERSION = '2.1';
 
 // STRATUS_DEV_NOVA_MAX_MICROVERSION: a developer's knob while versions above MAX are being built.
