@@ -18,6 +18,7 @@ import { Instance } from '../objects/instance.js';
 import { InstanceFault } from '../objects/instance-action.js';
 import { Migration, MigrationStatus } from '../objects/migration.js';
 import { MoveVolumes } from './move-volumes.js';
+import { notifyUsageExists } from './resize.js';
 import { TaskState, VmState } from '../states.js';
 
 export interface RebuildArgs {
@@ -48,6 +49,8 @@ export class ComputeEvacuateManager {
     const instance = a.instance;
     const migration = a.migration ?? null;
     await this.m.withInstanceLock(instance.uuid, () => this.m.actionEvent(ctx, instance, 'compute_rebuild_instance', async () => {
+      // _do_rebuild_instance: the usage event (instance.exists) before rebuild.start.
+      await notifyUsageExists(this.m, ctx, instance);
       await this.m.notifier.instanceAction(ctx, instance, 'rebuild', 'start');
       try {
         if (migration) {

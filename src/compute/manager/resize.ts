@@ -94,21 +94,8 @@ export class ComputeResizeManager {
     this.volumes = new MoveVolumes(m);
   }
 
-  /**
-   * compute_utils.notify_usage_exists(current_period=True): versioned `instance.exists` with the
-   * audit period from the start of this month (instance_usage_audit_period=month) to now.
-   */
-  private async notifyUsageExists(ctx: RequestContext, instance: Instance): Promise<void> {
-    const now = new Date();
-    const begin = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-    const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    await this.m.notifier.notify(ctx, {
-      event: 'instance.exists',
-      payload: versionedPayload('InstanceExistsPayload', '2.1', {
-        ...instancePayloadData(instance),
-        audit_period: versionedPayload('AuditPeriodPayload', '1.0', { audit_period_beginning: stamp(begin), audit_period_ending: stamp(now) }),
-      }),
-    });
+  private notifyUsageExists(ctx: RequestContext, instance: Instance): Promise<void> {
+    return notifyUsageExists(this.m, ctx, instance);
   }
 
   // ---------------------------------------------------------------- destination: prep_resize
@@ -417,4 +404,22 @@ function withoutMoveKeys(sys: Record<string, string>): Record<string, string> {
   delete out[OLD_FLAVOR];
   delete out[NEW_FLAVOR];
   return out;
+}
+
+/**
+ * compute_utils.notify_usage_exists(current_period=True): versioned `instance.exists` with the
+ * audit period from the start of this month (instance_usage_audit_period=month) to now.
+ * Nova sends it at prep_resize, revert_resize and rebuild (evacuation included).
+ */
+export async function notifyUsageExists(m: ComputeManager, ctx: RequestContext, instance: Instance): Promise<void> {
+  const now = new Date();
+  const begin = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  await m.notifier.notify(ctx, {
+    event: 'instance.exists',
+    payload: versionedPayload('InstanceExistsPayload', '2.1', {
+      ...instancePayloadData(instance),
+      audit_period: versionedPayload('AuditPeriodPayload', '1.0', { audit_period_beginning: stamp(begin), audit_period_ending: stamp(now) }),
+    }),
+  });
 }

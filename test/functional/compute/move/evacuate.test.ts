@@ -66,6 +66,7 @@ test('evacuate rebuilds a server of a forced-down host elsewhere', async () => {
     a = await admin.call('POST', 'compute', `/servers/${id}/action`, { evacuate: {} });
     assert.equal(a.status, 400);
     assert.ok(notes.some((x) => x.name === 'instance.evacuate' && x.host === dest), 'instance.evacuate from the destination');
+    assert.ok(notes.some((x) => x.name === 'instance.exists' && x.host === dest), 'instance.exists (the rebuild usage event) from the destination');
   });
   } finally {
     remove();
