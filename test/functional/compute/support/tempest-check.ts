@@ -4,6 +4,7 @@
  * dumped from Tempest's source (tempest/lib/api_schema/response/compute/v2_*) beside its tests.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
 
@@ -28,4 +29,13 @@ export function assertTempestEntry(label: string, entry: TempestEntry | undefine
   let fn = compiled.get(entry);
   if (!fn) compiled.set(entry, (fn = ajv.compile(entry.response_body as object)));
   if (!fn(res.body)) assert.fail(`${label} does not validate: ${ajv.errorsText(fn.errors)}\n${JSON.stringify(res.body).slice(0, 3000)}`);
+}
+
+/**
+ * `assertTempest(key, res)` over a folder's flat `tempest-schemas.json` (keys
+ * `v2_xx/module.name`, as support/dump-tempest-schemas.py writes them).
+ */
+export function flatSchemaChecker(jsonFile: string): (key: string, res: { status: number; body: unknown }) => void {
+  const schemas = JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, TempestEntry>;
+  return (key, res) => assertTempestEntry(key, schemas[key], res);
 }
