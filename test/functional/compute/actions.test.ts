@@ -35,8 +35,8 @@ test('lifecycle actions, faults and reschedule', async () => {
     assert.match(kp.body.keypair.public_key, /^ssh-rsa /);
     r = await demo.call('POST', 'compute', '/servers', {
       server: { name: 'life', imageRef, flavorRef: '1', networks: [{ uuid: networkId }], key_name: 'k1', metadata: { role: 'web' }, tags: ['a', 'b'] },
-    }, mv('2.52'));
-    assert.equal(r.status, 406, 'tags at boot need 2.52, above what Stratus advertises');
+    }, mv('2.93'));
+    assert.equal(r.status, 406, '2.93 is above what Stratus advertises');
     r = await demo.call('POST', 'compute', '/servers', { server: { name: 'life', imageRef, flavorRef: '1', networks: [{ uuid: networkId }], key_name: 'k1', metadata: { role: 'web' } } });
     assert.equal(r.status, 202);
     const id = r.body.server.id;
