@@ -1,7 +1,12 @@
 /**
  * `npm run bench -- <name> [args]`: runs one benchmark (or all with no name) and prints its figures.
- * Each bench module exports `run(args: string[]): Promise<void>`.
+ * Each bench module exports `run(args: string[]): Promise<void>`. The services log as under
+ * `stratus up`, to a file (its path is printed), so the figures are not buried in log lines.
  */
+import os from 'node:os';
+import path from 'node:path';
+import { setLogDestination } from '../src/common/log.js';
+
 const benches: Record<string, string> = {
   bus: './bus.ts',
   startup: './startup.ts',
@@ -14,6 +19,9 @@ const benches: Record<string, string> = {
 };
 
 const [name, ...args] = process.argv.slice(2);
+const logFile = path.join(os.tmpdir(), `stratus-bench-${process.pid}.log`);
+setLogDestination(logFile);
+console.log(`service logs: ${logFile}`);
 const names = name ? [name] : Object.keys(benches);
 for (const n of names) {
   const file = benches[n];
