@@ -4,11 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Session } from '../../../src/common/http/client.js';
-import { createCinderVolume } from '../../../src/volume/service.js';
-import { startCinder, PROJECT_A, type Cinder } from './helpers.js';
+import { startCinder, startStandInNova, PROJECT_A, type Cinder } from './helpers.js';
 
 const A = `/v3/${PROJECT_A}`;
 const SERVER = '8d3f6f5e-2b56-4d3c-9a8f-2f8c1b7e6a01';
@@ -130,32 +126,10 @@ void test('legacy actions: reserve, initialize_connection, attach, begin_detachi
 });
 
 void test('extending an attached volume (3.42) posts volume-extended to Nova', async () => {
-  const events: any[] = [];
-  const nova: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      events.push({ url: req.url, body: JSON.parse(body) });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-    });
-  });
-  await new Promise<void>((r) => nova.listen(0, '127.0.0.1', r));
-  const novaUrl = `http://127.0.0.1:${(nova.address() as AddressInfo).port}/v2.1`;
-  // A second backend on another host that knows how to reach Nova.
-  const vol2 = await createCinderVolume({
-    database: c.database, bus: c.bus, host: 'vol2', stateDir: c.stateDir, backendName: 'lvmdriver-1',
-    novaSession: new Session({ token: 'admin', endpointOverrides: { compute: novaUrl } }), totalCapacityGb: 100_000,
-  });
-  await vol2.start();
+  const nova = await startStandInNova(c);
+  const events = nova.posts;
   try {
-    let v: any;
-    for (let i = 0; i < 100; i++) {
-      const r = await c.req('POST', `${A}/volumes`, { body: { volume: { size: 1 } } });
-      v = await c.waitVolume(r.body.volume.id, 'available');
-      const host = (await c.req('GET', `/v3/x/volumes/${v.id}`, { token: 'admin' })).body.volume['os-vol-host-attr:host'];
-      if (host.startsWith('vol2@')) break;
-      await c.req('DELETE', `${A}/volumes/${v.id}`);
-    }
+    const v = await nova.volumeOnVol2(async () => c.waitVolume((await c.req('POST', `${A}/volumes`, { body: { volume: { size: 1 } } })).body.volume.id, 'available'));
     const att = (await c.req('POST', `${A}/attachments`, { version: '3.44', body: { attachment: { volume_uuid: v.id, instance_uuid: SERVER, connector: CONNECTOR } } })).body.attachment;
     await c.req('POST', `${A}/attachments/${att.id}/action`, { version: '3.44', body: { 'os-complete': null } });
     assert.equal((await c.req('POST', `${A}/volumes/${v.id}/action`, { body: { 'os-extend': { new_size: 2 } } })).status, 400, 'in-use extend needs 3.42');
@@ -170,7 +144,6 @@ void test('extending an attached volume (3.42) posts volume-extended to Nova', a
     await c.req('DELETE', `${A}/volumes/${v.id}`);
     await c.waitGone(`${A}/volumes/${v.id}`);
   } finally {
-    await vol2.stop();
-    await new Promise((r) => nova.close(r));
+    await nova.close();
   }
 });

@@ -5,6 +5,8 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -132,4 +134,48 @@ export async function startCinder(opts: { withGlance?: boolean; databaseUrl?: st
 
 function projectOf(token?: string): string {
   return TOKENS[token ?? 'member-a']!.projectId!;
+}
+
+/** What Cinder posted to a stand-in Nova's os-server-external-events. */
+export interface NovaPost { url: string | undefined; headers: IncomingHttpHeaders; body: any }
+
+/**
+ * A stand-in Nova on loopback that records the external events Cinder posts (answering each
+ * event `completed`), and a second cinder-volume host `vol2` whose Nova session reaches it.
+ * `volumeOnVol2(make)` makes volumes until the scheduler puts one there.
+ */
+export async function startStandInNova(c: Cinder): Promise<{ posts: NovaPost[]; volumeOnVol2(make: () => Promise<any>): Promise<any>; close(): Promise<void> }> {
+  const posts: NovaPost[] = [];
+  const nova: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      posts.push({ url: req.url, headers: req.headers, body: JSON.parse(body) });
+      const events = JSON.parse(body).events.map((e: any) => ({ ...e, status: 'completed', code: 200 }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ events }));
+    });
+  });
+  await new Promise<void>((r) => nova.listen(0, '127.0.0.1', r));
+  const novaUrl = `http://127.0.0.1:${(nova.address() as AddressInfo).port}/v2.1`;
+  const vol2 = await createCinderVolume({
+    database: c.database, bus: c.bus, host: 'vol2', stateDir: c.stateDir, backendName: 'lvmdriver-1',
+    novaSession: new Session({ token: 'admin', endpointOverrides: { compute: novaUrl } }), totalCapacityGb: 100_000,
+  });
+  await vol2.start();
+  return {
+    posts,
+    async volumeOnVol2(make) {
+      for (let i = 0; i < 100; i++) {
+        const v = await make();
+        const host = (await c.req('GET', `/v3/x/volumes/${v.id}`, { token: 'admin' })).body.volume['os-vol-host-attr:host'];
+        if (host.startsWith('vol2@')) return v;
+        await c.req('DELETE', `/v3/x/volumes/${v.id}`, { token: 'admin' });
+      }
+      throw new Error('no volume landed on vol2');
+    },
+    async close() {
+      await vol2.stop();
+      await new Promise((r) => nova.close(r));
+    },
+  };
 }

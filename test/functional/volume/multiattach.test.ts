@@ -7,11 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Session } from '../../../src/common/http/client.js';
-import { createCinderVolume } from '../../../src/volume/service.js';
-import { startCinder, PROJECT_A, type Cinder } from './helpers.js';
+import { startCinder, startStandInNova, PROJECT_A, type Cinder } from './helpers.js';
 
 const A = `/v3/${PROJECT_A}`;
 const S1 = '8d3f6f5e-2b56-4d3c-9a8f-2f8c1b7e6a01';
@@ -166,32 +162,10 @@ void test('legacy actions on a multiattach volume: reserve and attach twice, det
 });
 
 void test('extending an in-use multiattach volume (3.42) posts volume-extended for each server at compute 2.51; it ends in-use with the new size', async () => {
-  const posts: { url: string | undefined; headers: IncomingHttpHeaders; body: any }[] = [];
-  const nova: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      posts.push({ url: req.url, headers: req.headers, body: JSON.parse(body) });
-      const events = JSON.parse(body).events.map((e: any) => ({ ...e, status: 'completed', code: 200 }));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ events }));
-    });
-  });
-  await new Promise<void>((r) => nova.listen(0, '127.0.0.1', r));
-  const novaUrl = `http://127.0.0.1:${(nova.address() as AddressInfo).port}/v2.1`;
-  // A second backend that can reach Nova; volumes are made until one lands on it.
-  const vol2 = await createCinderVolume({
-    database: c.database, bus: c.bus, host: 'vol2', stateDir: c.stateDir, backendName: 'lvmdriver-1',
-    novaSession: new Session({ token: 'admin', endpointOverrides: { compute: novaUrl } }), totalCapacityGb: 100_000,
-  });
-  await vol2.start();
+  const nova = await startStandInNova(c);
+  const posts = nova.posts;
   try {
-    let v: any;
-    for (let i = 0; i < 100; i++) {
-      v = await newVolume('multiattach');
-      const host = (await c.req('GET', `/v3/x/volumes/${v.id}`, { token: 'admin' })).body.volume['os-vol-host-attr:host'];
-      if (host.startsWith('vol2@')) break;
-      await c.req('DELETE', `${A}/volumes/${v.id}`);
-    }
+    const v = await nova.volumeOnVol2(() => newVolume('multiattach'));
     const a1 = await attachVia344(v.id, S1, 'compute1');
     const a2 = await attachVia344(v.id, S2, 'compute2');
     const below = await c.req('POST', `${A}/volumes/${v.id}/action`, { version: '3.41', body: { 'os-extend': { new_size: 2 } } });
@@ -214,7 +188,6 @@ void test('extending an in-use multiattach volume (3.42) posts volume-extended f
     await c.req('DELETE', `${A}/volumes/${v.id}`);
     await c.waitGone(`${A}/volumes/${v.id}`);
   } finally {
-    await vol2.stop();
-    await new Promise((r) => nova.close(r));
+    await nova.close();
   }
 });
