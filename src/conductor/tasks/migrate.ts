@@ -104,15 +104,7 @@ export class MigrateServerEndpoint {
     await InstanceActionEvent.eventStart(cell.backend, ctx, instance.uuid, event, this.d.host).catch(() => undefined);
     try {
       const imageId = instance.system_metadata?.['shelved_image_id'];
-      const spec = a.request_spec;
-      if (!spec) throw new NoValidHost('No valid host was found. The server has no request spec.');
-      spec.flavor = instance.flavor;
-      spec.instance_uuid = instance.uuid;
-      spec.num_instances = 1;
-      spec.ignore_hosts = null;
-      spec.force_hosts = null;
-      spec.force_nodes = null;
-      spec.retry = null;
+      const spec = specForOneInstance(a.request_spec, instance, null);
       await InstanceActionEvent.eventStart(cell.backend, ctx, instance.uuid, 'schedule_instances', this.d.host).catch(() => undefined);
       let chosen;
       try {
@@ -166,15 +158,7 @@ export class MigrateServerEndpoint {
       // The dead host's resources stay held, by the migration, until that host comes back and
       // cleans up (nova keeps a doubled allocation for the same reason).
       if (migration) swapped = await this.d.placement.moveAllocations(ctx, instance.uuid, migration.uuid);
-      const spec = a.request_spec;
-      if (!spec) throw new NoValidHost('No valid host was found. The server has no request spec.');
-      spec.flavor = instance.flavor;
-      spec.instance_uuid = instance.uuid;
-      spec.num_instances = 1;
-      spec.retry = null;
-      spec.force_hosts = null;
-      spec.force_nodes = null;
-      spec.ignore_hosts = instance.host ? [instance.host] : [];
+      const spec = specForOneInstance(a.request_spec, instance, instance.host ? [instance.host] : []);
       spec.requested_destination = a.host ? { host: a.host } : null;
       const hostLists = await this.d.scheduler!.selectDestinations(ctx, spec, [instance.uuid], true, false);
       const chosen = hostLists[0]?.[0];
@@ -361,4 +345,17 @@ export class MigrateServerEndpoint {
     copy.requested_destination = null;
     await apiDb.requestSpecSave(this.d.api!, spec.instance_uuid, copy.toPrimitive()).catch((err) => this.log.warn({ err }, 'could not save the request spec'));
   }
+}
+
+/** The request spec made ready to schedule this one server again (unshelve, evacuate). */
+function specForOneInstance(spec: RequestSpec | null | undefined, instance: Instance, ignoreHosts: string[] | null): RequestSpec {
+  if (!spec) throw new NoValidHost('No valid host was found. The server has no request spec.');
+  spec.flavor = instance.flavor;
+  spec.instance_uuid = instance.uuid;
+  spec.num_instances = 1;
+  spec.retry = null;
+  spec.force_hosts = null;
+  spec.force_nodes = null;
+  spec.ignore_hosts = ignoreHosts;
+  return spec;
 }
