@@ -6,6 +6,7 @@
 import type { RequestContext } from '../../common/context.js';
 import type { Database } from '../../common/db/connection.js';
 import { ObjectActionError } from '../exception.js';
+import { nowIso } from '../db/schema-helpers.js';
 import { objectClass, type NovaObject, type ObjectBackend } from './base.js';
 
 export type ClassMethod = (backend: ObjectBackend, ctx: RequestContext, args: Record<string, any>) => Promise<unknown>;
@@ -45,4 +46,17 @@ export class CellDbBackend implements ObjectBackend {
 export function cellOf(backend: ObjectBackend | null): Database {
   if (!backend || backend.remote || !(backend instanceof CellDbBackend)) throw new Error('object has no database backend');
   return backend.cell;
+}
+
+/** Inserts an object's new row into a cell table and reads it back (id and defaults), by uuid. */
+export async function insertCellRow(db: Database, table: string, uuid: string, row: Record<string, unknown>): Promise<Record<string, any>> {
+  await db.db.insertInto(table).values({ ...row, created_at: nowIso(), updated_at: null, deleted: 0 }).execute();
+  return db.db.selectFrom(table).selectAll().where('uuid', '=', uuid).executeTakeFirstOrThrow();
+}
+
+/** The changed persisted fields of an object, as `{field: value}` (empty when none changed). */
+export function changedColumns(obj: NovaObject, columns: readonly string[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const k of obj.whatChanged()) if (columns.includes(k)) values[k] = obj.get(k);
+  return values;
 }

@@ -11,7 +11,7 @@ import { registerRemoteException } from '../../common/rpc/index.js';
 import { nowIso } from '../db/schema-helpers.js';
 import { NovaException } from '../exception.js';
 import { NovaObject, registerObject, type FieldKind, type ObjectBackend } from './base.js';
-import { cellOf, registerRemotable } from './backend.js';
+import { cellOf, changedColumns, insertCellRow, registerRemotable } from './backend.js';
 
 export class VolumeBDMNotFound extends NovaException {
   constructor(message: string) {
@@ -58,19 +58,14 @@ export class BlockDeviceMapping extends NovaObject {
   async create(ctx: RequestContext): Promise<void> {
     if (await this.remote(ctx, 'create', {})) return;
     if (!this.uuid) this.uuid = randomUUID();
-    const cell = cellOf(this.backend);
-    await cell.db.insertInto('block_device_mapping').values({ ...toRow(this.toDict()), created_at: nowIso(), updated_at: null, deleted: 0 }).execute();
-    const row = await cell.db.selectFrom('block_device_mapping').selectAll().where('uuid', '=', this.uuid).executeTakeFirstOrThrow();
-    this.update(fromRow(row));
+    this.update(fromRow(await insertCellRow(cellOf(this.backend), 'block_device_mapping', this.uuid, toRow(this.toDict()))));
     this.resetChanges();
   }
 
   async save(ctx: RequestContext): Promise<void> {
     if (await this.remote(ctx, 'save', {})) return;
-    const changed = this.whatChanged().filter((k) => (COLUMNS as readonly string[]).includes(k));
-    if (!changed.length) return;
-    const values: Record<string, unknown> = {};
-    for (const k of changed) values[k] = this.get(k);
+    const values = changedColumns(this, COLUMNS);
+    if (!Object.keys(values).length) return;
     const cell = cellOf(this.backend);
     await cell.db.updateTable('block_device_mapping').set({ ...toRow(values), updated_at: nowIso() }).where('id', '=', this.id).execute();
     this.resetChanges();

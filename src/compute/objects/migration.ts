@@ -11,7 +11,7 @@ import { registerRemoteException } from '../../common/rpc/index.js';
 import { NovaException } from '../exception.js';
 import { nowIso } from '../db/schema-helpers.js';
 import { NovaObject, registerObject, type FieldKind, type ObjectBackend } from './base.js';
-import { cellOf, registerRemotable } from './backend.js';
+import { cellOf, changedColumns, insertCellRow, registerRemotable } from './backend.js';
 
 /** migrations.status values (openstack-flows §0.5, plus the live-migration ones). */
 export const MigrationStatus = {
@@ -60,20 +60,14 @@ export class Migration extends NovaObject {
   async create(ctx: RequestContext): Promise<void> {
     if (await this.remote(ctx, 'create', {})) return;
     if (!this.uuid) this.uuid = randomUUID();
-    const cell = cellOf(this.backend);
-    const values = toRow(this.toDict());
-    await cell.db.insertInto('migrations').values({ ...values, created_at: nowIso(), updated_at: null, deleted: 0 }).execute();
-    const row = await cell.db.selectFrom('migrations').selectAll().where('uuid', '=', this.uuid).executeTakeFirstOrThrow();
-    this.update(fromRow(row));
+    this.update(fromRow(await insertCellRow(cellOf(this.backend), 'migrations', this.uuid, toRow(this.toDict()))));
     this.resetChanges();
   }
 
   async save(ctx: RequestContext): Promise<void> {
     if (await this.remote(ctx, 'save', {})) return;
-    const changed = this.whatChanged().filter((k) => (COLUMNS as readonly string[]).includes(k));
-    if (!changed.length) return;
-    const values: Record<string, unknown> = {};
-    for (const k of changed) values[k] = this.get(k);
+    const values = changedColumns(this, COLUMNS);
+    if (!Object.keys(values).length) return;
     const cell = cellOf(this.backend);
     await cell.db.updateTable('migrations').set({ ...toRow(values), updated_at: nowIso() }).where('id', '=', this.id).execute();
     const row = await cell.db.selectFrom('migrations').selectAll().where('id', '=', this.id).executeTakeFirstOrThrow();
