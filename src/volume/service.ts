@@ -80,17 +80,17 @@ export async function createCinderApi(opts: CinderApiOptions): Promise<FastifyIn
     ...(opts.validator ? { validator: opts.validator } : {}),
     ...(opts.authUrl ? { authUrl: opts.authUrl } : {}),
   });
-  // `GET /volumes/` is Cinder's show with an empty id, not the list: 404 as upstream.
-  app.addHook('preHandler', async (req) => {
-    const p = req.url.split('?')[0]!;
-    if (/\/(volumes|snapshots|types|attachments)\/$/.test(p)) throw new ApiError(404, 'The resource could not be found.');
-  });
+  // One callback-style preHandler (an async hook costs promises on every request):
+  // `GET /volumes/` is Cinder's show with an empty id, not the list: 404 as upstream; then
   // Cinder's default policies: readers read, members (and admins) change things.
-  app.addHook('preHandler', async (req) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || req.routeOptions.config?.public) return;
+  app.addHook('preHandler', (req, _reply, done) => {
+    const q = req.url.indexOf('?');
+    const p = q < 0 ? req.url : req.url.slice(0, q);
+    if (p.endsWith('/') && /\/(volumes|snapshots|types|attachments)\/$/.test(p)) return done(new ApiError(404, 'The resource could not be found.'));
+    if (req.method === 'GET' || req.method === 'HEAD' || req.routeOptions.config?.public) return done();
     const ctx = req.ctx;
-    if (!ctx || ctx.isAdmin || ctx.roles.includes('member') || ctx.roles.includes('service')) return;
-    throw new ApiError(403, `Policy doesn't allow ${policyName(req.method, req.routeOptions.url ?? '')} to be performed.`, { type: 'PolicyNotAuthorized' });
+    if (!ctx || ctx.isAdmin || ctx.roles.includes('member') || ctx.roles.includes('service')) return done();
+    done(new ApiError(403, `Policy doesn't allow ${policyName(req.method, req.routeOptions.url ?? '')} to be performed.`, { type: 'PolicyNotAuthorized' }));
   });
   registerMiscRoutes(app, api);
   registerVolumeRoutes(app, api);

@@ -15,7 +15,7 @@ import { getLogger } from '../log.js';
 import { parseDbUrl, type Database, type DialectName, type ParsedDbUrl } from './connection.js';
 import { fromDbDatetime } from './dialect.js';
 import { mapParameters } from './param-driver.js';
-import { sqliteDialect } from './sqlite.js';
+import { openSqliteKysely } from './sqlite.js';
 
 export interface OpenDatabaseOptions {
   /** Service the database belongs to (journey spans and logs). */
@@ -118,12 +118,12 @@ const sharedSqlite = new Map<string, { db: Kysely<any>; refs: number }>();
 
 function openSqlite(file: string): { db: Kysely<any>; release: () => Promise<void> } {
   if (file === ':memory:') {
-    const db = new Kysely<any>({ dialect: mapParameters(sqliteDialect(file)) });
+    const db = openSqliteKysely(file);
     return { db, release: () => db.destroy() };
   }
   const key = path.resolve(file);
   let entry = sharedSqlite.get(key);
-  if (!entry) sharedSqlite.set(key, (entry = { db: new Kysely<any>({ dialect: mapParameters(sqliteDialect(key)) }), refs: 0 }));
+  if (!entry) sharedSqlite.set(key, (entry = { db: openSqliteKysely(key), refs: 0 }));
   entry.refs += 1;
   const e = entry;
   let released = false;

@@ -12,13 +12,13 @@ import Fastify, {
   type FastifyRequest,
   type RouteOptions,
 } from 'fastify';
-import { RequestContext, isValidRequestId, newRequestId, runWithContext } from '../context.js';
+import { RequestContext, currentContext, isValidRequestId, newRequestId, runWithContext } from '../context.js';
 import { ApiError, isApiError } from '../errors.js';
 import { getLogger } from '../log.js';
-import { newSpanId, recordSpan, runUnderSpan } from '../journey/span.js';
+import { currentSpanId, newSpanId, recordSpan, runUnderSpan } from '../journey/span.js';
 import type { TokenValidator, ValidatedToken } from './auth-types.js';
 import { formatFault, frameworkMessages, type FaultStyle, type FrameworkMessages } from './faults.js';
-import { negotiateVersion, versionResponseHeaders, type APIVersion, type MicroversionSpec } from './microversion.js';
+import { VersionNegotiator, type APIVersion, type MicroversionSpec } from './microversion.js';
 import { JOURNEY_PARENT_HEADER, parseTraceparent } from './trace-header.js';
 
 export type { FaultStyle } from './faults.js';
@@ -87,15 +87,20 @@ export function createApp(opts: AppOptions): FastifyInstance {
   // Every handler runs inside its request's context and under its http.in span, so logs,
   // spans and outgoing calls made from it find both without threading them through.
   const owner = { service: opts.service, host: opts.host ?? null };
+  /** True when the code running now is already inside the request's context and span. */
+  const inside = (req: FastifyRequest): boolean => currentContext() === req.ctx && currentSpanId() === req.httpSpan.id;
   app.addHook('onRoute', (route: RouteOptions) => {
     routes.add(route.method, route.url);
     const handler = route.handler;
     route.handler = function wrappedHandler(this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
+      if (inside(req)) return handler.call(this, req, reply);
       return runWithContext(req.ctx, () => runUnderSpan(req.httpSpan.id, () => handler.call(this, req, reply), owner));
     };
   });
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback-style hooks: an async hook costs promises on every request of every service.
+  const negotiator = opts.microversion ? new VersionNegotiator(opts.microversion) : null;
+  app.addHook('onRequest', (req, reply, done) => {
     const incoming = header(req, OPENSTACK_REQUEST_ID_HEADER);
     req.ctx = new RequestContext({
       requestId: newRequestId(),
@@ -111,34 +116,36 @@ export function createApp(opts: AppOptions): FastifyInstance {
     };
     for (const h of idHeaders) reply.header(h, req.ctx.requestId);
 
-    if (opts.validator && !req.routeOptions.config?.public) {
-      await authenticate(req, opts.validator);
-    }
-
-    if (opts.microversion) {
-      const { version, error } = negotiateVersion(opts.microversion, req.headers);
-      req.microversion = version;
-      if (opts.faults !== 'placement' || !error) {
-        reply.headers(versionResponseHeaders(opts.microversion, version));
+    // After the token (a bad token is a 401 whatever the version): the microversion, then the
+    // rest of the request inside its context. Hooks the services add (policy checks in
+    // preHandler, ...) see the context too.
+    const proceed = (err?: Error | null): void => {
+      if (err) return done(err);
+      if (negotiator) {
+        const { version, error } = negotiator.negotiate(req.headers);
+        req.microversion = version;
+        if (opts.faults !== 'placement' || !error) reply.headers(negotiator.responseHeaders(version));
+        if (error) return done(error);
       }
-      if (error) throw error;
-    }
+      runWithContext(req.ctx, () => runUnderSpan(req.httpSpan.id, () => done(), owner));
+    };
+    if (opts.validator && !req.routeOptions.config?.public) authenticate(req, opts.validator, proceed);
+    else proceed();
   });
 
-  // Hooks the services add (policy checks in preHandler, ...) see the context too: enter it
-  // once the request is known, and again after the body is read (stream callbacks lose it).
-  const enter = (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
-    if (!req.ctx) return done();
+  // Body parsing happens in stream callbacks, which lose the context: enter it again.
+  app.addHook('preValidation', (req, _reply, done) => {
+    if (!req.ctx || inside(req)) return done();
     runWithContext(req.ctx, () => runUnderSpan(req.httpSpan.id, () => done(), owner));
-  };
-  app.addHook('onRequest', enter);
-  app.addHook('preValidation', enter);
+  });
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const span = req.httpSpan;
-    if (!span || !req.ctx) return;
+    if (!span || !req.ctx) return done();
     const durationMs = performance.now() - span.t0;
     const route = req.routeOptions.url ?? null;
+    const status = reply.statusCode;
+    const version = req.microversion ? req.microversion.toString() : null;
     recordSpan({
       id: span.id,
       parentId: span.parentId,
@@ -149,22 +156,21 @@ export function createApp(opts: AppOptions): FastifyInstance {
       host: opts.host ?? null,
       start: span.start,
       durationMs,
-      status: reply.statusCode >= 500 ? 'error' : 'ok',
-      attributes: {
-        method: req.method,
-        url: req.url,
-        route,
-        status: reply.statusCode,
-        ...(req.microversion ? { microversion: req.microversion.toString() } : {}),
-      },
+      status: status >= 500 ? 'error' : 'ok',
+      attributes: version !== null
+        ? { method: req.method, url: req.url, route, status, microversion: version }
+        : { method: req.method, url: req.url, route, status },
     });
-    runWithContext(req.ctx, () =>
-      log.info(
-        { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(durationMs * 100) / 100 },
-        `${req.ip} "${req.method} ${req.url}" status: ${reply.statusCode}` +
-          `${req.microversion ? ` microversion: ${req.microversion}` : ''} time: ${(durationMs / 1000).toFixed(4)}`,
-      ),
-    );
+    if (log.isLevelEnabled('info')) {
+      runWithContext(req.ctx, () =>
+        log.info(
+          { method: req.method, url: req.url, status, ms: Math.round(durationMs * 100) / 100 },
+          `${req.ip} "${req.method} ${req.url}" status: ${status}` +
+            `${version !== null ? ` microversion: ${version}` : ''} time: ${(durationMs / 1000).toFixed(4)}`,
+        ),
+      );
+    }
+    done();
   });
 
   app.setNotFoundHandler(async (req) => {
@@ -217,33 +223,43 @@ export function createApp(opts: AppOptions): FastifyInstance {
   return app;
 }
 
-/** keystonemiddleware's job on our side: token -> RequestContext, or 401. */
-async function authenticate(req: FastifyRequest, validator: TokenValidator): Promise<void> {
+/** keystonemiddleware's job on our side: token -> RequestContext, or 401. Calls `cb` once. */
+function authenticate(req: FastifyRequest, validator: TokenValidator, cb: (err?: Error | null) => void): void {
   const token = header(req, AUTH_TOKEN_HEADER);
-  if (!token) throw new ApiError(401, 'The request you have made requires authentication.', { type: 'Unauthorized' });
-  const data = await validateOr401(validator, token);
-  fillContext(req.ctx, data, token);
-  const serviceToken = header(req, SERVICE_TOKEN_HEADER);
-  if (serviceToken) {
-    const svc = await validateOr401(validator, serviceToken);
-    req.ctx.serviceUserId = svc.userId;
-    req.ctx.serviceRoles = [...svc.roles];
-  }
+  if (!token) return cb(new ApiError(401, 'The request you have made requires authentication.', { type: 'Unauthorized' }));
+  validateOr401(validator, token, (err, data) => {
+    if (err) return cb(err);
+    fillContext(req.ctx, data!, token);
+    const serviceToken = header(req, SERVICE_TOKEN_HEADER);
+    if (!serviceToken) return cb();
+    validateOr401(validator, serviceToken, (err2, svc) => {
+      if (err2) return cb(err2);
+      req.ctx.serviceUserId = svc!.userId;
+      req.ctx.serviceRoles = [...svc!.roles];
+      cb();
+    });
+  });
 }
 
-async function validateOr401(validator: TokenValidator, token: string): Promise<ValidatedToken> {
+function validateOr401(validator: TokenValidator, token: string, cb: (err: Error | null, data?: ValidatedToken) => void): void {
+  let pending: Promise<ValidatedToken>;
   try {
-    return await validator.validate(token);
+    pending = Promise.resolve(validator.validate(token));
   } catch (e) {
-    if (isApiError(e)) {
-      if (e.status === 401 || e.status === 404) {
-        throw new ApiError(401, 'The request you have made requires authentication.', { type: 'Unauthorized' });
-      }
-      throw e;
-    }
-    // keystonemiddleware answers 503 when it cannot reach Keystone.
-    throw new ApiError(503, 'The Keystone service is temporarily unavailable.', { type: 'ServiceUnavailable' });
+    return cb(authError(e));
   }
+  pending.then((data) => cb(null, data), (e: unknown) => cb(authError(e)));
+}
+
+function authError(e: unknown): Error {
+  if (isApiError(e)) {
+    if (e.status === 401 || e.status === 404) {
+      return new ApiError(401, 'The request you have made requires authentication.', { type: 'Unauthorized' });
+    }
+    return e;
+  }
+  // keystonemiddleware answers 503 when it cannot reach Keystone.
+  return new ApiError(503, 'The Keystone service is temporarily unavailable.', { type: 'ServiceUnavailable' });
 }
 
 function fillContext(ctx: RequestContext, t: ValidatedToken, token: string): void {

@@ -7,6 +7,7 @@
 import { ApiError } from '../errors.js';
 
 export const API_VERSION_HEADER = 'OpenStack-API-Version';
+const API_VERSION_HEADER_LC = API_VERSION_HEADER.toLowerCase();
 
 export interface MicroversionSpec {
   service: 'compute' | 'volume' | 'placement';
@@ -135,4 +136,35 @@ export function versionResponseHeaders(spec: MicroversionSpec, v: APIVersion): R
   }
   h['Vary'] = vary.join(', ');
   return h;
+}
+
+/**
+ * negotiateVersion and versionResponseHeaders for one service, with its bounds parsed once and
+ * the response headers of each version built once (the app factory's per-request path).
+ */
+export class VersionNegotiator {
+  private readonly min: APIVersion;
+  private readonly headers = new Map<string, Readonly<Record<string, string>>>();
+
+  constructor(private readonly spec: MicroversionSpec) {
+    this.min = APIVersion.parse(spec.min);
+  }
+
+  negotiate(headers: Record<string, string | string[] | undefined>): NegotiationResult {
+    // No version asked for: the minimum, the common case of most clients.
+    if (headers[API_VERSION_HEADER_LC] === undefined && (!this.spec.legacyHeader || headers[this.spec.legacyHeader.toLowerCase()] === undefined)) {
+      return { version: this.min };
+    }
+    return negotiateVersion(this.spec, headers);
+  }
+
+  responseHeaders(v: APIVersion): Readonly<Record<string, string>> {
+    const key = v.toString();
+    let h = this.headers.get(key);
+    if (!h) {
+      h = Object.freeze(versionResponseHeaders(this.spec, v));
+      if (this.headers.size < 1000) this.headers.set(key, h);
+    }
+    return h;
+  }
 }

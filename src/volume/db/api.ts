@@ -109,8 +109,10 @@ export const nowIso = (): string => new Date().toISOString().replace('Z', '000')
 
 export class CinderDb {
   /** The hot per-volume statements, compiled once (see prepared.ts). */
-  private readonly prepared = new PreparedQueries();
-  constructor(readonly database: Database) {}
+  private readonly prepared: PreparedQueries;
+  constructor(readonly database: Database) {
+    this.prepared = new PreparedQueries(database.db as Db);
+  }
   get db(): Db {
     return this.database.db as Db;
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { CompiledQuery, Compilable, Kysely, QueryResult } from 'kysely';
+import { runDirect } from '../../common/db/sqlite.js';
 
 /** Stand-ins bound while a shape is compiled, so the compiled parameter list names its slots. */
 const SLOT = '\u0000stratus-slot-';
@@ -19,6 +20,9 @@ interface Shape {
 
 export class PreparedQueries {
   private readonly shapes = new Map<string, Shape>();
+
+  /** `root`: the database's own Kysely; any other handle given to run() is a transaction on it. */
+  constructor(private readonly root: Kysely<any>) {}
 
   /**
    * Runs the query `build(slots)` makes, with `args` in the slots. `key` names the shape: queries
@@ -35,7 +39,9 @@ export class PreparedQueries {
       this.shapes.set(key, shape);
     }
     const parameters = shape.slots.map((s, i) => (s >= 0 ? args[s] : shape.compiled.parameters[i]));
-    return db.executeQuery<R>({ ...shape.compiled, parameters });
+    const query = { ...shape.compiled, parameters };
+    // On SQLite the statement runs at once unless it would have to wait for the connection.
+    return runDirect<R>(this.root, query, db !== this.root) ?? db.executeQuery<R>(query);
   }
 
   async rows<R>(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): Promise<R[]> {
