@@ -170,28 +170,27 @@ export class RequestContext {
 
   /** Inverse of `toDict()`; accepts what a Python oslo.context peer sends too. */
   static fromDict(d: Record<string, unknown>): RequestContext {
-    const s = (k: string): string | null => (typeof d[k] === 'string' ? (d[k] as string) : null);
-    const roles = Array.isArray(d['roles']) ? (d['roles'] as unknown[]).map(String) : [];
-    const rd = s('read_deleted');
+    const roles = stringList(d['roles']);
+    const rd = stringField(d, 'read_deleted');
     return new RequestContext({
-      userId: s('user_id') ?? s('user'),
-      userName: s('user_name'),
-      projectId: s('project_id') ?? s('tenant'),
-      projectName: s('project_name'),
-      domainId: s('domain'),
-      userDomainId: s('user_domain'),
-      projectDomainId: s('project_domain'),
-      systemScope: s('system_scope'),
+      userId: stringField(d, 'user_id') ?? stringField(d, 'user'),
+      userName: stringField(d, 'user_name'),
+      projectId: stringField(d, 'project_id') ?? stringField(d, 'tenant'),
+      projectName: stringField(d, 'project_name'),
+      domainId: stringField(d, 'domain'),
+      userDomainId: stringField(d, 'user_domain'),
+      projectDomainId: stringField(d, 'project_domain'),
+      systemScope: stringField(d, 'system_scope'),
       roles,
       isAdmin: typeof d['is_admin'] === 'boolean' ? (d['is_admin'] as boolean) : roles.includes('admin'),
-      requestId: s('request_id') ?? newRequestId(),
-      globalRequestId: s('global_request_id'),
+      requestId: stringField(d, 'request_id') ?? newRequestId(),
+      globalRequestId: stringField(d, 'global_request_id'),
       readDeleted: rd === 'yes' || rd === 'only' ? rd : 'no',
-      authToken: s('auth_token'),
+      authToken: stringField(d, 'auth_token'),
       serviceCatalog: Array.isArray(d['service_catalog']) ? (d['service_catalog'] as CatalogEntry[]) : [],
-      serviceUserId: s('service_user_id'),
-      serviceRoles: Array.isArray(d['service_roles']) ? (d['service_roles'] as unknown[]).map(String) : [],
-      remoteAddress: s('remote_address'),
+      serviceUserId: stringField(d, 'service_user_id'),
+      serviceRoles: stringList(d['service_roles']),
+      remoteAddress: stringField(d, 'remote_address'),
     });
   }
 
@@ -215,4 +214,16 @@ export function currentContext(): RequestContext | undefined {
 
 export function runWithContext<T>(ctx: RequestContext, fn: () => T): T {
   return contextStore.run(ctx, fn);
+}
+
+function stringField(d: Record<string, unknown>, k: string): string | null {
+  const v = d[k];
+  return typeof v === 'string' ? v : null;
+}
+
+/** A list of strings from the wire (Python peers may send other scalars). */
+function stringList(v: unknown): string[] {
+  if (!Array.isArray(v)) return [];
+  for (const x of v) if (typeof x !== 'string') return v.map(String);
+  return (v as string[]).slice();
 }

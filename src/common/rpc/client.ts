@@ -167,7 +167,7 @@ export class RpcClient {
       return new Promise<unknown>((resolve, reject) => {
         const pending = new PendingCall(waiter, msgId, timeoutMs, monitorMs, resolve, reject);
         const sent = this.bus.publishTopic(this.exchange, routingKey(this.target), body, { expirationMs: timeoutMs });
-        if (sent !== PUBLISHED) sent.catch(pending.fail);
+        if (sent !== PUBLISHED) sent.catch((e: unknown) => pending.fail(e));
       });
     });
   }
@@ -187,14 +187,15 @@ class PendingCall implements ReplyHandler {
     private readonly resolve: (v: unknown) => void,
     private readonly reject: (e: Error) => void,
   ) {
-    this.overall = setTimeout(this.timedOut, timeoutMs);
-    this.monitor = monitorMs !== undefined ? setTimeout(this.timedOut, monitorMs) : undefined;
+    // Timers get the call as their argument: no closure per call.
+    this.overall = setTimeout(PendingCall.timedOut, timeoutMs, this);
+    this.monitor = monitorMs !== undefined ? setTimeout(PendingCall.timedOut, monitorMs, this) : undefined;
     waiter.listen(msgId, this);
   }
 
-  private timedOut = (): void => {
-    this.finish(new MessagingTimeout(`Timed out waiting for a reply to message ID ${this.msgId}`));
-  };
+  private static timedOut(call: PendingCall): void {
+    call.finish(new MessagingTimeout(`Timed out waiting for a reply to message ID ${call.msgId}`));
+  }
 
   private finish(err: Error | null, value?: unknown): void {
     clearTimeout(this.overall);
@@ -217,7 +218,7 @@ class PendingCall implements ReplyHandler {
     this.finish(err);
   }
 
-  fail = (e: unknown): void => {
+  fail(e: unknown): void {
     this.finish(e instanceof Error ? e : new Error(String(e)));
-  };
+  }
 }

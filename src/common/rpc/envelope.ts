@@ -130,18 +130,32 @@ const SLAB_SIZE = 512 * 1024;
 let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
 let slabPos = 0;
 
-/** The UTF-8 bytes of `s`, in a buffer of its own length. */
-function utf8Bytes(s: string): Buffer {
-  const worst = s.length * 3;
-  if (worst > SLAB_SIZE / 8) return Buffer.from(s, 'utf8');
+// Buffer's own utf8Write: write() spends more on sorting out its optional arguments than on
+// writing a short string.
+type Utf8Writer = { utf8Write(s: string, offset: number): number };
+const writeUtf8 = (buf: Buffer, s: string, offset: number): number => (buf as unknown as Utf8Writer).utf8Write(s, offset);
+
+/** Room for `worst` more bytes in the slab (a fresh slab when the current one is full). */
+function slabRoom(worst: number): void {
   if (slabPos + worst > SLAB_SIZE) {
     slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
     slabPos = 0;
   }
+}
+
+/** The bytes written since `start`, as a buffer of their own; the slab moves on. */
+function slabTake(start: number, end: number): Buffer {
+  slabPos = (end + 7) & ~7;
+  return slab.subarray(start, end);
+}
+
+/** The UTF-8 bytes of `s`, in a buffer of its own length. */
+function utf8Bytes(s: string): Buffer {
+  const worst = s.length * 3;
+  if (worst > SLAB_SIZE / 8) return Buffer.from(s, 'utf8');
+  slabRoom(worst);
   const start = slabPos;
-  const n = slab.write(s, start, 'utf8');
-  slabPos = (start + n + 7) & ~7;
-  return slab.subarray(start, start + n);
+  return slabTake(start, start + writeUtf8(slab, s, start));
 }
 
 /** Wraps a message in the 2.0 envelope and encodes it to the bytes that go on the wire. */
@@ -155,19 +169,74 @@ export function encodeMessage(msg: WireMessage): Buffer {
  * the flattened message.
  */
 export function encodeWithContext(fields: WireMessage, ctx: RequestContext, journeyParent: string | null, sanitize = false): Buffer {
-  let out = appendFields(ENVELOPE_HEAD, fields, true);
-  let first = out === ENVELOPE_HEAD;
+  const head = appendFields(ENVELOPE_HEAD, fields, true);
+  const context = encodedContext(ctx, sanitize);
+  const bare = head === ENVELOPE_HEAD;
+  let tail = journeyParent ? (bare && !context.bytes.length ? '' : ',') + wireKey(CONTEXT_PREFIX + JOURNEY_PARENT_KEY) + wireString(journeyParent) : '';
+  tail += ENVELOPE_TAIL;
+  // The context's bytes are copied as they are: no string to join and encode again.
+  const ctxBytes = bare ? context.bytes.subarray(1) : context.bytes;
+  const worst = (head.length + tail.length) * 3 + ctxBytes.length;
+  if (worst > SLAB_SIZE / 8) return Buffer.concat([Buffer.from(head, 'utf8'), ctxBytes, Buffer.from(tail, 'utf8')]);
+  slabRoom(worst);
+  const start = slabPos;
+  let end = start + writeUtf8(slab, head, start);
+  end += ctxBytes.copy(slab, end);
+  end += writeUtf8(slab, tail, end);
+  return slabTake(start, end);
+}
+
+/*
+ * A context is sent many times (every RPC hop of a request, every notification) and its
+ * fields make up most of a message, so its encoded bytes are kept with it and reused while
+ * its toDict() values stay the same: the same values by identity, and arrays with the
+ * same elements (a role added in place is seen). Catalog entries are taken as immutable,
+ * as they come whole from the token.
+ */
+interface EncodedContext {
+  values: unknown[];
+  /** Copies of the array values' elements, to see changes made in place. */
+  elements: (unknown[] | null)[];
+  /** UTF-8 of the doubly encoded `,"_context_<key>":<value>` fields, each with its leading comma. */
+  bytes: Buffer;
+}
+const encodedContexts = [new WeakMap<RequestContext, EncodedContext>(), new WeakMap<RequestContext, EncodedContext>()];
+
+function encodedContext(ctx: RequestContext, sanitize: boolean): EncodedContext {
   const d = ctx.toDict();
+  const cache = encodedContexts[sanitize ? 1 : 0]!;
+  const hit = cache.get(ctx);
+  if (hit && sameValues(d, hit)) return hit;
+  const values: unknown[] = [];
+  const elements: (unknown[] | null)[] = [];
+  let text = '';
   for (const k in d) {
+    const v = d[k];
+    values.push(v);
+    elements.push(Array.isArray(v) ? [...(v as unknown[])] : null);
     if (sanitize && (k === 'auth_token' || k === 'service_catalog')) continue;
     const wk = prefixed(k);
-    const v = wireValue(wk, d[k]);
-    if (v === undefined) continue;
-    out += (first ? '' : ',') + wireKey(wk) + v;
-    first = false;
+    const w = wireValue(wk, v);
+    if (w !== undefined) text += ',' + wireKey(wk) + w;
   }
-  if (journeyParent) out += (first ? '' : ',') + wireKey(CONTEXT_PREFIX + JOURNEY_PARENT_KEY) + wireString(journeyParent);
-  return utf8Bytes(out + ENVELOPE_TAIL);
+  const entry = { values, elements, bytes: Buffer.from(text, 'utf8') };
+  cache.set(ctx, entry);
+  return entry;
+}
+
+function sameValues(d: Record<string, unknown>, c: EncodedContext): boolean {
+  let i = 0;
+  for (const k in d) {
+    const v = d[k];
+    if (v !== c.values[i]) return false;
+    const els = c.elements[i++];
+    if (els) {
+      const a = v as unknown[];
+      if (a.length !== els.length) return false;
+      for (let j = 0; j < a.length; j++) if (a[j] !== els[j]) return false;
+    }
+  }
+  return i === c.values.length;
 }
 
 /**

@@ -105,22 +105,32 @@ class Queue {
 
   private deliver(c: Consumer, body: Buffer): void {
     c.active++;
-    const done = (): void => {
-      c.active--;
-      this.schedule();
-    };
+    let r: void | Promise<void>;
     try {
-      const r = c.handler(body);
-      if (r && typeof (r as Promise<void>).then === 'function') {
-        (r as Promise<void>).then(done, (e: unknown) => {
-          log.error({ err: e, queue: this.name }, 'message handler failed; message dropped');
-          done();
-        });
-      } else done();
+      r = c.handler(body);
     } catch (e) {
-      log.error({ err: e, queue: this.name }, 'message handler failed; message dropped');
-      done();
+      this.failed(e);
+      this.done(c);
+      return;
     }
+    if (r && typeof (r as Promise<void>).then === 'function') {
+      (r as Promise<void>).then(
+        () => this.done(c),
+        (e: unknown) => {
+          this.failed(e);
+          this.done(c);
+        },
+      );
+    } else this.done(c);
+  }
+
+  private done(c: Consumer): void {
+    c.active--;
+    this.schedule();
+  }
+
+  private failed(e: unknown): void {
+    log.error({ err: e, queue: this.name }, 'message handler failed; message dropped');
   }
 }
 
