@@ -1,34 +1,32 @@
 /**
- * The all-in-one cloud: every service of Stratus in one process, as `stratus up` runs it.
- * Services still meet only where OpenStack's do: REST over loopback HTTP, RPC over the bus
- * (in-process by default, RabbitMQ with a transport URL), each with its own database.
+ * The all-in-one cloud, as `stratus up` runs it. Services meet only where OpenStack's do: REST
+ * over loopback HTTP, RPC over the bus (in-process by default, RabbitMQ with a transport URL),
+ * each with its own database. With two threads (the default on a machine with two CPUs or more)
+ * Nova runs in the calling thread and Keystone, Placement, Glance, Neutron and Cinder in a
+ * worker thread, as two hosts would: each thread has its own in-process broker, Nova validates
+ * tokens over REST as keystonemiddleware does. `threads: 1` keeps everything in one thread
+ * (debugging with breakpoints).
  * @module
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createTransport, type MessageBus } from '../common/rpc/index.js';
-import { openDatabase, ensureDatabaseExists, type Database } from '../common/db/index.js';
 import { JsonlSpanSink } from '../common/journey/store.js';
 import { addSpanSink } from '../common/journey/span.js';
 import { setLogDestination } from '../common/log.js';
-import { listen } from '../common/http/app.js';
 import type { ConfigOpts } from '../common/config/index.js';
+import type { TokenValidator } from '../common/http/auth-types.js';
 import { StateDir, renderCloudsYaml, renderOpenrc, type OpenrcSpec } from './state-dir.js';
 import { resolvePorts, type ServiceType } from './ports.js';
-import { createIdentityService } from '../identity/service.js';
-import { createPlacementApp } from '../placement/service.js';
-import { createImageApp, ensureDefaultImages } from '../image/service.js';
-import { createNeutronServer, createL2Agent, createDhcpAgent, createL3Agent, createMetadataAgent, ensureDefaultNetworks } from '../network/service.js';
-import { startNova } from '../compute/deploy.js';
-import { createCinderApi, createCinderScheduler, createCinderVolume, ensureDefaultVolumeType } from '../volume/service.js';
-import { Session } from '../common/http/client.js';
+import { REGION, databaseUrls, layoutFor, type CloudLayout } from './cloud-layout.js';
+import { startControlWorker } from './cloud-thread.js';
 
 export interface CloudOptions {
   stateDir: string;
   /** Number of nova-compute hosts (each with its own L2 agent). */
   computes?: number;
   adminPassword?: string;
-  /** `rabbit://...`; default: the in-process bus. */
+  /** `rabbit://...`; default: the in-process bus (one broker per thread). */
   transportUrl?: string;
   /** A server URL without a database name (`mysql+pymysql://root@127.0.0.1`); default: SQLite files. */
   databaseUrl?: string;
@@ -41,6 +39,13 @@ export interface CloudOptions {
   onProgress?: (line: string) => void;
   /** oslo.config files loaded for the services that read options (keystone's [security_compliance], ...). */
   config?: ConfigOpts;
+  /** 2: Nova in this thread, the other services in a worker thread; 1: all in this thread. Default 2 with >= 2 CPUs. */
+  threads?: 1 | 2;
+  /**
+   * The worker thread failed after start-up; the cloud is stopped already. Default: the error is
+   * printed to stderr.
+   */
+  onFailure?: (e: Error) => void;
 }
 
 export interface Cloud {
@@ -53,11 +58,14 @@ export interface Cloud {
   stop(): Promise<void>;
 }
 
-const REGION = 'RegionOne';
-const SERVICE_USERS = ['nova', 'placement', 'glance', 'neutron', 'cinder'];
+/** Threads `stratus up` uses by default: two when there are two CPUs to run them. */
+export function defaultThreads(): 1 | 2 {
+  return os.availableParallelism() >= 2 ? 2 : 1;
+}
 
 export async function startCloud(opts: CloudOptions): Promise<Cloud> {
   const progress = opts.onProgress ?? (() => {});
+  const threads = opts.threads ?? defaultThreads();
   const state = new StateDir(opts.stateDir);
   state.ensure();
   state.lock();
@@ -67,160 +75,113 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
   const removeSink = addSpanSink(sink);
 
   const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const s of stops.reverse()) {
-      try {
-        await s();
-      } catch {
-        // keep stopping the rest
+  let stopping: Promise<void> | null = null;
+  const stopAll = () => {
+    stopping ??= (async () => {
+      for (const s of stops.reverse()) {
+        try {
+          await s();
+        } catch {
+          // keep stopping the rest
+        }
       }
-    }
-    removeSink();
-    await sink.close();
-    state.unlock();
+      removeSink();
+      await sink.close();
+      state.unlock();
+    })();
+    return stopping;
   };
 
   try {
     const host = opts.bindHost ?? '127.0.0.1';
-    const ports = await resolvePorts(opts.randomPorts ?? false, host);
-    const base = (t: ServiceType) => `http://${host}:${ports[t]}`;
-    const urls: Record<ServiceType, string> = {
-      identity: `${base('identity')}/v3`,
-      compute: `${base('compute')}/v2.1`,
-      placement: base('placement'),
-      image: base('image'),
-      network: base('network'),
-      volume: `${base('volume')}/v3/$(project_id)s`,
-    };
+    const layout = layoutFor(host, await resolvePorts(opts.randomPorts ?? false, host), opts.computes ?? 1);
+    const { urls } = layout;
     const authUrl = urls.identity;
+    const dbUrl = databaseUrls(state, opts.databaseUrl, opts.databasePrefix);
+    const busLine = opts.transportUrl ? opts.transportUrl.replace(/\/\/[^@]*@/, '//***@') : 'in-process (oslo.messaging wire format)';
 
-    const dbUrl = async (name: string): Promise<string> => {
-      if (!opts.databaseUrl) return state.sqliteUrl(name);
-      const url = `${opts.databaseUrl.replace(/\/+$/, '')}/${opts.databasePrefix ?? ''}${name}`;
-      await ensureDatabaseExists(url);
-      return url;
-    };
-    const open = async (name: string, service: string): Promise<Database> => {
-      const d = await openDatabase(await dbUrl(name), { service });
-      stops.push(() => d.close());
-      return d;
-    };
-
-    const bus: MessageBus = await createTransport(opts.transportUrl ?? 'inproc://');
-    stops.push(() => bus.close());
-    progress(`bus        ${opts.transportUrl ? opts.transportUrl.replace(/\/\/[^@]*@/, '//***@') : 'in-process (oslo.messaging wire format)'}`);
-
-    // Keystone first: every other service validates tokens against it.
-    const identity = await createIdentityService({
-      database: await open('keystone', 'keystone'), stateDir: state.root, publicUrl: base('identity'),
-      ...(opts.config ? { config: opts.config } : {}),
-    });
-    stops.push(() => identity.close());
-    await listen(identity.app, { host, port: ports.identity });
-    stops.push(() => identity.app.close());
-    await identity.bootstrap({
-      adminPassword: secrets.adminPassword,
-      demoPassword: secrets.demoPassword,
-      region: REGION,
-      serviceUsers: SERVICE_USERS.map((name) => ({ name, password: secrets.servicePassword })),
-      services: [
-        { type: 'identity', name: 'keystone', publicUrl: urls.identity.replace(/\/v3$/, '/v3') },
-        { type: 'compute', name: 'nova', publicUrl: urls.compute },
-        { type: 'placement', name: 'placement', publicUrl: urls.placement },
-        { type: 'image', name: 'glance', publicUrl: urls.image },
-        { type: 'network', name: 'neutron', publicUrl: urls.network },
-        { type: 'volumev3', name: 'cinderv3', publicUrl: urls.volume },
-        { type: 'block-storage', name: 'cinder', publicUrl: urls.volume },
-      ],
-    });
-    progress(`keystone   ${urls.identity}`);
-    const validator = identity.validator;
-    const serviceSession = (name: string) =>
-      new Session({ authUrl, username: name, password: secrets.servicePassword, projectName: 'service', userDomainId: 'default', projectDomainId: 'default' });
-
-    const placement = await createPlacementApp({ database: await open('placement', 'placement'), validator, authUrl });
-    await listen(placement, { host, port: ports.placement });
-    stops.push(() => placement.close());
-    progress(`placement  ${urls.placement}`);
-
-    const image = await createImageApp({ database: await open('glance', 'glance'), stateDir: state.root, validator, authUrl, publicUrl: urls.image });
-    await listen(image, { host, port: ports.image });
-    stops.push(() => image.close());
-    progress(`glance     ${urls.image}`);
-
-    const neutron = await createNeutronServer({
-      database: await open('neutron', 'neutron'),
-      bus,
-      host: os.hostname(),
-      validator,
-      authUrl,
-      novaNotifier: { session: serviceSession('neutron') },
-    });
-    await listen(neutron.app, { host, port: ports.network });
-    await neutron.start();
-    stops.push(() => neutron.stop());
-    const computeHosts = Array.from({ length: Math.max(1, opts.computes ?? 1) }, (_, i) => (i === 0 ? 'compute1' : `compute${i + 1}`));
-    for (const agentHost of computeHosts) {
-      const l2 = await createL2Agent({ bus, host: agentHost });
-      await l2.start();
-      stops.push(() => l2.stop());
+    let validator: TokenValidator;
+    let afterNova: () => Promise<void>;
+    let bus: MessageBus;
+    if (threads === 2) {
+      // The worker first, so it loads Keystone & co. while this thread loads Nova.
+      let failure: Error | null = null;
+      const worker = startControlWorker({
+        stateDir: state.root, secrets, layout,
+        ...(opts.transportUrl ? { transportUrl: opts.transportUrl } : {}),
+        ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+        ...(opts.databasePrefix ? { databasePrefix: opts.databasePrefix } : {}),
+        ...(opts.config?.configFiles.length ? { configFiles: opts.config.configFiles } : {}),
+      }, {
+        progress,
+        onFailure: (e) => {
+          failure = e;
+          void stopAll().then(() => (opts.onFailure ?? ((err: Error) => console.error(`stratus: ${err.stack ?? err.message}`)))(e));
+        },
+      });
+      stops.push(() => worker.stop());
+      const novaModule = import('../compute/deploy.js');
+      novaModule.catch(() => undefined);
+      bus = await createTransport(opts.transportUrl ?? 'inproc://');
+      stops.push(() => bus.close());
+      progress(`bus        ${busLine}${opts.transportUrl ? '' : ', one broker per thread'}`);
+      const { HttpTokenValidator } = await import('../identity/middleware.js');
+      // keystonemiddleware in front of nova-api: tokens are validated over REST, results cached.
+      validator = new HttpTokenValidator({ authUrl, username: 'nova', password: secrets.servicePassword, projectName: 'service' });
+      await worker.placementReady;
+      afterNova = async () => {
+        await worker.ready;
+        if (failure) throw failure;
+      };
+    } else {
+      bus = await createTransport(opts.transportUrl ?? 'inproc://');
+      stops.push(() => bus.close());
+      progress(`bus        ${busLine}`);
+      const { startControlServices } = await import('./cloud-control.js');
+      const control = await startControlServices({
+        state, secrets, layout, bus, dbUrl, progress, ...(opts.config ? { config: opts.config } : {}),
+      }, stops);
+      validator = control.validator;
+      afterNova = async () => {
+        await control.startCinder();
+        await control.ensureDefaults();
+      };
     }
-    for (const make of [createDhcpAgent, createL3Agent, createMetadataAgent]) {
-      const agent = await make({ bus, host: os.hostname() });
-      await agent.start();
-      stops.push(() => agent.stop());
-    }
-    progress(`neutron    ${urls.network} (+ l2 agents on ${computeHosts.join(', ')}, dhcp, l3, metadata agents)`);
 
-    const nova = await startNova({
-      apiDatabaseUrl: await dbUrl('nova_api'),
-      cell0DatabaseUrl: await dbUrl('nova_cell0'),
-      cell1DatabaseUrl: await dbUrl('nova_cell1'),
-      bus,
-      host: os.hostname(),
-      computes: computeHosts,
-      validator,
-      authUrl,
-      serviceCredentials: { username: 'nova', password: secrets.servicePassword, projectName: 'service' },
-      listen: { host, port: ports.compute },
-      ...(opts.config ? { config: opts.config } : {}),
-    });
-    stops.push(() => nova.stop());
-    progress(`nova       ${urls.compute} (api, super-conductor, cell1 conductor, scheduler, compute on ${computeHosts.join(', ')})`);
-
-    // Cinder: cinder-api, cinder-scheduler and one cinder-volume backend (file driver).
-    const cinderDb = await open('cinder', 'cinder');
-    const cinderApi = await createCinderApi({
-      database: cinderDb, bus, host: os.hostname(), validator, authUrl,
-      novaSession: serviceSession('cinder'), glanceSession: serviceSession('cinder'),
-    });
-    await listen(cinderApi, { host, port: ports.volume });
-    stops.push(() => cinderApi.close());
-    await ensureDefaultVolumeType({ database: cinderDb });
-    const cinderScheduler = await createCinderScheduler({ database: cinderDb, bus, host: os.hostname() });
-    await cinderScheduler.start();
-    stops.push(() => cinderScheduler.stop());
-    const cinderVolume = await createCinderVolume({
-      database: cinderDb, bus, host: os.hostname(), stateDir: state.root,
-      glanceSession: serviceSession('cinder'), novaSession: serviceSession('cinder'),
-    });
-    await cinderVolume.start();
-    stops.push(() => cinderVolume.stop());
-    progress(`cinder     ${urls.volume.replace('/$(project_id)s', '')} (api, scheduler, volume ${os.hostname()}@lvmdriver-1 on the file driver)`);
-
-    // devstack's defaults: an image, the public/private networks and router1.
-    const projectId = async (name: string) => (await identity.deps.resource.getProjectByName(name, 'default')).id;
-    const adminProjectId = await projectId('admin');
-    await ensureDefaultImages(image, { dir: state.file('images', 'defaults'), owner: adminProjectId });
-    await ensureDefaultNetworks(neutron, { demoProjectId: await projectId('demo'), adminProjectId });
+    await startNovaServices(layout, { bus, dbUrl, validator, secrets: secrets.servicePassword, stops, progress, ...(opts.config ? { config: opts.config } : {}) });
+    await afterNova();
 
     const admin: OpenrcSpec = { authUrl, username: 'admin', password: secrets.adminPassword, projectName: 'admin', region: REGION };
     const demo: OpenrcSpec = { authUrl, username: 'demo', password: secrets.demoPassword, projectName: 'demo', region: REGION };
     writeFileSync(state.file('openrc'), renderOpenrc(admin));
     writeFileSync(state.file('clouds.yaml'), renderCloudsYaml(admin, demo));
-    return { state, urls, authUrl, admin, demo, computeHosts, stop: stopAll };
+    return { state, urls, authUrl, admin, demo, computeHosts: layout.computeHosts, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;
   }
+}
+
+/** nova-api, the super-conductor, cell1's conductor, the scheduler and one nova-compute per host. */
+async function startNovaServices(layout: CloudLayout, o: {
+  bus: MessageBus; dbUrl: (name: string) => Promise<string>; validator: TokenValidator; secrets: string;
+  stops: (() => Promise<void>)[]; progress: (line: string) => void; config?: ConfigOpts;
+}): Promise<void> {
+  const { startNova } = await import('../compute/deploy.js');
+  const nova = await startNova({
+    apiDatabaseUrl: await o.dbUrl('nova_api'),
+    cell0DatabaseUrl: await o.dbUrl('nova_cell0'),
+    cell1DatabaseUrl: await o.dbUrl('nova_cell1'),
+    bus: o.bus,
+    host: os.hostname(),
+    computes: layout.computeHosts,
+    validator: o.validator,
+    authUrl: layout.urls.identity,
+    serviceCredentials: { username: 'nova', password: o.secrets, projectName: 'service' },
+    listen: { host: layout.host, port: layout.ports.compute },
+    ...(o.config ? { config: o.config } : {}),
+  });
+  o.stops.push(() => nova.stop());
+  const hosts = layout.computeHosts.join(', ');
+  o.progress(`nova       ${layout.urls.compute} (api, super-conductor, cell1 conductor, scheduler, compute on ${hosts})`);
 }

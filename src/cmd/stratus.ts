@@ -14,7 +14,7 @@ program.name('stratus').description('OpenStack in TypeScript: one command starts
 
 program
   .command('up')
-  .description('start every service in one process (SQLite + in-process bus by default)')
+  .description('start every service in one process (SQLite + in-process bus by default): Nova in one thread, the others in a second')
   .option('--state-dir <dir>', 'state directory', '.stratus')
   .option('--computes <n>', 'number of nova-compute hosts', '1')
   .option('--admin-password <pw>', 'admin password (generated and kept otherwise)')
@@ -22,9 +22,11 @@ program
   .option('--database-url <url>', 'database server, e.g. mysql+pymysql://root@127.0.0.1 or postgresql://postgres@127.0.0.1')
   .option('--bind-host <host>', 'address the APIs listen on', '127.0.0.1')
   .option('--random-ports', 'free ports instead of the well-known ones (several clouds on one machine)')
+  .option('--threads <n>', '2: Nova in the main thread, the other services in a worker thread; 1: one thread (debugging with breakpoints); default 2 with >= 2 CPUs')
   .option('--config-file <file>', 'oslo.config file (repeatable; later wins), e.g. keystone [security_compliance]', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--config-dir <dir>', 'directory of *.conf files read after the config files', (v: string, acc: string[]) => [...acc, v], [] as string[])
-  .action(async (o: { stateDir: string; computes: string; adminPassword?: string; transportUrl?: string; databaseUrl?: string; bindHost: string; randomPorts?: boolean; configFile: string[]; configDir: string[] }) => {
+  .action(async (o: { stateDir: string; computes: string; adminPassword?: string; transportUrl?: string; databaseUrl?: string; bindHost: string; randomPorts?: boolean; threads?: string; configFile: string[]; configDir: string[] }) => {
+    if (o.threads !== undefined && o.threads !== '1' && o.threads !== '2') throw new Error(`--threads must be 1 or 2, not '${o.threads}'`);
     const { startCloud } = await import('./cloud.js');
     let config: ConfigOpts | undefined;
     if (o.configFile.length || o.configDir.length) {
@@ -42,7 +44,14 @@ program
       bindHost: o.bindHost,
       randomPorts: o.randomPorts ?? false,
       ...(config ? { config } : {}),
+      ...(o.threads ? { threads: o.threads === '1' ? 1 : 2 } : {}),
       onProgress: (line) => console.log(`  started ${line}`),
+      // The worker thread failed: the cloud has stopped already.
+      onFailure: (e) => {
+        console.error(`stratus: ${e.stack ?? e.message}`);
+        console.log('Stopped.');
+        process.exit(1);
+      },
     });
     const secs = ((performance.now() - t0) / 1000).toFixed(2);
     const rel = (p: string) => path.relative(process.cwd(), p) || p;

@@ -67,6 +67,27 @@ void describe('span sinks', () => {
     }
   });
 
+  void test('two writers of one file (the threads of stratus up): sizes count both, the follower follows a rotation', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'journey-'));
+    try {
+      const sizes = journey1.map((s) => JSON.stringify(s).length + 1);
+      const owner = new JsonlSpanSink(dir, { maxBytes: sizes[0]! + sizes[1]! + sizes[2]!, maxBuffered: 1 });
+      const follower = new JsonlSpanSink(dir, { maxBuffered: 1, follower: true });
+      owner.write(journey1[0]!);
+      follower.write(journey1[1]!);
+      follower.write(journey1[2]!);
+      // The file holds a, b, c from both writers: d does not fit, so the owner rotates.
+      owner.write(journey1[3]!);
+      follower.write(journey1[4]!);
+      await owner.close();
+      await follower.close();
+      assert.equal(readFileSync(spansFile(dir), 'utf8').length, sizes[3]! + sizes[4]!, 'the follower appends to the new file');
+      assert.deepEqual(readJourney(dir, J1).map((s) => s.id), ['a', 'b', 'c', 'd', 'e']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   void test('memory sink', () => {
     const m = new MemorySpanSink();
     for (const s of journey1) m.write(s);

@@ -4,7 +4,7 @@
  * journey from its id or from the request id of any hop in it.
  * @module
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Span, SpanSink } from './span.js';
 
@@ -28,9 +28,18 @@ export interface JsonlSpanSinkOptions {
   maxBuffered?: number;
   /** Past this size the file becomes spans.1.jsonl and a new one starts (default 64 MiB). */
   maxBytes?: number;
+  /**
+   * Another writer of the same file (the other thread of `stratus up`) rotates it: this one
+   * never renames, and reopens the file when it finds it was renamed away.
+   */
+  follower?: boolean;
 }
 
-/** Appends spans to `<stateDir>/journey/spans.jsonl`. One line per span; O_APPEND keeps lines whole across processes. */
+/**
+ * Appends spans to `<stateDir>/journey/spans.jsonl`. One line per span; O_APPEND keeps lines
+ * whole across writers (threads or processes), and sizes are read from the file itself so a
+ * file shared by several writers still rotates at its limit.
+ */
 export class JsonlSpanSink implements SpanSink {
   readonly file: string;
   private fd: number | null;
@@ -40,7 +49,7 @@ export class JsonlSpanSink implements SpanSink {
   private readonly maxBuffered: number;
   private readonly maxBytes: number;
   private readonly previous: string;
-  private bytes: number;
+  private readonly follower: boolean;
   private readonly onExit = (): void => this.flush();
 
   constructor(stateDir: string, opts: JsonlSpanSinkOptions = {}) {
@@ -48,7 +57,7 @@ export class JsonlSpanSink implements SpanSink {
     this.file = spansFile(stateDir);
     this.previous = previousSpansFile(stateDir);
     this.fd = openSync(this.file, 'a');
-    this.bytes = fstatSync(this.fd).size;
+    this.follower = opts.follower ?? false;
     this.interval = opts.flushIntervalMs ?? 200;
     this.maxBuffered = opts.maxBuffered ?? 512;
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
@@ -73,8 +82,12 @@ export class JsonlSpanSink implements SpanSink {
     if (this.fd === null || this.buffer.length === 0) return;
     const data = this.buffer.join('\n') + '\n';
     this.buffer = [];
-    if (this.bytes > 0 && this.bytes + data.length > this.maxBytes) this.rotate();
-    this.bytes += writeSync(this.fd!, data);
+    if (this.follower) this.reopenIfRotated();
+    else {
+      const size = fstatSync(this.fd).size;
+      if (size > 0 && size + data.length > this.maxBytes) this.rotate();
+    }
+    writeSync(this.fd!, data);
   }
 
   /** One generation is kept: journeys are for looking at recent requests, not an archive. */
@@ -82,7 +95,14 @@ export class JsonlSpanSink implements SpanSink {
     closeSync(this.fd!);
     renameSync(this.file, this.previous);
     this.fd = openSync(this.file, 'a');
-    this.bytes = 0;
+  }
+
+  /** The rotating writer renamed the file: append to the new one from now on. */
+  private reopenIfRotated(): void {
+    const now = statSync(this.file, { throwIfNoEntry: false });
+    if (now && now.ino === fstatSync(this.fd!).ino) return;
+    closeSync(this.fd!);
+    this.fd = openSync(this.file, 'a');
   }
 
   close(): Promise<void> {
