@@ -9,9 +9,13 @@ import { currentContext } from './context.js';
 const level = process.env['STRATUS_LOG_LEVEL'] ?? (process.env['STRATUS_TEST'] ? 'warn' : 'info');
 
 let destination: pino.DestinationStream | undefined;
-/** Send all logs to a file (stratus up writes them to <state-dir>/stratus.log). */
+/**
+ * Send all logs to a file (stratus up writes them to <state-dir>/stratus.log). Lines are written
+ * in batches of at least 4 KiB, and at the latest every 100 ms (pino flushes what is left when
+ * the process exits): one write per line was one thread-pool round trip per request.
+ */
 export function setLogDestination(path: string): void {
-  destination = pino.destination({ dest: path, mkdir: true, sync: false });
+  destination = pino.destination({ dest: path, mkdir: true, sync: false, minLength: 4096, periodicFlush: 100 });
   root = makeRoot();
 }
 
@@ -38,14 +42,20 @@ export function getLogger(service: string, host?: string): Logger {
   const bindings = host ? { service, host } : { service };
   let boundTo = root;
   let child = root.child(bindings);
+  // Methods bound once per child, not on every call (`log.info` is on every request's path).
+  let methods = new Map<string | symbol, unknown>();
   return new Proxy(child, {
     get(_target, prop) {
       if (boundTo !== root) {
         boundTo = root;
         child = root.child(bindings);
+        methods = new Map();
       }
       const v = Reflect.get(child, prop, child) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(child) : v;
+      if (typeof v !== 'function') return v;
+      let bound = methods.get(prop) as { fn: unknown; bound: unknown } | undefined;
+      if (!bound || bound.fn !== v) methods.set(prop, (bound = { fn: v, bound: (v as (...a: unknown[]) => unknown).bind(child) }));
+      return bound.bound;
     },
   });
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { execFile } from 'node:child_process';
-import { close as fsClose, createReadStream, createWriteStream, ftruncate, open as fsOpen } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, ftruncateSync, lstatSync, openSync, unlinkSync } from 'node:fs';
 import { mkdir, rename, stat, truncate, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -15,14 +15,19 @@ import { promisify } from 'node:util';
 import type { BackendStats, ConnectionInfo, SnapshotRef, VolumeDriver, VolumeRef } from './driver.js';
 
 const run = promisify(execFile);
-const openFd = promisify(fsOpen);
-const ftruncateFd = promisify(ftruncate);
-const closeFd = promisify(fsClose);
+
+/**
+ * A file with at most this much data allocated is unlinked in place; freeing more (a volume
+ * written from an image) may take the file system a while, so that goes to the thread pool.
+ */
+const UNLINK_INLINE_BYTES = 64 * 1024 * 1024;
 
 /** `rm -f` of one file (rm() walks the path with lstat first, as for a tree). */
 async function unlinkMissingOk(file: string): Promise<void> {
   try {
-    await unlink(file);
+    // st.blocks counts 512-byte units actually allocated: a sparse volume has next to none.
+    if (lstatSync(file).blocks * 512 <= UNLINK_INLINE_BYTES) unlinkSync(file);
+    else await unlink(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
@@ -75,12 +80,13 @@ export class FileVolumeDriver implements VolumeDriver {
   }
 
   async createVolume(vol: VolumeRef): Promise<void> {
-    // Plain descriptors: FileHandle objects cost more than the three syscalls themselves.
-    const fd = await openFd(this.volumePath(vol.id), 'w');
+    // A new sparse file is three metadata syscalls of a few microseconds each: made in place,
+    // they cost a quarter of the CPU of three thread-pool round trips.
+    const fd = openSync(this.volumePath(vol.id), 'w');
     try {
-      await ftruncateFd(fd, vol.size * GiB);
+      ftruncateSync(fd, vol.size * GiB);
     } finally {
-      await closeFd(fd);
+      closeSync(fd);
     }
   }
 
