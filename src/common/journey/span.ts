@@ -7,10 +7,9 @@
  * (`journey_parent`) and the `traceparent` HTTP header across processes.
  * @module
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomFillSync } from 'node:crypto';
 import { trace, SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import { currentContext, type RequestContext } from '../context.js';
+import { ambient, currentContext, type RequestContext } from '../context.js';
 
 export type SpanKind = 'http.in' | 'http.out' | 'rpc.send' | 'rpc.receive' | 'db.transaction' | 'notification' | 'agent' | 'internal';
 
@@ -41,6 +40,8 @@ export interface SpanInit {
   parentId?: string | null;
   /** Explicit context; defaults to the context in progress. */
   ctx?: RequestContext;
+  /** Make `ctx` the context in progress inside the span too (one scope instead of two). */
+  enterContext?: boolean;
 }
 
 /** Where finished spans go (the state directory in all-in-one mode, memory in tests). */
@@ -54,17 +55,11 @@ export function addSpanSink(sink: SpanSink): () => void {
   return () => sinks.delete(sink);
 }
 
-/** The span in progress and who owns it (so work started inside it knows which service it runs for). */
-interface SpanScope {
-  id: string;
-  service: string | null;
-  host: string | null;
-}
-const spanStore = new AsyncLocalStorage<SpanScope>();
 const tracer: Tracer = trace.getTracer('stratus');
 
+/** The span in progress lives in the ambient scope next to the request context (see context.ts). */
 export function currentSpanId(): string | null {
-  return spanStore.getStore()?.id ?? null;
+  return ambient.getStore()?.spanId ?? null;
 }
 
 // Span ids come from random bytes drawn a few kilobytes at a time: two spans per RPC call made
@@ -102,7 +97,8 @@ export async function withSpan<T>(init: SpanInit, fn: (span: Span) => Promise<T>
   const otel = tracer.startSpan(`${init.kind} ${init.name}`, { attributes: { 'stratus.service': init.service } });
   const t0 = performance.now();
   try {
-    return await spanStore.run({ id: span.id, service: span.service, host: span.host }, () => fn(span));
+    const scopeCtx = init.enterContext && init.ctx ? init.ctx : currentContext();
+    return await ambient.run({ ctx: scopeCtx, spanId: span.id, spanService: span.service, spanHost: span.host }, () => fn(span));
   } catch (e) {
     span.status = 'error';
     span.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -145,13 +141,13 @@ export function recordSpan(
 
 /** Runs `fn` with `spanId` as the parent of spans it starts (used when a span arrives over the wire). */
 export function runUnderSpan<T>(spanId: string | null, fn: () => T, owner?: { service: string; host?: string | null }): T {
-  return spanId ? spanStore.run({ id: spanId, service: owner?.service ?? null, host: owner?.host ?? null }, fn) : fn();
+  return spanId ? ambient.run({ ctx: currentContext(), spanId, spanService: owner?.service ?? null, spanHost: owner?.host ?? null }, fn) : fn();
 }
 
 /** The service (and host) whose span is in progress, e.g. to name the caller of an outgoing request. */
 export function currentSpanOwner(): { service: string; host: string | null } | null {
-  const s = spanStore.getStore();
-  return s?.service ? { service: s.service, host: s.host } : null;
+  const s = ambient.getStore();
+  return s?.spanService ? { service: s.spanService, host: s.spanHost } : null;
 }
 
 function emit(span: Span): void {

@@ -4,7 +4,6 @@
  * and replies to calls (with call-monitor heartbeats for long ones).
  * @module
  */
-import { runWithContext } from '../context.js';
 import { withSpan } from '../journey/span.js';
 import { getLogger } from '../log.js';
 import { DuplicateCache, decodeMessage, encodeMessage, unpackContext, uuidHex, type WireMessage } from './envelope.js';
@@ -151,6 +150,7 @@ export class RpcServer {
               host: this.target.server,
               parentId: journeyParent,
               ctx,
+              enterContext: true,
               attributes: {
                 exchange: via.exchange,
                 routing_key: via.routingKey,
@@ -161,7 +161,7 @@ export class RpcServer {
               },
             },
             // withSpan awaits what this returns, a value or a promise: no extra promise for it.
-            (() => runWithContext(ctx, () => this.dispatcher.dispatch(ctx, call))) as () => Promise<unknown>,
+            (() => this.dispatcher.dispatch(ctx, call)) as () => Promise<unknown>,
           )) ?? null;
       } catch (e) {
         failure = e;
