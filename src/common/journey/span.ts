@@ -79,6 +79,7 @@ export function newSpanId(): string {
 
 /** Runs `fn` as a span; children started inside it nest under it. */
 export async function withSpan<T>(init: SpanInit, fn: (span: Span) => Promise<T>): Promise<T> {
+  // The span takes the caller's attributes object as its own (callers build one per span).
   const ctx = init.ctx ?? currentContext();
   const span: Span = {
     id: newSpanId(),
@@ -92,7 +93,7 @@ export async function withSpan<T>(init: SpanInit, fn: (span: Span) => Promise<T>
     start: performance.timeOrigin + performance.now(),
     durationMs: 0,
     status: 'ok',
-    attributes: { ...(init.attributes ?? {}) },
+    attributes: init.attributes ?? {},
   };
   const otel = tracer.startSpan(`${init.kind} ${init.name}`, { attributes: { 'stratus.service': init.service } });
   const t0 = performance.now();
