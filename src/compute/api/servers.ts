@@ -9,7 +9,8 @@ import { isUuidLike, validateBody, validateQuery } from '../../common/http/valid
 import type { ComputeApiFacade, CreateServerRequest, Located } from '../api.js';
 import type { Cell } from '../cells.js';
 import * as cellApi from '../db/cell-api.js';
-import { Instance } from '../objects/instance.js';
+import { listInstancesForView, type ListedInstance, type ListNeeds } from '../db/instance-list.js';
+import type { Instance } from '../objects/instance.js';
 import { statesFromStatus } from '../states.js';
 import { compactIpv6 } from './access-ip.js';
 import { boolParam, mapErrors, mv, requireAdmin, requireProject } from './common.js';
@@ -327,9 +328,13 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
     }
   }
   const cells = await compute.cells.all();
-  const perCell = await compute.cells.scatterGather((cell: Cell) =>
-    cellApi.instanceList(cell.db, f, { limit: limit! + 0, sort, markerRow }).then((l) => l.map((x) => Instance.fromFull(x, cell.backend, false))), cells);
-  let merged: Instance[] = [];
+  // Only what this version's document shows is read (plain records, no Instance objects).
+  const needs: ListNeeds = {
+    detail, networkInfo: detail || Boolean(ip || ip6), metadata: detail, tags: detail && mv(req, '2.26'),
+    lockedReason: detail && mv(req, '2.73'), trustedCerts: detail && mv(req, '2.63'), userData: detail && admin && mv(req, '2.3'),
+  };
+  const perCell = await compute.cells.scatterGather((cell: Cell) => listInstancesForView(cell.db, f, { limit: limit! + 0, sort, markerRow }, needs), cells);
+  let merged: ListedInstance[] = [];
   const downCells: Cell[] = [];
   for (const [cell, l] of perCell) {
     if (l) merged.push(...l);
@@ -338,9 +343,9 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
   merged.sort((a, b) => compareBy(a, b, sort));
   if (ip || ip6) {
     const re = safeRe(ip ?? ip6!);
-    merged = merged.filter((i) => i.networkInfo.some((v) => v.network.subnets.some((s) => s.ips.some((x) => (ip ? x.version === 4 : x.version === 6) && re.test(x.address)))));
+    merged = merged.filter((i) => i.info_cache.network_info.some((v) => v.network.subnets.some((s) => s.ips.some((x) => (ip ? x.version === 4 : x.version === 6) && re.test(x.address)))));
   }
-  const all = [...brs, ...merged].slice(0, limit);
+  const all: (Instance | ListedInstance)[] = [...brs, ...merged].slice(0, limit);
   const sgs = detail ? await securityGroupsFor(compute, all.map((i) => i.uuid)) : new Map();
   const servers: Record<string, unknown>[] = all.map((i) => (detail ? serverDetail(req, i, { securityGroups: sgs.get(i.uuid) ?? [{ name: 'default' }] }) : serverBasic(req, i)));
   // 2.69: servers of cells that do not answer appear as minimal records, unless filtering,
@@ -426,9 +431,9 @@ function safeRe(s: string): RegExp {
   try { return new RegExp(s); } catch { return new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')); }
 }
 
-function compareBy(a: Instance, b: Instance, sort: { key: string; dir: 'asc' | 'desc' }[]): number {
+function compareBy(a: ListedInstance, b: ListedInstance, sort: { key: string; dir: 'asc' | 'desc' }[]): number {
   for (const s of sort) {
-    const va = a.get(s.key) as string | number | null, vb = b.get(s.key) as string | number | null;
+    const va = a[s.key] as string | number | null, vb = b[s.key] as string | number | null;
     if (va === vb) continue;
     if (va === null || va === undefined) return s.dir === 'asc' ? -1 : 1;
     if (vb === null || vb === undefined) return s.dir === 'asc' ? 1 : -1;

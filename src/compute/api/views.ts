@@ -16,21 +16,34 @@ function links(req: FastifyRequest, kind: string, id: string) {
   ];
 }
 
+/**
+ * What the server views read: an Instance, or a listed record with the same fields
+ * (db/instance-list.ts), so lists build their documents without Instance objects.
+ */
+export type ServerSource = Pick<Instance, 'uuid' | 'display_name' | 'vm_state' | 'task_state' | 'project_id' | 'user_id' | 'host' | 'node'
+  | 'image_ref' | 'created_at' | 'updated_at' | 'access_ip_v4' | 'access_ip_v6' | 'auto_disk_config' | 'availability_zone' | 'config_drive'
+  | 'key_name' | 'launched_at' | 'terminated_at' | 'power_state' | 'progress' | 'id' | 'reservation_id' | 'launch_index' | 'hostname'
+  | 'root_device_name' | 'user_data' | 'locked' | 'display_description' | 'metadata' | 'system_metadata' | 'tags' | 'trusted_certs'
+  | 'fault' | 'info_cache'> & { flavor: Pick<Instance['flavor'], 'vcpus' | 'memory_mb' | 'root_gb' | 'ephemeral_gb' | 'swap' | 'name' | 'extra_specs' | 'flavorid'> | null };
+
 function iso(s: string | null | undefined): string | null {
   if (!s) return null;
   return s.replace(/\.\d+Z$/, 'Z');
 }
 
 /** `launched_at` style: `2019-01-01T00:00:00.000000`. */
+const ISO_MS_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 function usg(s: string | null | undefined): string | null {
   if (!s) return null;
+  // What the database holds (toISOString's form) needs no Date round trip.
+  if (ISO_MS_Z.test(s)) return `${s.slice(0, 23)}000`;
   const d = new Date(s);
   return d.toISOString().replace('Z', '').replace(/\.(\d{3})$/, '.$1000');
 }
 
-export function addresses(inst: Instance): Record<string, unknown[]> {
+export function addresses(inst: Pick<ServerSource, 'info_cache'>): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};
-  for (const vif of inst.networkInfo ?? []) {
+  for (const vif of inst.info_cache?.network_info ?? []) {
     const label = vif.network.label;
     if (!out[label]) out[label] = [];
     for (const sn of vif.network.subnets) {
@@ -43,7 +56,7 @@ export function addresses(inst: Instance): Record<string, unknown[]> {
   return out;
 }
 
-export function serverBasic(req: FastifyRequest, inst: Instance): Record<string, unknown> {
+export function serverBasic(req: FastifyRequest, inst: Pick<ServerSource, 'uuid' | 'display_name'>): Record<string, unknown> {
   return { id: inst.uuid, name: inst.display_name, links: links(req, 'servers', inst.uuid) };
 }
 
@@ -56,11 +69,11 @@ export interface ServerViewOptions {
 }
 
 /** 2.63: the trusted certificate ids the server was booted or rebuilt with. */
-export function trustedCerts(inst: Instance): string[] | null {
+export function trustedCerts(inst: Pick<ServerSource, 'trusted_certs'>): string[] | null {
   return inst.trusted_certs?.ids?.length ? inst.trusted_certs.ids : null;
 }
 
-export function serverDetail(req: FastifyRequest, inst: Instance, o: ServerViewOptions = {}): Record<string, unknown> {
+export function serverDetail(req: FastifyRequest, inst: ServerSource, o: ServerViewOptions = {}): Record<string, unknown> {
   const admin = req.ctx.isAdmin;
   const status = statusFromState(inst.vm_state, inst.task_state ?? null);
   const s: Record<string, unknown> = {
@@ -135,7 +148,7 @@ export function serverFromDownCell(req: FastifyRequest, d: DownCellServer, detai
   const s: Record<string, unknown> = { id: d.uuid, status: 'UNKNOWN', tenant_id: d.project_id, created: iso(d.created_at), links: links(req, 'servers', d.uuid) };
   if (d.spec) {
     s['image'] = d.spec.image_ref ? { id: d.spec.image_ref, links: [{ rel: 'bookmark', href: `${bookmarkUrl(req)}/images/${d.spec.image_ref}` }] } : '';
-    s['flavor'] = flavorInServer(req, { flavor: d.spec.flavor } as Instance);
+    s['flavor'] = flavorInServer(req, { flavor: d.spec.flavor });
     s['OS-EXT-AZ:availability_zone'] = d.spec.availability_zone || 'UNKNOWN';
     s['OS-EXT-STS:power_state'] = 0;
     s['user_id'] = d.spec.user_id || 'UNKNOWN';
@@ -144,7 +157,7 @@ export function serverFromDownCell(req: FastifyRequest, d: DownCellServer, detai
   return s;
 }
 
-function flavorInServer(req: FastifyRequest, inst: Instance): Record<string, unknown> {
+function flavorInServer(req: FastifyRequest, inst: Pick<ServerSource, 'flavor'>): Record<string, unknown> {
   const f = inst.flavor;
   if (!f) return {};
   if (mv(req, '2.47')) {
