@@ -1,7 +1,10 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createApp, listen } from './app.js';
-import { faultInfo, findEndpoint, joinUrl, Session } from './client.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { faultInfo, findEndpoint, joinUrl, RemoteHttpError, Session } from './client.js';
+import type { ApiError } from '../errors.js';
 import { RequestContext } from '../context.js';
 import type { CatalogEntry } from '../context.js';
 
@@ -77,5 +80,67 @@ void describe('request headers', () => {
     const r = await s.get('compute', '/empty');
     assert.equal(r.status, 204);
     assert.equal(r.body, null);
+  });
+});
+
+void describe('transport', () => {
+  const app = createApp({ service: 'echo', faults: 'nova' });
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.put('/upload', async (req) => ({ bytes: (req.body as Buffer).length, type: req.headers['content-type'] }));
+  app.get('/data', async (_req, reply) => reply.header('content-type', 'application/octet-stream').send(Buffer.alloc(100_000, 7)));
+  app.get('/slow', async () => new Promise((r) => setTimeout(() => r({ late: true }), 2_000)));
+  app.get('/missing', async (_req, reply) => reply.code(404).send({ itemNotFound: { code: 404, message: 'no such thing' } }));
+  after(() => app.close());
+  let listening: Promise<string> | null = null;
+  const appUrl = () => (listening ??= listen(app));
+
+  void test('bodies: raw bytes and a stream up, a buffer and a stream down; errors keep status, message and headers', async () => {
+    const url = await appUrl();
+    const s = new Session({ token: 't', endpointOverrides: { image: url } });
+    assert.deepEqual((await s.put('image', '/upload', { rawBody: new Uint8Array(1234) })).body, { bytes: 1234, type: 'application/octet-stream' });
+    const stream = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new Uint8Array(10)); c.enqueue(new Uint8Array(20)); c.close(); } });
+    assert.deepEqual((await s.put('image', '/upload', { rawBody: stream })).body, { bytes: 30, type: 'application/octet-stream' });
+    const buf = (await s.get<Buffer>('image', '/data', { responseType: 'buffer' })).body;
+    assert.equal(buf.length, 100_000);
+    const down = (await s.get<ReadableStream<Uint8Array>>('image', '/data', { responseType: 'stream' })).body;
+    let n = 0;
+    for await (const chunk of down as unknown as AsyncIterable<Uint8Array>) n += chunk.length;
+    assert.equal(n, 100_000);
+    const err = await s.get('image', '/missing').then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof RemoteHttpError);
+    assert.equal(err.status, 404);
+    assert.equal(err.message, 'no such thing');
+    assert.equal(err.responseHeaders.get('Content-Type'), 'application/json; charset=utf-8');
+  });
+
+  void test('a refused connection and a timeout are 503 ConnectFailure', async () => {
+    const url = await appUrl();
+    const s = new Session({ token: 't' });
+    const closed = await new Promise<string>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(`http://127.0.0.1:${port}`));
+      });
+    });
+    await assert.rejects(s.get(closed, '/x'), (e: ApiError) => e.status === 503 && e.type === 'ConnectFailure' && /ECONNREFUSED/.test(e.message));
+    await assert.rejects(s.get(url, '/slow', { timeoutMs: 100 }), (e: ApiError) => e.status === 503 && /aborted due to timeout/.test(e.message));
+  });
+
+  void test('a keep-alive socket the server closed while idle is replaced, not an error', async () => {
+    let sockets = 0;
+    const srv = createServer((req, res) => { req.resume(); res.setHeader('content-type', 'application/json'); res.end('{"ok":true}'); });
+    srv.on('connection', () => sockets++);
+    srv.keepAliveTimeout = 50;
+    const url = await new Promise<string>((resolve) => srv.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(srv.address() as AddressInfo).port}`)));
+    try {
+      const s = new Session({ token: 't' });
+      assert.deepEqual((await s.post(url, '/a', { body: {} })).body, { ok: true });
+      assert.deepEqual((await s.post(url, '/b', { body: {} })).body, { ok: true });
+      await new Promise((r) => setTimeout(r, 150));
+      assert.deepEqual((await s.post(url, '/c', { body: {} })).body, { ok: true });
+      assert.ok(sockets >= 2);
+    } finally {
+      srv.close();
+    }
   });
 });
