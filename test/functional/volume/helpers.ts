@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import assert from 'node:assert/strict';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -57,6 +58,10 @@ export interface Cinder {
   bus: MessageBus;
   req(method: string, url: string, opts?: { token?: string; body?: unknown; version?: string }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   waitVolume(id: string, status: string, token?: string): Promise<any>;
+  /** POST /volumes (202 expected) and wait until the volume is available. */
+  createVolume(body: Record<string, unknown>, token?: string): Promise<any>;
+  /** The file-driver file that backs a volume. */
+  volumeFile(id: string): string;
   waitSnapshot(id: string, status: string, token?: string): Promise<any>;
   waitGone(url: string, token?: string): Promise<void>;
   close(): Promise<void>;
@@ -111,6 +116,12 @@ export async function startCinder(opts: { withGlance?: boolean; databaseUrl?: st
   return {
     app, glance: glance!, glanceUrl, database, stateDir, bus, req,
     waitVolume: (id, status, token) => wait(`/v3/${projectOf(token)}/volumes/${id}`, 'volume', status, token),
+    async createVolume(body, token) {
+      const r = await req('POST', `/v3/${projectOf(token)}/volumes`, { body: { volume: body }, ...(token ? { token } : {}) });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      return wait(`/v3/${projectOf(token)}/volumes/${r.body.volume.id}`, 'volume', 'available', token);
+    },
+    volumeFile: (id) => path.join(stateDir, 'volumes', `volume-${id}`),
     waitSnapshot: (id, status, token) => wait(`/v3/${projectOf(token)}/snapshots/${id}`, 'snapshot', status, token),
     async waitGone(url, token) {
       for (let i = 0; i < 400; i++) {
@@ -130,6 +141,15 @@ export async function startCinder(opts: { withGlance?: boolean; databaseUrl?: st
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** `len` bytes of `file` from `offset`. */
+export async function readAt(file: string, offset: number, len: number): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  const buf = Buffer.alloc(len);
+  await fh.read(buf, 0, len, offset);
+  await fh.close();
+  return buf;
 }
 
 function projectOf(token?: string): string {

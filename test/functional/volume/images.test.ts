@@ -5,9 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { startCinder, PROJECT_A, type Cinder } from './helpers.js';
+import { stat } from 'node:fs/promises';
+import { readAt, startCinder, PROJECT_A, type Cinder } from './helpers.js';
 
 const A = `/v3/${PROJECT_A}`;
 let c: Cinder;
@@ -19,21 +18,7 @@ after(async () => {
   await c?.close();
 });
 
-const volFile = (id: string) => path.join(c.stateDir, 'volumes', `volume-${id}`);
-
-async function createVolume(body: Record<string, unknown>): Promise<any> {
-  const r = await c.req('POST', `${A}/volumes`, { body: { volume: body } });
-  assert.equal(r.status, 202, JSON.stringify(r.body));
-  return c.waitVolume(r.body.volume.id, 'available');
-}
-
-async function readAt(file: string, offset: number, len: number): Promise<Buffer> {
-  const fh = await open(file, 'r');
-  const buf = Buffer.alloc(len);
-  await fh.read(buf, 0, len, offset);
-  await fh.close();
-  return buf;
-}
+const volFile = (id: string) => c.volumeFile(id);
 
 async function glance(method: string, url: string, body?: unknown, raw?: Buffer): Promise<any> {
   const res = await fetch(`${c.glanceUrl}${url}`, {
@@ -54,7 +39,7 @@ void test('volume from a Glance image is bootable with its bytes and image metad
   const bad = await c.req('POST', `${A}/volumes`, { body: { volume: { size: 1, imageRef: '2bd54e8b-5b8c-4b7f-90a4-8c7b4d5c6a11' } } });
   assert.equal(bad.status, 400);
 
-  const v = await createVolume({ size: 1, imageRef: img.body.id, name: 'from-image' });
+  const v = await c.createVolume({ size: 1, imageRef: img.body.id, name: 'from-image' });
   assert.equal(v.bootable, 'true');
   assert.equal(v.volume_image_metadata.image_id, img.body.id);
   assert.equal(v.volume_image_metadata.image_name, 'src-img');

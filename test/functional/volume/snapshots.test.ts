@@ -6,8 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { startCinder, PROJECT_A, type Cinder } from './helpers.js';
+import { readAt, startCinder, PROJECT_A, type Cinder } from './helpers.js';
 
 const A = `/v3/${PROJECT_A}`;
 let c: Cinder;
@@ -19,13 +18,7 @@ after(async () => {
   await c?.close();
 });
 
-const volFile = (id: string) => path.join(c.stateDir, 'volumes', `volume-${id}`);
-
-async function createVolume(body: Record<string, unknown>): Promise<any> {
-  const r = await c.req('POST', `${A}/volumes`, { body: { volume: body } });
-  assert.equal(r.status, 202, JSON.stringify(r.body));
-  return c.waitVolume(r.body.volume.id, 'available');
-}
+const volFile = (id: string) => c.volumeFile(id);
 
 async function writeAt(id: string, offset: number, data: Buffer): Promise<void> {
   const fh = await open(volFile(id), 'r+');
@@ -33,16 +26,8 @@ async function writeAt(id: string, offset: number, data: Buffer): Promise<void> 
   await fh.close();
 }
 
-async function readAt(file: string, offset: number, len: number): Promise<Buffer> {
-  const fh = await open(file, 'r');
-  const buf = Buffer.alloc(len);
-  await fh.read(buf, 0, len, offset);
-  await fh.close();
-  return buf;
-}
-
 void test('snapshot create/list/update/delete, metadata, and a volume from the snapshot with the same bytes', async () => {
-  const v = await createVolume({ size: 1, name: 'src' });
+  const v = await c.createVolume({ size: 1, name: 'src' });
   const marker = randomBytes(4096);
   await writeAt(v.id, 5 * 1024 * 1024, marker);
 
@@ -76,7 +61,7 @@ void test('snapshot create/list/update/delete, metadata, and a volume from the s
   assert.equal(refused.status, 400);
   assert.match(refused.body.badRequest.message, /^Invalid volume: Volume status must be available/);
 
-  const fromSnap = await createVolume({ snapshot_id: snap.id, name: 'from-snap' });
+  const fromSnap = await c.createVolume({ snapshot_id: snap.id, name: 'from-snap' });
   assert.equal(fromSnap.snapshot_id, snap.id);
   assert.equal(fromSnap.size, 1);
   assert.deepEqual(await readAt(volFile(fromSnap.id), 5 * 1024 * 1024, 4096), marker);
@@ -99,7 +84,7 @@ void test('snapshot create/list/update/delete, metadata, and a volume from the s
 });
 
 void test('snapshot list: limit, offset, marker and sort', async () => {
-  const v = await createVolume({ size: 1 });
+  const v = await c.createVolume({ size: 1 });
   const ids: string[] = [];
   for (const name of ['b', 'a', 'c']) {
     const r = await c.req('POST', `${A}/snapshots`, { body: { snapshot: { volume_id: v.id, name } } });
@@ -129,10 +114,10 @@ void test('snapshot list: limit, offset, marker and sort', async () => {
 });
 
 void test('clone copies the bytes; extend grows the file; readonly and bootable flags', async () => {
-  const v = await createVolume({ size: 1 });
+  const v = await c.createVolume({ size: 1 });
   const marker = randomBytes(1024);
   await writeAt(v.id, 0, marker);
-  const clone = await createVolume({ source_volid: v.id, name: 'clone' });
+  const clone = await c.createVolume({ source_volid: v.id, name: 'clone' });
   assert.equal(clone.source_volid, v.id);
   assert.deepEqual(await readAt(volFile(clone.id), 0, 1024), marker);
 
