@@ -12,6 +12,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { currentContext, type CatalogEntry, type RequestContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { currentSpanOwner, withSpan } from '../journey/span.js';
@@ -473,7 +474,7 @@ function sendOnce(method: string, url: string, headers: Record<string, string>, 
       });
     });
     if (body instanceof ReadableStream) {
-      const src = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
+      const src = Readable.fromWeb(body as WebReadableStream<Uint8Array>);
       src.on('error', (e) => req.destroy(e));
       src.pipe(req);
     } else req.end(body);
