@@ -41,7 +41,7 @@ export class APIVersion {
 
   /** <0, 0, >0 like a comparator. */
   compare(other: APIVersion | string): number {
-    const o = typeof other === 'string' ? APIVersion.parse(other) : other;
+    const o = typeof other === 'string' ? parseKnown(other) : other;
     return this.major !== o.major ? this.major - o.major : this.minor - o.minor;
   }
 
@@ -64,6 +64,17 @@ export class APIVersion {
   toString(): string {
     return `${this.major}.${this.minor}`;
   }
+}
+
+// Versions compared against are mostly constants in code ('3.13'): parsed once each.
+const known = new Map<string, APIVersion>();
+function parseKnown(s: string): APIVersion {
+  let v = known.get(s);
+  if (!v) {
+    v = APIVersion.parse(s);
+    if (known.size < 1000) known.set(s, v);
+  }
+  return v;
 }
 
 /**

@@ -28,7 +28,35 @@ export class PreparedQueries {
    * Runs the query `build(slots)` makes, with `args` in the slots. `key` names the shape: queries
    * under one key must differ only in the values they bind.
    */
-  async run<R>(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): Promise<QueryResult<R>> {
+  run<R>(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): Promise<QueryResult<R>> {
+    return this.exec<R, QueryResult<R>>(db, key, args, build, (r) => r);
+  }
+
+  rows<R>(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): Promise<R[]> {
+    return this.exec<R, R[]>(db, key, args, build, (r) => r.rows as R[]);
+  }
+
+  /** Rows an UPDATE or DELETE touched. */
+  affected(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): Promise<number> {
+    return this.exec(db, key, args, build, (r) => Number(r.numAffectedRows ?? 0n));
+  }
+
+  /**
+   * On SQLite the statement runs at once unless it would have to wait for the connection; its
+   * result then comes back in one resolved promise (no async layers: this is every hot query).
+   */
+  private exec<R, T>(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable, pick: (r: QueryResult<R>) => T): Promise<T> {
+    try {
+      const query = this.bind(key, args, build);
+      const direct = runDirect<R>(this.root, query, db !== this.root);
+      return direct ? Promise.resolve(pick(direct)) : db.executeQuery<R>(query).then(pick);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The shape of `key` (compiled on first use) with `args` bound. */
+  private bind(key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): CompiledQuery {
     let shape = this.shapes.get(key);
     if (!shape) {
       const slotValues = args.map((_, i) => `${SLOT}${i}`);
@@ -38,18 +66,8 @@ export class PreparedQueries {
       if (this.shapes.size >= MAX_SHAPES) this.shapes.delete(this.shapes.keys().next().value!);
       this.shapes.set(key, shape);
     }
-    const parameters = shape.slots.map((s, i) => (s >= 0 ? args[s] : shape.compiled.parameters[i]));
-    const query = { ...shape.compiled, parameters };
-    // On SQLite the statement runs at once unless it would have to wait for the connection.
-    return runDirect<R>(this.root, query, db !== this.root) ?? db.executeQuery<R>(query);
-  }
-
-  async rows<R>(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): Promise<R[]> {
-    return (await this.run<R>(db, key, args, build)).rows;
-  }
-
-  /** Rows an UPDATE or DELETE touched. */
-  async affected(db: Kysely<any>, key: string, args: readonly unknown[], build: (slots: readonly string[]) => Compilable): Promise<number> {
-    return Number((await this.run(db, key, args, build)).numAffectedRows ?? 0n);
+    const { compiled, slots } = shape;
+    const parameters = slots.map((s, i) => (s >= 0 ? args[s] : compiled.parameters[i]));
+    return { ...compiled, parameters };
   }
 }
