@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { addSpanSink, type Span } from '../../../src/common/journey/span.js';
 import { bootArgs, login, waitForStatus, waitGone, withCloud } from './helpers.js';
+import { assertHopsInOrder } from './support/journey-check.js';
 
 test('boot a server through every hop, then list, power actions and delete', async () => {
   const spans: Span[] = [];
@@ -46,22 +47,15 @@ test('boot a server through every hop, then list, power actions and delete', asy
       assert.equal(Object.keys(allocs.allocations).length, 1);
 
       // The journey of the boot request, hop by hop, in order.
-      const j = spans.filter((x) => x.journeyId === reqId).sort((a, b) => a.start - b.start);
-      const firstIndex = (pred: (x: Span) => boolean, label: string) => {
-        const i = j.findIndex(pred);
-        assert.ok(i >= 0, `journey has ${label}: ${j.map((x) => `${x.kind}:${x.service}:${x.name}`).join(' | ')}`);
-        return i;
-      };
-      const hops = [
-        firstIndex((x) => x.kind === 'http.in' && x.service === 'nova-api' && x.name.startsWith('POST'), 'nova-api POST /servers'),
-        firstIndex((x) => x.kind === 'rpc.receive' && x.name === 'schedule_and_build_instances' && x.service === 'nova-super-conductor', 'super-conductor schedule_and_build_instances'),
-        firstIndex((x) => x.kind === 'rpc.receive' && x.name === 'select_destinations' && x.service === 'nova-scheduler', 'scheduler select_destinations'),
-        firstIndex((x) => x.kind === 'http.out' && x.service === 'nova-scheduler' && x.name.startsWith('PUT placement/allocations'), 'Placement claim'),
-        firstIndex((x) => x.kind === 'rpc.receive' && x.name === 'build_and_run_instance' && x.service === 'nova-compute', 'compute build_and_run_instance'),
-        firstIndex((x) => x.kind === 'rpc.receive' && x.name === 'object_action' && x.service === 'nova-cell-conductor', 'cell conductor object_action'),
-        firstIndex((x) => x.kind === 'http.out' && x.service === 'nova-compute' && /^PUT network\/v2\.0\/ports\//.test(x.name), 'Neutron port update (binding)'),
-      ];
-      for (let i = 1; i < hops.length; i++) assert.ok(hops[i]! > hops[i - 1]!, `hop ${i} after hop ${i - 1}`);
+      const j = assertHopsInOrder(spans, reqId, [
+        ['nova-api POST /servers', (x) => x.kind === 'http.in' && x.service === 'nova-api' && x.name.startsWith('POST')],
+        ['super-conductor schedule_and_build_instances', (x) => x.kind === 'rpc.receive' && x.name === 'schedule_and_build_instances' && x.service === 'nova-super-conductor'],
+        ['scheduler select_destinations', (x) => x.kind === 'rpc.receive' && x.name === 'select_destinations' && x.service === 'nova-scheduler'],
+        ['Placement claim', (x) => x.kind === 'http.out' && x.service === 'nova-scheduler' && x.name.startsWith('PUT placement/allocations')],
+        ['compute build_and_run_instance', (x) => x.kind === 'rpc.receive' && x.name === 'build_and_run_instance' && x.service === 'nova-compute'],
+        ['cell conductor object_action', (x) => x.kind === 'rpc.receive' && x.name === 'object_action' && x.service === 'nova-cell-conductor'],
+        ['Neutron port update (binding)', (x) => x.kind === 'http.out' && x.service === 'nova-compute' && /^PUT network\/v2\.0\/ports\//.test(x.name)],
+      ]);
       // network-vif-plugged arrives from Neutron (its own request) and reaches the compute before the server is ACTIVE.
       const vif = spans.filter((x) => x.kind === 'rpc.receive' && x.name === 'external_instance_event' && x.service === 'nova-compute');
       assert.ok(vif.length >= 1, 'external_instance_event reached the compute');

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { addSpanSink, type Span } from '../../../../src/common/journey/span.js';
+import { assertHopsInOrder } from '../support/journey-check.js';
 import { bootArgs, login, waitForStatus, waitGone, withCloud, type Client } from '../helpers.js';
 
 const PLACEMENT = { 'OpenStack-API-Version': 'placement 1.28' };
@@ -178,19 +179,12 @@ test('resize then revert: back on the source with the old flavor, one allocation
     // it ends: the source's handler ends a moment after the server shows ACTIVE.
     const received = () => spans.some((x) => x.journeyId === reqId && x.kind === 'rpc.receive' && x.name === 'finish_revert_resize');
     for (let i = 0; i < 100 && !received(); i++) await new Promise((res) => setTimeout(res, 50));
-    const j = spans.filter((x) => x.journeyId === reqId).sort((a, b) => a.start - b.start);
-    const at = (pred: (x: Span) => boolean, label: string) => {
-      const i = j.findIndex(pred);
-      assert.ok(i >= 0, `journey has ${label}: ${j.map((x) => `${x.kind}:${x.service}@${x.host}:${x.name}`).join(' | ')}`);
-      return i;
-    };
-    const hops = [
-      at((x) => x.kind === 'http.in' && x.service === 'nova-api', 'nova-api POST action'),
-      at((x) => x.kind === 'rpc.receive' && x.name === 'revert_resize' && x.host === dest, 'revert_resize on the destination'),
-      at((x) => x.kind === 'rpc.receive' && x.name === 'finish_revert_resize' && x.host === source, 'finish_revert_resize on the source'),
-      at((x) => x.kind === 'http.out' && x.host === source && x.name.startsWith('POST placement/allocations'), 'allocations moved back'),
-    ];
-    for (let i = 1; i < hops.length; i++) assert.ok(hops[i]! > hops[i - 1]!, `hop ${i} after hop ${i - 1}`);
+    assertHopsInOrder(spans, reqId, [
+      ['nova-api POST action', (x) => x.kind === 'http.in' && x.service === 'nova-api'],
+      ['revert_resize on the destination', (x) => x.kind === 'rpc.receive' && x.name === 'revert_resize' && x.host === dest],
+      ['finish_revert_resize on the source', (x) => x.kind === 'rpc.receive' && x.name === 'finish_revert_resize' && x.host === source],
+      ['allocations moved back', (x) => x.kind === 'http.out' && x.host === source && x.name.startsWith('POST placement/allocations')],
+    ]);
     assert.equal(s.flavor.original_name ?? s.flavor.id, s.flavor.original_name ? 'm1.tiny' : '1');
     assert.equal((await admin.call('GET', 'compute', `/servers/${id}`)).body.server['OS-EXT-SRV-ATTR:host'], source);
     assert.deepEqual(await usages(admin, rps[source]!), TINY);
@@ -251,22 +245,15 @@ test('cold migrate: each RPC hop in order; a stopped server stays SHUTOFF; NoVal
       assert.deepEqual(await usages(admin, rps[source]!), TINY);
       assert.deepEqual(await usages(admin, rps[dest]!), TINY);
 
-      const j = spans.filter((x) => x.journeyId === reqId).sort((a, b) => a.start - b.start);
-      const at = (pred: (x: Span) => boolean, label: string) => {
-        const i = j.findIndex(pred);
-        assert.ok(i >= 0, `journey has ${label}: ${j.map((x) => `${x.kind}:${x.service}@${x.host}:${x.name}`).join(' | ')}`);
-        return i;
-      };
-      const hops = [
-        at((x) => x.kind === 'http.in' && x.service === 'nova-api', 'nova-api POST action'),
-        at((x) => x.kind === 'rpc.receive' && x.name === 'migrate_server' && x.service === 'nova-super-conductor', 'super-conductor migrate_server'),
-        at((x) => x.kind === 'http.out' && x.name.startsWith('POST placement/allocations'), 'allocation swap POST /allocations'),
-        at((x) => x.kind === 'rpc.receive' && x.name === 'select_destinations' && x.service === 'nova-scheduler', 'scheduler select_destinations'),
-        at((x) => x.kind === 'rpc.receive' && x.name === 'prep_resize' && x.host === dest, 'prep_resize on the destination'),
-        at((x) => x.kind === 'rpc.receive' && x.name === 'resize_instance' && x.host === source, 'resize_instance on the source'),
-        at((x) => x.kind === 'rpc.receive' && x.name === 'finish_resize' && x.host === dest, 'finish_resize on the destination'),
-      ];
-      for (let i = 1; i < hops.length; i++) assert.ok(hops[i]! > hops[i - 1]!, `hop ${i} after hop ${i - 1}`);
+      assertHopsInOrder(spans, reqId, [
+        ['nova-api POST action', (x) => x.kind === 'http.in' && x.service === 'nova-api'],
+        ['super-conductor migrate_server', (x) => x.kind === 'rpc.receive' && x.name === 'migrate_server' && x.service === 'nova-super-conductor'],
+        ['allocation swap POST /allocations', (x) => x.kind === 'http.out' && x.name.startsWith('POST placement/allocations')],
+        ['scheduler select_destinations', (x) => x.kind === 'rpc.receive' && x.name === 'select_destinations' && x.service === 'nova-scheduler'],
+        ['prep_resize on the destination', (x) => x.kind === 'rpc.receive' && x.name === 'prep_resize' && x.host === dest],
+        ['resize_instance on the source', (x) => x.kind === 'rpc.receive' && x.name === 'resize_instance' && x.host === source],
+        ['finish_resize on the destination', (x) => x.kind === 'rpc.receive' && x.name === 'finish_resize' && x.host === dest],
+      ]);
 
       r = await admin.call('POST', 'compute', `/servers/${id}/action`, { confirmResize: null });
       assert.equal(r.status, 204);
