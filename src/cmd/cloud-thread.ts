@@ -24,8 +24,9 @@ export interface ControlWorkerHandlers {
   onFailure: (e: Error) => void;
 }
 
-export function startControlWorker(data: Omit<ControlWorkerData, 'entry'>, h: ControlWorkerHandlers): ControlWorker {
-  const entry = new URL('./cloud-worker.ts', import.meta.url).href;
+/** `entry` defaults to cloud-worker.ts (tests run stand-ins). */
+export function startControlWorker(data: Omit<ControlWorkerData, 'entry'> & { entry?: string }, h: ControlWorkerHandlers): ControlWorker {
+  const entry = data.entry ?? new URL('./cloud-worker.ts', import.meta.url).href;
   const worker = new Worker(new URL('./cloud-worker-boot.mjs', import.meta.url), { workerData: { ...data, entry } satisfies ControlWorkerData });
   let placementOk!: () => void;
   let readyOk!: () => void;
