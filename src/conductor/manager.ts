@@ -8,7 +8,7 @@
  */
 import type { RequestContext } from '../common/context.js';
 import type { ObjectBackend } from '../compute/objects/base.js';
-import { NovaObject } from '../compute/objects/base.js';
+import type { NovaObject } from '../compute/objects/base.js';
 import type { BuildTasks } from './tasks/build.js';
 
 export class ComputeTaskManager {
@@ -31,25 +31,20 @@ export class ConductorManager {
 
   async object_action(ctx: RequestContext, a: { objinst: NovaObject; objmethod: string; args?: unknown[]; kwargs?: Record<string, unknown> }): Promise<[Record<string, unknown>, unknown]> {
     const obj = a.objinst;
-    const before = obj.clone();
+    // nova diffs against a deep copy (obj_clone); the values as decoded from the call are that copy.
+    const before = obj.sentFields() ?? obj.captureFields();
     const result = await this.backend.objectAction(ctx, obj, a.objmethod, a.kwargs ?? {});
     // Send back every field that differs from what the caller sent (nova diffs the same way).
+    const now = obj.captureFields();
     const updates: Record<string, unknown> = {};
-    for (const k of Object.keys(obj.cls.fields)) {
-      if (!obj.isSet(k)) continue;
-      if (!before.isSet(k) || JSON.stringify(snapshot(before.get(k))) !== JSON.stringify(snapshot(obj.get(k)))) updates[k] = obj.get(k);
-    }
-    updates['obj_what_changed'] = obj.whatChanged();
+    for (const k of obj.changedBetween(before, now)) updates[k] = obj.get(k);
+    updates['obj_what_changed'] = obj.whatChanged(now);
     return [updates, result ?? null];
   }
 
   async object_class_action_versions(ctx: RequestContext, a: { objname: string; objmethod: string; object_versions?: Record<string, string>; args?: unknown[]; kwargs?: Record<string, unknown> }): Promise<unknown> {
     return (await this.backend.objectClassAction(ctx, a.objname, a.objmethod, a.kwargs ?? {})) ?? null;
   }
-}
-
-function snapshot(v: unknown): unknown {
-  return v instanceof NovaObject ? v.toDict() : v;
 }
 
 export class BaseRpcApi {

@@ -47,12 +47,19 @@ export interface InstanceExtras {
   trusted_certs?: { ids: string[] } | null;
 }
 
+/** UPDATE/INSERT ... RETURNING gives back the row it wrote (SQLite, PostgreSQL; MySQL reads it again). */
+function hasReturning(db: Database): boolean {
+  return db.dialect !== 'mysql';
+}
+
 export async function instanceCreate(cell: Database, values: Row, extras: InstanceExtras): Promise<Row> {
   const now = nowIso();
   return cell.transaction(async (trx) => {
     const cols = { ...instanceColumns(values), created_at: values['created_at'] ?? now, updated_at: null, deleted: 0 };
-    await trx.insertInto('instances').values(cols).execute();
-    const row = await trx.selectFrom('instances').selectAll().where('uuid', '=', values['uuid']).executeTakeFirstOrThrow();
+    const insert = trx.insertInto('instances').values(cols);
+    const row = hasReturning(cell)
+      ? await insert.returningAll().executeTakeFirstOrThrow()
+      : (await insert.execute(), await trx.selectFrom('instances').selectAll().where('uuid', '=', values['uuid']).executeTakeFirstOrThrow());
     const uuid = values['uuid'] as string;
     await trx.insertInto('instance_extra').values({
       instance_uuid: uuid, created_at: now, deleted: 0,
@@ -143,35 +150,54 @@ export interface UpdateExpectations {
   expected_vm_state?: string | null | (string | null)[];
 }
 
+/** The compare-and-swap UPDATE of an instance row (not yet run). */
+function casUpdate(db: Kysely<any>, uuid: string, values: Row, exp: UpdateExpectations) {
+  const cols = instanceColumns(values);
+  cols['updated_at'] = nowIso();
+  let q = db.updateTable('instances').set(cols).where('uuid', '=', uuid).where('deleted', '=', 0);
+  const applyExpected = (col: string, e: string | null | (string | null)[] | undefined) => {
+    if (e === undefined) return;
+    const list = Array.isArray(e) ? e : [e];
+    const vals = list.filter((x): x is string => x !== null);
+    const wantNull = list.some((x) => x === null);
+    q = q.where((eb) => {
+      const ors = [];
+      if (vals.length) ors.push(eb(col, 'in', vals));
+      if (wantNull) ors.push(eb(col, 'is', null));
+      return ors.length ? eb.or(ors) : eb.val(false);
+    });
+  };
+  applyExpected('task_state', exp.expected_task_state);
+  applyExpected('vm_state', exp.expected_vm_state);
+  return q;
+}
+
+/** The swap matched no row: InstanceNotFound, or UnexpectedTaskState with what the row holds. */
+async function casFailure(db: Kysely<any>, uuid: string, exp: UpdateExpectations): Promise<never> {
+  const cur = await db.selectFrom('instances').select(['task_state', 'vm_state']).where('uuid', '=', uuid).where('deleted', '=', 0).executeTakeFirst();
+  if (!cur) throw instanceNotFound(uuid);
+  throw unexpectedTaskState(uuid, exp.expected_task_state, cur['task_state'], cur['task_state'] === 'deleting');
+}
+
 /**
  * Compare-and-swap update (nova `_instance_update`): the row is updated only if its task_state
  * (and vm_state) still match what the caller saw; otherwise UnexpectedTaskStateError.
  */
 export async function instanceUpdate(cell: Database, uuid: string, values: Row, extras: InstanceExtras, exp: UpdateExpectations = {}): Promise<Row> {
+  const sideRows = extras.flavor !== undefined || extras.network_info !== undefined || extras.trusted_certs !== undefined
+    || extras.metadata !== undefined || extras.system_metadata !== undefined || extras.tags !== undefined;
+  if (!sideRows && hasReturning(cell)) {
+    // Only the instance row changes: UPDATE ... RETURNING is the swap and the read-back in one
+    // statement, atomic on its own (most saves of a build or an action are this).
+    const row = await casUpdate(cell.db, uuid, values, exp).returningAll().executeTakeFirst();
+    return row ?? casFailure(cell.db, uuid, exp);
+  }
   return cell.transaction(async (trx) => {
-    const cols = instanceColumns(values);
-    cols['updated_at'] = nowIso();
-    let q = trx.updateTable('instances').set(cols).where('uuid', '=', uuid).where('deleted', '=', 0);
-    const applyExpected = (col: string, e: string | null | (string | null)[] | undefined) => {
-      if (e === undefined) return;
-      const list = Array.isArray(e) ? e : [e];
-      const vals = list.filter((x): x is string => x !== null);
-      const wantNull = list.some((x) => x === null);
-      q = q.where((eb) => {
-        const ors = [];
-        if (vals.length) ors.push(eb(col, 'in', vals));
-        if (wantNull) ors.push(eb(col, 'is', null));
-        return ors.length ? eb.or(ors) : eb.val(false);
-      });
-    };
-    applyExpected('task_state', exp.expected_task_state);
-    applyExpected('vm_state', exp.expected_vm_state);
-    const res = await q.executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) {
-      const cur = await trx.selectFrom('instances').select(['task_state', 'vm_state']).where('uuid', '=', uuid).where('deleted', '=', 0).executeTakeFirst();
-      if (!cur) throw instanceNotFound(uuid);
-      throw unexpectedTaskState(uuid, exp.expected_task_state, cur['task_state'], cur['task_state'] === 'deleting');
-    }
+    const q = casUpdate(trx, uuid, values, exp);
+    let updated: Row | undefined;
+    if (hasReturning(cell)) updated = await q.returningAll().executeTakeFirst();
+    else if (Number((await q.executeTakeFirst()).numUpdatedRows) > 0) updated = {};
+    if (!updated) return casFailure(trx, uuid, exp);
     const now = nowIso();
     if (extras.flavor !== undefined) {
       await trx.updateTable('instance_extra').set({ flavor: JSON.stringify({ cur: extras.flavor, old: null, new: null }), updated_at: now }).where('instance_uuid', '=', uuid).execute();
@@ -188,7 +214,7 @@ export async function instanceUpdate(cell: Database, uuid: string, values: Row, 
       await trx.deleteFrom('tags').where('resource_id', '=', uuid).execute();
       for (const tag of extras.tags) await trx.insertInto('tags').values({ resource_id: uuid, tag }).execute();
     }
-    return trx.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirstOrThrow();
+    return hasReturning(cell) ? updated : trx.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirstOrThrow();
   });
 }
 
@@ -339,7 +365,10 @@ export async function instanceRowByUuid(cell: Database, uuid: string): Promise<R
 
 export async function actionStart(cell: Database, v: { action: string; instance_uuid: string; request_id: string; user_id: string | null; project_id: string | null; message?: string | null }): Promise<Row> {
   const now = nowIso();
-  await cell.db.insertInto('instance_actions').values({ ...v, message: v.message ?? null, start_time: now, created_at: now, deleted: 0 }).execute();
+  const insert = cell.db.insertInto('instance_actions').values({ ...v, message: v.message ?? null, start_time: now, created_at: now, deleted: 0 });
+  // The new row is the latest action of this request, the one actionGetByRequestId would find.
+  if (hasReturning(cell)) return insert.returningAll().executeTakeFirstOrThrow();
+  await insert.execute();
   return (await actionGetByRequestId(cell, v.instance_uuid, v.request_id))!;
 }
 

@@ -12,6 +12,7 @@ import {
   BuildAbortException, ComputeResourcesUnavailable, InstanceNotFound, RescheduledException, UnexpectedDeletingTaskStateError,
   VirtualInterfaceCreateException,
 } from '../exception.js';
+import type { BlockDeviceMapping } from '../objects/block-device.js';
 import type { Instance, NetworkInfoVif } from '../objects/instance.js';
 import { InstanceActionEvent, InstanceFault, errorText } from '../objects/instance-action.js';
 import type { ImageMeta, RequestSpec, Selection } from '../objects/request-spec.js';
@@ -80,8 +81,9 @@ async function buildAndRunInstance(m: ComputeManager, ctx: RequestContext, a: Bu
     throw e;
   }
   let nwInfo: NetworkInfoVif[];
+  let bdms: BlockDeviceMapping[] | undefined;
   try {
-    nwInfo = await buildResources(m, ctx, a);
+    ({ nwInfo, bdms } = await buildResources(m, ctx, a));
   } catch (e) {
     if (e instanceof InstanceNotFound || e instanceof UnexpectedDeletingTaskStateError || e instanceof BuildAbortException) throw e;
     throw new BuildAbortException(`Build of instance ${instance.uuid} aborted: ${errorText(e)}`, { instance_uuid: instance.uuid });
@@ -96,7 +98,7 @@ async function buildAndRunInstance(m: ComputeManager, ctx: RequestContext, a: Bu
         waitForEvents: (events, run) => m.events.waitFor(instance.uuid, events, run, { timeoutMs: m.opts.vifPluggingTimeoutMs, fatal: m.opts.vifPluggingIsFatal }),
       }));
     // Volumes reserved in _prep_block_device are connected to the guest and completed (`in-use`).
-    await m.volumes?.attachBlockDevices(ctx, instance);
+    await m.volumes?.attachBlockDevices(ctx, instance, bdms);
   } catch (e) {
     if (e instanceof InstanceNotFound || e instanceof UnexpectedDeletingTaskStateError) throw e;
     await m.driver.destroy(instance, nwInfo).catch(() => undefined);
@@ -116,7 +118,7 @@ async function buildAndRunInstance(m: ComputeManager, ctx: RequestContext, a: Bu
 }
 
 /** _build_resources: network allocation, block devices, in the order the task_states show. */
-async function buildResources(m: ComputeManager, ctx: RequestContext, a: BuildArgs): Promise<NetworkInfoVif[]> {
+async function buildResources(m: ComputeManager, ctx: RequestContext, a: BuildArgs): Promise<{ nwInfo: NetworkInfoVif[]; bdms: BlockDeviceMapping[] | undefined }> {
   const instance = a.instance;
   instance.task_state = TaskState.NETWORKING;
   await instance.save(ctx, { expected_task_state: null });
@@ -139,13 +141,14 @@ async function buildResources(m: ComputeManager, ctx: RequestContext, a: BuildAr
   }
   instance.info_cache = { network_info: nwInfo };
   // _prep_block_device: volumes created in Cinder (image -> volume) and reserved for this instance.
+  let bdms: BlockDeviceMapping[] | undefined;
   try {
-    await m.volumes?.prepBlockDevices(ctx, instance);
+    bdms = await m.volumes?.prepBlockDevices(ctx, instance);
   } catch (e) {
     throw new BuildAbortException(`Build of instance ${instance.uuid} aborted: Block Device Mapping is Invalid: ${errorText(e)}`, { instance_uuid: instance.uuid });
   }
   // The info cache rides along with the next save (spawning).
-  return nwInfo;
+  return { nwInfo, bdms };
 }
 
 async function cleanupNetworks(m: ComputeManager, ctx: RequestContext, instance: Instance): Promise<void> {

@@ -108,14 +108,14 @@ export class ComputeShelveManager {
         await this.bindPorts(ctx, instance, this.m.host);
         const image = a.image ?? { id: instance.image_ref, properties: {} };
         // Volumes (attached before or while offloaded) get device names and reservations here...
-        await this.m.volumes?.prepBlockDevices(ctx, instance);
+        const bdms = await this.m.volumes?.prepBlockDevices(ctx, instance);
         await withSpan({ kind: 'internal', name: 'driver.spawn', service: 'nova-compute', host: this.m.host, attributes: { instance: instance.uuid } }, () =>
           this.m.driver.spawn({
             instance, image, networkInfo: instance.networkInfo.map((v) => ({ ...v, active: true })), allocations: {}, adminPassword: null,
             waitForEvents: async (_e, run) => run(),
           }));
         // ...and are connected to the new guest on this host.
-        await this.m.volumes?.attachBlockDevices(ctx, instance);
+        await this.m.volumes?.attachBlockDevices(ctx, instance, bdms);
       } catch (e) {
         // reverts_task_state + the claim dropped: still offloaded, ready to try again.
         this.m.log.error({ err: e, instance: instance.uuid }, 'Unshelve failed');

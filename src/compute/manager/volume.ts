@@ -23,10 +23,13 @@ import type { CinderAPI } from '../volume/cinder.js';
 
 /** What the build and delete flows of ComputeManager call (null when the host has no Cinder). */
 export interface ComputeVolumeHooks {
-  /** `_prep_block_device`: creates image/blank -> volume BDMs in Cinder and reserves every volume. */
-  prepBlockDevices(ctx: RequestContext, instance: Instance): Promise<void>;
-  /** After spawn: connects the instance's volumes to the guest and completes the attachments. */
-  attachBlockDevices(ctx: RequestContext, instance: Instance): Promise<void>;
+  /** `_prep_block_device`: creates image/blank -> volume BDMs in Cinder and reserves every volume; returns the BDMs. */
+  prepBlockDevices(ctx: RequestContext, instance: Instance): Promise<BlockDeviceMapping[]>;
+  /**
+   * After spawn: connects the instance's volumes to the guest and completes the attachments.
+   * `bdms`: what prepBlockDevices returned under the same instance lock (read again when absent).
+   */
+  attachBlockDevices(ctx: RequestContext, instance: Instance, bdms?: BlockDeviceMapping[]): Promise<void>;
   /** `_cleanup_volumes` on delete: attachments deleted, `delete_on_termination` volumes deleted. */
   cleanupVolumes(ctx: RequestContext, instance: Instance): Promise<void>;
   /** `volume-extended` external event. */
@@ -119,7 +122,7 @@ export class ComputeVolumeManager implements ComputeVolumeHooks {
 
   // ---------------- hooks of the build / delete flows ----------------
 
-  async prepBlockDevices(ctx: RequestContext, instance: Instance): Promise<void> {
+  async prepBlockDevices(ctx: RequestContext, instance: Instance): Promise<BlockDeviceMapping[]> {
     const bdms = await BlockDeviceMapping.listByInstance(this.m.backend, ctx, instance.uuid);
     let used = bdms.map((b) => b.device_name);
     for (const bdm of bdms.filter((b) => b.isVolume)) {
@@ -147,10 +150,12 @@ export class ComputeVolumeManager implements ComputeVolumeHooks {
     }
     const root = bdms.find((b) => b.isRoot && b.isVolume);
     if (root?.device_name && instance.root_device_name !== root.device_name) instance.root_device_name = root.device_name;
+    return bdms;
   }
 
-  async attachBlockDevices(ctx: RequestContext, instance: Instance): Promise<void> {
-    const bdms = await BlockDeviceMapping.listByInstance(this.m.backend, ctx, instance.uuid);
+  async attachBlockDevices(ctx: RequestContext, instance: Instance, prepared?: BlockDeviceMapping[]): Promise<void> {
+    // The build (nova passes its BDM list along) does not read again what it just prepared and saved.
+    const bdms = prepared ?? (await BlockDeviceMapping.listByInstance(this.m.backend, ctx, instance.uuid));
     for (const bdm of bdms.filter((b) => b.isVolume && b.attachment_id && !b.connection_info)) await this.connect(ctx, instance, bdm, true);
   }
 

@@ -19,8 +19,33 @@ export interface RequestedNetwork {
 
 type Port = Record<string, any>;
 
+/** `[neutron]extension_sync_interval`: how long Nova trusts the extension list it read (600 s). */
+const EXTENSION_SYNC_INTERVAL_MS = 600_000;
+
 export class NeutronAPI {
+  /** Aliases from GET /v2.0/extensions and when they were read (nova's extensions cache). */
+  private extensions: { aliases: Set<string>; at: number } | null = null;
+  private extensionsLoading: Promise<Set<string> | null> | null = null;
+
   constructor(readonly session: Session) {}
+
+  /**
+   * Whether Neutron has an extension (nova's `_refresh_neutron_extensions_cache`): the list is
+   * read again after extension_sync_interval. null when it cannot be read.
+   */
+  async hasExtension(ctx: RequestContext, alias: string): Promise<boolean | null> {
+    if (this.extensions && Date.now() - this.extensions.at < EXTENSION_SYNC_INTERVAL_MS) return this.extensions.aliases.has(alias);
+    this.extensionsLoading ??= this.session.get<any>('network', '/v2.0/extensions', { ctx })
+      .then((r) => {
+        const aliases = new Set<string>(((r.body?.extensions ?? []) as { alias: string }[]).map((e) => e.alias));
+        this.extensions = { aliases, at: Date.now() };
+        return aliases;
+      })
+      .catch(() => null)
+      .finally(() => { this.extensionsLoading = null; });
+    const aliases = await this.extensionsLoading;
+    return aliases ? aliases.has(alias) : null;
+  }
 
   private userOpts(ctx: RequestContext) {
     return ctx.authToken ? { ctx, userToken: ctx.authToken } : { ctx };
@@ -86,14 +111,17 @@ export class NeutronAPI {
         portIds.push({ id: r.body.port.id, preexisting: false });
       }
       const ports: { port: Port; preexisting: boolean }[] = [];
+      // dns_name goes only to a Neutron with DNS integration (nova's _populate_neutron_extension_values).
+      const withDns = portIds.length > 0 && (await this.hasExtension(ctx, 'dns-integration')) !== false;
       for (const p of portIds) {
-        const update = { device_id: a.instanceUuid, device_owner: `compute:${a.availabilityZone}`, 'binding:host_id': a.host, dns_name: a.hostname };
+        const update: Record<string, unknown> = { device_id: a.instanceUuid, device_owner: `compute:${a.availabilityZone}`, 'binding:host_id': a.host };
+        if (withDns) update['dns_name'] = a.hostname;
         let r;
         try {
           r = await this.session.put<any>('network', `/v2.0/ports/${p.id}`, { ctx, body: { port: update } });
         } catch (e) {
-          // dns_name needs the dns extension; retry without it like nova does when it is absent.
-          if (e instanceof RemoteHttpError && e.status === 400 && String(e.message).includes('dns_name')) {
+          // The extension list could not be read, or is out of date: retry without dns_name.
+          if (withDns && e instanceof RemoteHttpError && e.status === 400 && String(e.message).includes('dns_name')) {
             const { dns_name: _drop, ...rest } = update;
             r = await this.session.put<any>('network', `/v2.0/ports/${p.id}`, { ctx, body: { port: rest } });
           } else throw e;

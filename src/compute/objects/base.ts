@@ -32,7 +32,14 @@ export function objectClass(name: string): ObjClass | undefined {
   return registry.get(name);
 }
 
-const UNSET = '\u0000unset';
+/** Change tracking: what a field held at the last reset (see fieldMark). */
+export type FieldMarks = Record<string, unknown>;
+/** The mark of a field that was not set (or that a decoded primitive listed as changed). */
+const NOT_SET: unique symbol = Symbol('unset');
+/** A dict, list or object value, kept as its JSON (nested objects as dicts): in-place edits count as changes. */
+class JsonMark {
+  constructor(readonly json: string | undefined) {}
+}
 
 export abstract class NovaObject {
   static objName = 'NovaObject';
@@ -41,7 +48,9 @@ export abstract class NovaObject {
   static fields: Record<string, FieldKind> = {};
   /** Where remotable methods run; set by whoever created or decoded the object. */
   backend: ObjectBackend | null = null;
-  private _orig: Record<string, string> = {};
+  private _orig: FieldMarks = {};
+  /** The fields as a decoded primitive carried them (what its sender sent); null for objects made here. */
+  private _sent: FieldMarks | null = null;
 
   get cls(): ObjClass {
     return this.constructor as ObjClass;
@@ -66,16 +75,65 @@ export abstract class NovaObject {
   }
 
   resetChanges(fields?: string[]): void {
-    for (const k of fields ?? Object.keys(this.cls.fields)) this._orig[k] = snapshot(this.get(k));
+    // Always a new record: marks handed out (sentFields) never change under their holder.
+    if (!fields) {
+      this._orig = this.captureFields();
+      return;
+    }
+    const marks = { ...this._orig };
+    for (const k of fields) marks[k] = fieldMark(this.get(k));
+    this._orig = marks;
   }
 
-  whatChanged(): string[] {
-    return Object.keys(this.cls.fields).filter((k) => this.isSet(k) && this._orig[k] !== snapshot(this.get(k)));
+  /** Changed fields; `now` (from captureFields, taken after the last change) saves encoding the values again. */
+  whatChanged(now?: FieldMarks): string[] {
+    return now ? this.changedBetween(this._orig, now) : this.changedSince(this._orig);
+  }
+
+  /** The fields' values as they are now (for changedSince / changedBetween, the conductor's object_action diff). */
+  captureFields(): FieldMarks {
+    const marks: FieldMarks = {};
+    for (const k of Object.keys(this.cls.fields)) marks[k] = fieldMark(this.get(k));
+    return marks;
+  }
+
+  /** Fields set now whose value differs (as JSON) from what `marks` recorded, or that were not set then. */
+  changedSince(marks: FieldMarks): string[] {
+    const out: string[] = [];
+    for (const k of Object.keys(this.cls.fields)) {
+      const v = this.get(k);
+      if (v !== undefined && (!(k in marks) || !sameAsMark(marks[k], v))) out.push(k);
+    }
+    return out;
+  }
+
+  /** changedSince(before) for the values `now` recorded. */
+  changedBetween(before: FieldMarks, now: FieldMarks): string[] {
+    const out: string[] = [];
+    for (const k of Object.keys(this.cls.fields)) {
+      const m = now[k];
+      if (m !== NOT_SET && m !== undefined && (!(k in before) || !sameMarks(before[k], m))) out.push(k);
+    }
+    return out;
   }
 
   /** Marks fields as changed (used when decoding a primitive that lists its changes). */
   markChanged(fields: string[]): void {
-    for (const k of fields) this._orig[k] = UNSET;
+    const marks = { ...this._orig };
+    for (const k of fields) marks[k] = NOT_SET;
+    this._orig = marks;
+  }
+
+  /** Just decoded: unchanged except for `changes`, and the values kept as what the sender sent. */
+  resetFromWire(changes: string[] | null): void {
+    this.resetChanges();
+    this._sent = this._orig;
+    if (changes) this.markChanged(changes);
+  }
+
+  /** The fields as the primitive this object was decoded from carried them (null if made here). */
+  sentFields(): FieldMarks | null {
+    return this._sent;
   }
 
   toPrimitive(): Record<string, unknown> {
@@ -119,10 +177,42 @@ export abstract class NovaObject {
   }
 }
 
-function snapshot(v: unknown): string {
-  if (v === undefined) return UNSET;
+/** A value's JSON, nested objects as their dicts: two values are the same when these are equal. */
+function snapshot(v: unknown): string | undefined {
   if (v instanceof NovaObject) return JSON.stringify(v.toDict());
   return JSON.stringify(v, (_k, x) => (x instanceof NovaObject ? x.toDict() : x));
+}
+
+/**
+ * What to remember of a field value. Scalars are kept as they are and compared with ===
+ * (most fields are scalars, and JSON-encoding each of them at every reset and every diff was
+ * the bulk of the cost of an object hop); dicts, lists and objects are kept as their JSON.
+ */
+function fieldMark(v: unknown): unknown {
+  if (v === undefined) return NOT_SET;
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return v;
+  return new JsonMark(snapshot(v));
+}
+
+/** Whether two marks record the same value (the same JSON). */
+function sameMarks(a: unknown, b: unknown): boolean {
+  if (a === NOT_SET || b === NOT_SET) return false;
+  if (a instanceof JsonMark) return b instanceof JsonMark ? a.json === b.json : a.json === JSON.stringify(b);
+  if (b instanceof JsonMark) return JSON.stringify(a) === b.json;
+  if (a === b) return true;
+  if (typeof a === 'number' || typeof b === 'number') return JSON.stringify(a) === JSON.stringify(b);
+  return false;
+}
+
+/** Whether `v` equals the remembered value: the same JSON, as comparing snapshots did. */
+function sameAsMark(mark: unknown, v: unknown): boolean {
+  if (mark === NOT_SET) return false;
+  if (mark instanceof JsonMark) return mark.json === snapshot(v);
+  if (mark === v) return true;
+  if (v !== null && (typeof v === 'object' || typeof v === 'function')) return JSON.stringify(mark) === snapshot(v);
+  // NaN, Infinity and null all encode as null; -0 as 0.
+  if (typeof mark === 'number' || typeof v === 'number') return JSON.stringify(mark) === JSON.stringify(v);
+  return false;
 }
 
 function fieldToPrimitive(kind: FieldKind, v: unknown): unknown {
@@ -163,9 +253,8 @@ export function fromPrimitive(p: Record<string, unknown>, backend: ObjectBackend
   for (const [k, kind] of Object.entries(cls.fields)) {
     if (k in data) obj.set(k, fieldFromPrimitive(kind, data[k], backend));
   }
-  obj.resetChanges();
   const changes = p['nova_object.changes'];
-  if (Array.isArray(changes)) obj.markChanged(changes.map(String));
+  obj.resetFromWire(Array.isArray(changes) ? changes.map(String) : null);
   return obj;
 }
 
