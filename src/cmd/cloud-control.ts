@@ -67,7 +67,9 @@ export async function startControlServices(o: ControlOptions, stops: (() => Prom
   stops.push(() => identity.close());
   await listen(identity.app, { host, port: ports.identity });
   stops.push(() => identity.app.close());
-  await identity.bootstrap({
+  // The bootstrap's password hashing runs on the thread pool (bcrypt): Placement, Glance and
+  // Neutron are created meanwhile, and Nova hears "placement ready" as soon as Keystone is.
+  const bootstrap = identity.bootstrap({
     adminPassword: secrets.adminPassword,
     demoPassword: secrets.demoPassword,
     region: REGION,
@@ -82,7 +84,7 @@ export async function startControlServices(o: ControlOptions, stops: (() => Prom
       { type: 'block-storage', name: 'cinder', publicUrl: urls.volume },
     ],
   });
-  progress(`keystone   ${urls.identity}`);
+  bootstrap.catch(() => undefined);
   const validator = identity.validator;
   const serviceSession = (name: string) =>
     new Session({ authUrl, username: name, password: secrets.servicePassword, projectName: 'service', userDomainId: 'default', projectDomainId: 'default' });
@@ -90,13 +92,16 @@ export async function startControlServices(o: ControlOptions, stops: (() => Prom
   const placement = await createPlacementApp({ database: await open('placement', 'placement'), validator, authUrl });
   await listen(placement, { host, port: ports.placement });
   stops.push(() => placement.close());
-  progress(`placement  ${urls.placement}`);
-  o.onPlacementReady?.();
+  const keystoneReady = bootstrap.then(() => {
+    progress(`keystone   ${urls.identity}`);
+    progress(`placement  ${urls.placement}`);
+    o.onPlacementReady?.();
+  });
+  keystoneReady.catch(() => undefined);
 
   const image = await createImageApp({ database: await open('glance', 'glance'), stateDir: state.root, validator, authUrl, publicUrl: urls.image });
   await listen(image, { host, port: ports.image });
   stops.push(() => image.close());
-  progress(`glance     ${urls.image}`);
 
   const neutron = await createNeutronServer({
     database: await open('neutron', 'neutron'), bus, host: hostname, validator, authUrl,
@@ -115,6 +120,8 @@ export async function startControlServices(o: ControlOptions, stops: (() => Prom
     await agent.start();
     stops.push(() => agent.stop());
   }
+  await keystoneReady;
+  progress(`glance     ${urls.image}`);
   progress(`neutron    ${urls.network} (+ l2 agents on ${layout.computeHosts.join(', ')}, dhcp, l3, metadata agents)`);
 
   // Cinder: cinder-api, cinder-scheduler and one cinder-volume backend (file driver).
