@@ -49,7 +49,7 @@ export function createNovaApiApp(compute: ComputeApiFacade, o: { host: string; v
   });
   registerVersions(app);
   const routes = async (scope: FastifyInstance) => {
-    registerServers(scope, compute);
+    registerServers(scope, compute, { volumesAttached: Boolean(o.cinder) });
     // Move actions (resize, migrate, confirm/revert) answer before the generic action dispatcher.
     registerMoveActions(scope, compute);
     registerMigrations(scope, compute);

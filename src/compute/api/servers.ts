@@ -3,20 +3,21 @@
  * order), show, update, delete (nova/api/openstack/compute/servers.py).
  * @module
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, badRequest } from '../../common/errors.js';
 import { isUuidLike, validateBody, validateQuery } from '../../common/http/validation.js';
 import type { ComputeApiFacade, CreateServerRequest, Located } from '../api.js';
 import type { Cell } from '../cells.js';
 import * as cellApi from '../db/cell-api.js';
-import { listInstancesForView, type ListedInstance, type ListNeeds } from '../db/instance-list.js';
+import { listInstancesForView, rowsForUuids, type ListedInstance, type ListNeeds } from '../db/instance-list.js';
 import type { Instance } from '../objects/instance.js';
 import { statesFromStatus } from '../states.js';
 import { compactIpv6 } from './access-ip.js';
-import { boolParam, mapErrors, mv, requireAdmin, requireProject } from './common.js';
+import { baseUrl, boolParam, mapErrors, mv, requireAdmin, requireProject } from './common.js';
 import * as schema from './schemas/servers.js';
 import { JOINED_TABLE_QUERY_PARAMS } from './schemas/servers.js';
 import { serverBasic, serverDetail, serverFromDownCell, serverReduced, type DownCellServer } from './views.js';
+import { volumesAttached } from './volume-attachments.js';
 import { fromPrimitive } from '../objects/base.js';
 import type { RequestSpec } from '../objects/request-spec.js';
 
@@ -29,7 +30,12 @@ export function normalizeIpv6(v: string | null | undefined): string | null | und
   return v ? compactIpv6(v) : v;
 }
 
-export function registerServers(app: FastifyInstance, compute: ComputeApiFacade): void {
+export interface ServersOptions {
+  /** Detail documents show the attached volumes (os-extended-volumes), read from the cells' BDMs: only with a Cinder. */
+  volumesAttached?: boolean;
+}
+
+export function registerServers(app: FastifyInstance, compute: ComputeApiFacade, opts: ServersOptions = {}): void {
   app.post('/servers', async (req, reply) => {
     requireProject(req);
     const body = validateBody<{ server: Record<string, any>; 'os:scheduler_hints'?: Record<string, unknown>; 'OS-SCH-HNT:scheduler_hints'?: Record<string, unknown> }>(req, schema.create);
@@ -75,8 +81,8 @@ export function registerServers(app: FastifyInstance, compute: ComputeApiFacade)
     return { server };
   });
 
-  app.get('/servers', async (req) => ({ ...(await list(req, compute, false)) }));
-  app.get('/servers/detail', async (req) => ({ ...(await list(req, compute, true)) }));
+  app.get('/servers', async (req, reply) => listBody(reply, await list(req, compute, false, opts)));
+  app.get('/servers/detail', async (req, reply) => listBody(reply, await list(req, compute, true, opts)));
 
   app.get<{ Params: { id: string } }>('/servers/:id', async (req) => {
     const loc: Located | Record<string, unknown> = await mapErrors('show', req.params.id, () => compute.get(req.ctx, req.params.id)).catch(async (e: unknown) => {
@@ -158,7 +164,7 @@ function checkBdmVolumeTypes(bdms: Record<string, unknown>[] | undefined): void 
 async function securityGroupsFor(compute: ComputeApiFacade, uuids: string[]): Promise<Map<string, { name: string }[]>> {
   const out = new Map<string, { name: string }[]>();
   if (!uuids.length) return out;
-  const rows = await compute.api.db.selectFrom('request_specs').select(['instance_uuid', 'spec']).where('instance_uuid', 'in', uuids).execute();
+  const rows = await rowsForUuids(compute.api.db, 'request_specs', ['instance_uuid', 'spec'], 'instance_uuid', uuids);
   // Only one field of a large JSON document is needed: read it without parsing the whole spec.
   const re = /"security_groups":(\[[^\]]*\])/;
   for (const r of rows) {
@@ -209,7 +215,24 @@ function dateParam(req: FastifyRequest, q: Q, key: string): string | undefined {
   return new Date(v).toISOString();
 }
 
-async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: boolean): Promise<Record<string, unknown>> {
+/** A list page: each server's document already serialised, and the next-page link. */
+interface ListPage {
+  servers: string[];
+  links?: { rel: string; href: string }[];
+}
+
+/**
+ * The page's JSON, as JSON.stringify({servers, servers_links}) writes it. Each server was
+ * serialised as soon as its document was built, so the documents of a 1,000-server page do
+ * not all stay alive (and get copied by the young-generation GC) until the end.
+ */
+function listBody(reply: FastifyReply, page: ListPage): string {
+  reply.type('application/json; charset=utf-8');
+  const links = page.links ? `,"servers_links":${JSON.stringify(page.links)}` : '';
+  return `{"servers":[${page.servers.join(',')}]${links}}`;
+}
+
+async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: boolean, opts: ServersOptions): Promise<ListPage> {
   const raw = (req.query ?? {}) as Q;
   const ctx = req.ctx;
   const admin = ctx.isAdmin;
@@ -346,23 +369,29 @@ async function list(req: FastifyRequest, compute: ComputeApiFacade, detail: bool
     merged = merged.filter((i) => i.info_cache.network_info.some((v) => v.network.subnets.some((s) => s.ips.some((x) => (ip ? x.version === 4 : x.version === 6) && re.test(x.address)))));
   }
   const all: (Instance | ListedInstance)[] = [...brs, ...merged].slice(0, limit);
-  const sgs = detail ? await securityGroupsFor(compute, all.map((i) => i.uuid)) : new Map();
-  const servers: Record<string, unknown>[] = all.map((i) => (detail ? serverDetail(req, i, { securityGroups: sgs.get(i.uuid) ?? [{ name: 'default' }] }) : serverBasic(req, i)));
+  const uuids = all.map((i) => i.uuid);
+  const [sgs, volumes] = detail
+    ? await Promise.all([securityGroupsFor(compute, uuids), opts.volumesAttached ? volumesAttached(compute, uuids) : null])
+    : [null, null];
+  const servers: string[] = all.map((i) => JSON.stringify(detail
+    ? serverDetail(req, i, { securityGroups: sgs!.get(i.uuid) ?? [{ name: 'default' }], ...(volumes ? { volumes: volumes.get(i.uuid) ?? [] } : {}) })
+    : serverBasic(req, i)));
   // 2.69: servers of cells that do not answer appear as minimal records, unless filtering,
   // sorting or paging asked for what those records cannot tell (then they are skipped).
   const pagingOrSorting = PAGING_SORTING.some((k) => k in raw);
   const filtered = !(filterKeys.length === 0 || (filterKeys.length === 1 && filterKeys[0] === 'all_tenants'));
   if (downCells.length && mv(req, '2.69') && !pagingOrSorting && !filtered) {
-    servers.push(...(await downCellServers(req, compute, downCells, f.project_id ?? null, detail)));
+    for (const s of await downCellServers(req, compute, downCells, f.project_id ?? null, detail)) servers.push(JSON.stringify(s));
   }
-  const out: Record<string, unknown> = { servers };
+  const out: ListPage = { servers };
   if (one(q, 'limit') !== undefined && all.length === limit && limit > 0) {
     const last = all[all.length - 1]!;
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(q)) if (k !== 'marker') for (const x of [v].flat()) if (x !== undefined) qs.append(k, x);
     qs.set('marker', last.uuid);
-    const base = (servers[0] as { links: { href: string }[] }).links[0]!.href.replace(/\/servers\/.*$/, '/servers');
-    out['servers_links'] = [{ rel: 'next', href: `${base}${detail ? '/detail' : ''}?${qs.toString()}` }];
+    // The servers' own self links' base (views.ts links()).
+    const base = `${baseUrl(req)}/servers`;
+    out.links = [{ rel: 'next', href: `${base}${detail ? '/detail' : ''}?${qs.toString()}` }];
   }
   return out;
 }

@@ -14,6 +14,7 @@ import { BlockDeviceMapping, VolumeBDMNotFound } from '../objects/block-device.j
 import { InstanceAction } from '../objects/instance-action.js';
 import { VmState } from '../states.js';
 import { cinderError, type CinderAPI } from '../volume/cinder.js';
+import { rowsForUuids } from '../db/instance-list.js';
 import { mapErrors, mv, requireAdmin } from './common.js';
 
 /** vm_states an attach or detach accepts (check_instance_state in nova/compute/api.py). */
@@ -245,21 +246,29 @@ export class VolumeAttachmentsApi {
   }
 
   /** `os-extended-volumes:volumes_attached` for servers of any cell: uuid -> volumes. */
-  async volumesAttached(uuids: string[]): Promise<Map<string, { id: string; delete_on_termination: boolean }[]>> {
-    const out = new Map<string, { id: string; delete_on_termination: boolean }[]>();
-    if (!uuids.length) return out;
-    for (const cell of await this.compute.cells.all()) {
-      for (let i = 0; i < uuids.length; i += 500) {
-        const rows = await cell.db.db.selectFrom('block_device_mapping').select(['instance_uuid', 'volume_id', 'delete_on_termination'])
-          .where('instance_uuid', 'in', uuids.slice(i, i + 500)).where('deleted', '=', 0).where('volume_id', 'is not', null).orderBy('id').execute();
-        for (const r of rows) {
-          if (!out.has(r['instance_uuid'])) out.set(r['instance_uuid'], []);
-          out.get(r['instance_uuid'])!.push({ id: r['volume_id'], delete_on_termination: Boolean(r['delete_on_termination']) });
-        }
+  volumesAttached(uuids: string[]): Promise<Map<string, AttachedVolume[]>> {
+    return volumesAttached(this.compute, uuids);
+  }
+}
+
+export interface AttachedVolume { id: string; delete_on_termination: boolean }
+
+/** `os-extended-volumes:volumes_attached` for servers of any cell: uuid -> volumes (one query per cell and 1,000 servers). */
+export async function volumesAttached(compute: ComputeApiFacade, uuids: string[]): Promise<Map<string, AttachedVolume[]>> {
+  const out = new Map<string, AttachedVolume[]>();
+  if (!uuids.length) return out;
+  for (const cell of await compute.cells.all()) {
+    for (let i = 0; i < uuids.length; i += 1000) {
+      const rows = await rowsForUuids(cell.db.db, 'block_device_mapping', ['instance_uuid', 'volume_id', 'delete_on_termination'], 'instance_uuid',
+        uuids.slice(i, i + 1000), { notDeleted: true, notNull: 'volume_id', orderById: 'asc' });
+      for (const r of rows) {
+        let l = out.get(r['instance_uuid']);
+        if (!l) out.set(r['instance_uuid'], (l = []));
+        l.push({ id: r['volume_id'], delete_on_termination: Boolean(r['delete_on_termination']) });
       }
     }
-    return out;
   }
+  return out;
 }
 
 /** Cinder's refusal becomes Nova's (400 for a volume in the wrong state, 404 when gone). */
@@ -331,11 +340,12 @@ export function registerVolumeAttachments(app: FastifyInstance, compute: Compute
     return reply.code(202).send();
   });
 
-  // The server views leave volumes_attached empty; fill it from the BDMs (one query per cell).
+  // The server view of GET /servers/{id} leaves volumes_attached empty; fill it from the BDMs
+  // (one query per cell). GET /servers/detail reads them itself (servers.ts, volumesAttached).
   app.addHook('preSerialization', async (req: FastifyRequest, _reply, payload: unknown) => {
     if (req.method !== 'GET') return payload;
     const url = req.routeOptions.url ?? '';
-    if (!url.endsWith('/servers/:id') && !url.endsWith('/servers/detail')) return payload;
+    if (!url.endsWith('/servers/:id')) return payload;
     const p = payload as { server?: Record<string, unknown>; servers?: Record<string, unknown>[] } | null;
     const servers = p?.server ? [p.server] : p?.servers ?? [];
     const withKey = servers.filter((s) => 'os-extended-volumes:volumes_attached' in s);

@@ -245,16 +245,32 @@ async function instanceRows(db: Kysely<any>, f: InstanceFilters, o: ListOptions,
 
 // ---- side tables ----
 
-/** `select <cols> from <table> where <uuidColumn> in (...uuids) [and deleted = 0] [and <extra>]`, compiled once per size. */
-function sideRows(db: Kysely<any>, table: string, cols: string[], uuidColumn: string, uuids: string[], o: { notDeleted?: boolean; key?: string; orderByIdDesc?: boolean } = {}): Promise<Row[]> {
+/** Options of rowsForUuids: the conditions and order besides the uuid list. */
+export interface UuidRowsOptions {
+  /** `deleted = 0` */
+  notDeleted?: boolean;
+  /** `key = ?` (metadata tables) */
+  key?: string;
+  /** `<column> is not null` */
+  notNull?: string;
+  orderById?: 'asc' | 'desc';
+}
+
+/**
+ * `select <cols> from <table> where <uuidColumn> in (...uuids)` and the options' conditions,
+ * compiled once per list size: the side tables of a page, for one query each.
+ */
+export function rowsForUuids(db: Kysely<any>, table: string, cols: string[], uuidColumn: string, uuids: readonly string[], o: UuidRowsOptions = {}): Promise<Row[]> {
   const args: Record<string, unknown> = {};
   const marks = bindList(args, 'u', uuids);
   if (o.key !== undefined) args['key'] = o.key;
-  return runShape(db, `${table}|${cols.join(',')}|${uuids.length}|${Boolean(o.notDeleted)}|${o.key !== undefined}|${Boolean(o.orderByIdDesc)}`, args, () => {
+  const key = `${table}|${cols.join(',')}|${uuidColumn}|${uuids.length}|${Boolean(o.notDeleted)}|${o.key !== undefined}|${o.notNull ?? ''}|${o.orderById ?? ''}`;
+  return runShape(db, key, args, () => {
     let q = db.selectFrom(table).select(cols).where(uuidColumn, 'in', marks);
     if (o.notDeleted) q = q.where('deleted', '=', 0);
     if (o.key !== undefined) q = q.where('key', '=', a('key'));
-    if (o.orderByIdDesc) q = q.orderBy('id', 'desc');
+    if (o.notNull) q = q.where(o.notNull, 'is not', null);
+    if (o.orderById) q = q.orderBy('id', o.orderById);
     return q;
   });
 }
@@ -290,12 +306,12 @@ export async function listInstancesForView(cell: Database, f: InstanceFilters, o
   const faulty = needs.detail ? rows.filter((r) => r['vm_state'] === 'error' || r['vm_state'] === 'deleted' || Number(r['deleted']) !== 0).map((r) => r['uuid'] as string) : [];
   const none = Promise.resolve([] as Row[]);
   const [extra, caches, meta, sysmeta, tags, faults] = await Promise.all([
-    needs.detail ? sideRows(db, 'instance_extra', needs.trustedCerts ? ['instance_uuid', 'flavor', 'trusted_certs'] : ['instance_uuid', 'flavor'], 'instance_uuid', uuids) : none,
-    needs.networkInfo ? sideRows(db, 'instance_info_caches', ['instance_uuid', 'network_info'], 'instance_uuid', uuids) : none,
-    needs.metadata ? sideRows(db, 'instance_metadata', ['instance_uuid', 'key', 'value'], 'instance_uuid', uuids, { notDeleted: true }) : none,
-    needs.lockedReason ? sideRows(db, 'instance_system_metadata', ['instance_uuid', 'key', 'value'], 'instance_uuid', uuids, { notDeleted: true, key: 'locked_reason' }) : none,
-    needs.tags ? sideRows(db, 'tags', ['resource_id', 'tag'], 'resource_id', uuids) : none,
-    faulty.length ? sideRows(db, 'instance_faults', ['instance_uuid', 'code', 'message', 'details', 'host', 'created_at'], 'instance_uuid', faulty, { orderByIdDesc: true }) : none,
+    needs.detail ? rowsForUuids(db, 'instance_extra', needs.trustedCerts ? ['instance_uuid', 'flavor', 'trusted_certs'] : ['instance_uuid', 'flavor'], 'instance_uuid', uuids) : none,
+    needs.networkInfo ? rowsForUuids(db, 'instance_info_caches', ['instance_uuid', 'network_info'], 'instance_uuid', uuids) : none,
+    needs.metadata ? rowsForUuids(db, 'instance_metadata', ['instance_uuid', 'key', 'value'], 'instance_uuid', uuids, { notDeleted: true }) : none,
+    needs.lockedReason ? rowsForUuids(db, 'instance_system_metadata', ['instance_uuid', 'key', 'value'], 'instance_uuid', uuids, { notDeleted: true, key: 'locked_reason' }) : none,
+    needs.tags ? rowsForUuids(db, 'tags', ['resource_id', 'tag'], 'resource_id', uuids) : none,
+    faulty.length ? rowsForUuids(db, 'instance_faults', ['instance_uuid', 'code', 'message', 'details', 'host', 'created_at'], 'instance_uuid', faulty, { orderById: 'desc' }) : none,
   ]);
 
   const out = new Map<string, ListedInstance>();
