@@ -37,9 +37,12 @@ export class NoopL2Backend implements L2Backend {
   }
   async unplugPort(portId: string): Promise<void> {
     this.wired.delete(portId);
+    delete this.firewall['devices']?.[portId];
   }
+  /** Merges the filters of the devices in `info` (the agent asks for some devices at a time). */
   async applyFirewall(info: Dict): Promise<void> {
-    this.firewall = info;
+    const fw = this.firewall;
+    for (const k of ['devices', 'security_groups', 'sg_member_ips']) fw[k] = { ...(fw[k] ?? {}), ...(info[k] ?? {}) };
   }
   ports(): string[] {
     return [...this.wired.keys()];

@@ -4,6 +4,15 @@
  * (`get_devices_details_list_and_failed_devices`, which moves them to BUILD), wires them through
  * its backend and reports them up (`update_device_list`) so the server can make them ACTIVE;
  * `port_delete` unwires. A periodic pass retries whatever is not confirmed yet.
+ *
+ * Firewall, as Neutron's SecurityGroupAgentRpc with `defer_refresh_firewall` (what the Linux
+ * bridge and OVS agents use): a newly wired device gets its filter from
+ * `security_group_info_for_devices` for the new devices only (prepare_devices_filter); a
+ * `security_groups_rule_updated` / `security_groups_member_updated` fanout marks the devices
+ * whose groups (rules) or remote groups (members) it names for refiltering, and the agent loop
+ * (the periodic pass, Neutron's polling interval) refreshes them in one call. Refreshing every
+ * device of the host per member change made each port create cost every agent a read of all
+ * its ports and all the group's members.
  * @module
  */
 import { RequestContext } from '../../common/context.js';
@@ -20,6 +29,9 @@ interface Device {
   ctx: RequestContext | null;
   /** Reported to the server in this state. */
   reported: 'up' | 'down' | null;
+  /** Its security groups and the remote groups their rules name, from its last filter (null: none yet). */
+  groups: Set<string> | null;
+  sourceGroups: Set<string> | null;
 }
 
 export interface L2AgentOptions extends AgentOptions {
@@ -38,6 +50,10 @@ export class L2Agent {
   private readonly extra: ExtraServers;
   private readonly runner: SerialRunner;
   private readonly agentId: string;
+  /** Devices a rule or member change asked to refilter (Neutron's devices_to_refilter). */
+  private readonly devicesToRefilter = new Set<string>();
+  /** Set by the agent loop's periodic pass: process the deferred refilters in this pass. */
+  private refilterDue = false;
 
   constructor(private readonly o: L2AgentOptions) {
     this.backend = o.backend ?? new NoopL2Backend();
@@ -58,7 +74,7 @@ export class L2Agent {
     this.service = new Service({
       binary: C.BINARY_L2, host: o.host, bus: o.bus, exchange: C.EXCHANGE, heartbeat: reporter,
       reportIntervalMs: o.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
-      periodicTasks: [{ name: 'resync', intervalMs: o.resyncIntervalMs ?? 2000, run: async () => { await this.runner.trigger(); } }],
+      periodicTasks: [{ name: 'resync', intervalMs: o.resyncIntervalMs ?? 2000, run: async () => { this.refilterDue = true; await this.runner.trigger(); } }],
       onStart: () => this.extra.start(
         [C.agentTopic('port', 'update'), C.agentTopic('port', 'delete'), C.agentTopic('network', 'update'), C.agentTopic('network', 'delete'), C.agentTopic('security_group', 'update')],
         [new L2NotifierEndpoint(this)],
@@ -77,7 +93,7 @@ export class L2Agent {
     if (port['binding:host_id'] === this.o.host && port['binding:vif_type'] !== C.VIF_TYPE_BINDING_FAILED && port['binding:vif_type'] !== C.VIF_TYPE_UNBOUND) {
       const d = this.devices.get(id);
       const adminUp = port['admin_state_up'] !== false;
-      if (!d) this.devices.set(id, { id, adminUp, reported: null, ctx });
+      if (!d) this.devices.set(id, { id, adminUp, reported: null, ctx, groups: null, sourceGroups: null });
       else if (d.adminUp !== adminUp || port['status'] !== (d.reported === 'up' ? C.PORT_STATUS_ACTIVE : C.PORT_STATUS_DOWN)) {
         d.adminUp = adminUp;
         d.reported = null;
@@ -91,17 +107,62 @@ export class L2Agent {
 
   async onPortDelete(portId: string): Promise<void> {
     this.devices.delete(portId);
+    this.devicesToRefilter.delete(portId);
     await this.backend.unplugPort(portId);
   }
 
-  async refreshFirewall(ctx: RequestContext | null = null): Promise<void> {
-    if (!this.devices.size) return;
-    const info = await this.sg.call(ctx ?? RequestContext.admin(), 'security_group_info_for_devices', { devices: [...this.devices.keys()] });
-    await this.backend.applyFirewall(info as Dict);
+  /** Filters of `ids` (all devices when omitted) from the server, handed to the backend. */
+  async refreshFirewall(ctx: RequestContext | null = null, ids: string[] = [...this.devices.keys()]): Promise<void> {
+    const devices = ids.filter((id) => this.devices.has(id));
+    if (!devices.length) return;
+    const info = (await this.sg.call(ctx ?? RequestContext.admin(), 'security_group_info_for_devices', { devices })) as Dict;
+    const rules = (info['security_groups'] ?? {}) as Record<string, Dict[]>;
+    for (const [id, dev] of Object.entries<Dict>(info['devices'] ?? {})) {
+      const d = this.devices.get(id);
+      if (!d) continue;
+      const groups = (dev['security_groups'] ?? []) as string[];
+      d.groups = new Set(groups);
+      d.sourceGroups = new Set(groups.flatMap((g) => (rules[g] ?? []).map((r) => r['remote_group_id']).filter((r): r is string => !!r)));
+    }
+    await this.backend.applyFirewall(info);
+  }
+
+  /**
+   * security_groups_rule_updated / _member_updated: mark the devices in (rules) or referring to
+   * (members) these groups; a device without a filter yet is marked too. The next periodic
+   * pass refreshes them.
+   */
+  securityGroupsUpdated(ids: string[], attribute: 'groups' | 'sourceGroups'): void {
+    const changed = new Set(ids);
+    for (const d of this.devices.values()) {
+      const of = d[attribute];
+      if (!of || [...of].some((g) => changed.has(g))) this.devicesToRefilter.add(d.id);
+    }
+  }
+
+  /** The agent loop's refilter step: one call for every device marked since the last one. */
+  private async refilter(): Promise<void> {
+    if (!this.devicesToRefilter.size) return;
+    const ids = [...this.devicesToRefilter];
+    this.devicesToRefilter.clear();
+    try {
+      await this.refreshFirewall(null, ids);
+    } catch (e) {
+      for (const id of ids) this.devicesToRefilter.add(id);
+      throw e;
+    }
   }
 
   /** One pass: wire and report every device not yet confirmed in its admin state. */
   private async reconcile(): Promise<void> {
+    await this.wirePending();
+    if (this.refilterDue) {
+      this.refilterDue = false;
+      await this.refilter();
+    }
+  }
+
+  private async wirePending(): Promise<void> {
     const pending = [...this.devices.values()].filter((d) => d.reported === null);
     if (!pending.length) return;
     // one pass per journey, so each request's wiring (and its vif-plugged) stays in its own journey
@@ -137,7 +198,10 @@ export class L2Agent {
       (det['admin_state_up'] ? up : down).push(det['device']);
     }
     if (up.length || down.length) {
-      await this.refreshFirewall(ctx);
+      // prepare_devices_filter: the devices wired in this pass (their filter is current as of now)
+      const wired = [...up, ...down];
+      for (const id of wired) this.devicesToRefilter.delete(id);
+      await this.refreshFirewall(ctx, wired);
       await this.plugin.call(ctx, 'update_device_list', { devices_up: up, devices_down: down, agent_id: this.agentId, host: this.o.host });
       for (const id of up) { const d = this.devices.get(id); if (d) { d.reported = 'up'; d.ctx = null; } }
       for (const id of down) { const d = this.devices.get(id); if (d) { d.reported = 'down'; d.ctx = null; } }
@@ -172,11 +236,11 @@ class L2NotifierEndpoint {
   }
   async network_update(): Promise<void> {}
   async network_delete(): Promise<void> {}
-  async security_groups_rule_updated(): Promise<void> {
-    await this.agent.refreshFirewall();
+  async security_groups_rule_updated(_ctx: RequestContext, a: Dict): Promise<void> {
+    this.agent.securityGroupsUpdated((a['security_groups'] as string[]) ?? [], 'groups');
   }
-  async security_groups_member_updated(): Promise<void> {
-    await this.agent.refreshFirewall();
+  async security_groups_member_updated(_ctx: RequestContext, a: Dict): Promise<void> {
+    this.agent.securityGroupsUpdated((a['security_groups'] as string[]) ?? [], 'sourceGroups');
   }
   async security_groups_provider_updated(): Promise<void> {}
 }

@@ -48,6 +48,29 @@ export const Q = {
   usageReleasePort: prepared((db) => db.updateTable('quotausages').set((eb) => ({ in_use: eb('in_use', '-', 1) }))
     .where('resource', '=', 'port').where('dirty', '=', 0)
     .where('project_id', '=', db.selectFrom('ports').select('ports.project_id').where('ports.id', '=', arg(0)))),
+  portById: prepared((db) => db.selectFrom('ports').selectAll().where('id', '=', arg(0))),
+  /** A port visible to project arg(1) (its own, or on a network it owns): the non-admin port show. */
+  portVisible: prepared((db) => db.selectFrom('ports').selectAll().where('id', '=', arg(0)).where((eb) => eb.or([
+    eb('ports.project_id', '=', arg(1)),
+    eb('ports.network_id', 'in', db.selectFrom('networks').select('id').where('project_id', '=', arg(1))),
+  ]))),
+  portHost: prepared<{ binding_host_id: string }>((db) => db.selectFrom('ports').select(['binding_host_id']).where('id', '=', arg(0))),
+  segmentById: prepared((db) => db.selectFrom('networksegments').selectAll().where('id', '=', arg(0))),
+  /** Tags of one resource (the single-resource show; lists read them in chunks). */
+  tagsOfOne: prepared<{ resource_id: string; tag: string }>((db) =>
+    db.selectFrom('tags').select(['resource_id', 'tag']).where('resource_type', '=', arg(0)).where('resource_id', 'in', [arg(1)])),
+  deleteProvisioningBlock: prepared((db) => db.deleteFrom('provisioningblocks').where('port_id', '=', arg(0)).where('entity', '=', arg(1))),
+  provisioningBlockLeft: prepared<{ entity: string }>((db) => db.selectFrom('provisioningblocks').select('entity').where('port_id', '=', arg(0)).limit(1)),
+  setPortStatus: prepared((db) => db.updateTable('ports').set({ status: arg(0), updated_at: arg(1), revision_number: arg(2) }).where('id', '=', arg(3))),
+  dhcpSubnetOfPort: prepared<{ id: string }>((db) => db.selectFrom('subnets').select('id').where('network_id', '=', arg(0)).where('enable_dhcp', '=', 1)
+    .where('id', '=', arg(1)).limit(1)),
+  /** One network's subnets, segments and DHCP agents' zones (networkDicts of a single network). */
+  subnetIdsOfNetwork: prepared<{ id: string; network_id: string }>((db) =>
+    db.selectFrom('subnets').select(['id', 'network_id']).where('network_id', 'in', [arg(0)]).orderBy('created_at')),
+  segmentsOfNetworkIn: prepared((db) => db.selectFrom('networksegments').selectAll().where('network_id', 'in', [arg(0)]).orderBy('segment_index')),
+  dhcpZonesOfNetwork: prepared<{ network_id: string; az: string | null }>((db) => db.selectFrom('networkdhcpagentbindings')
+    .innerJoin('agents', 'agents.id', 'networkdhcpagentbindings.dhcp_agent_id')
+    .select(['networkdhcpagentbindings.network_id as network_id', 'agents.availability_zone as az']).where('network_id', 'in', [arg(0)])),
   boundSegmentOfPort: prepared<{ network_type: string; segmentation_id: number; physical_network: string }>((db) => db.selectFrom('ports')
     .innerJoin('networksegments', 'networksegments.id', 'ports.binding_segment_id')
     .select(['networksegments.network_type as network_type', 'networksegments.segmentation_id as segmentation_id', 'networksegments.physical_network as physical_network'])

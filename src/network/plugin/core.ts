@@ -105,6 +105,10 @@ export class NeutronPlugin {
   async loadTags(resourceType: string, ids: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     if (ids.length === 0) return out;
+    if (ids.length === 1) {
+      for (const r of await Q.tagsOfOne.rows(this.db, resourceType, ids[0])) out.set(r.resource_id, [...(out.get(r.resource_id) ?? []), r.tag]);
+      return out;
+    }
     for (let k = 0; k < ids.length; k += 500) {
       const rows = await this.db.selectFrom('tags').select(['resource_id', 'tag']).where('resource_type', '=', resourceType)
         .where('resource_id', 'in', ids.slice(k, k + 500)).execute();
@@ -163,14 +167,21 @@ export class NeutronPlugin {
     const azs = new Map<string, string[]>();
     for (let k = 0; k < ids.length; k += 500) {
       const chunk = ids.slice(k, k + 500);
-      for (const s of await this.db.selectFrom('subnets').select(['id', 'network_id']).where('network_id', 'in', chunk).orderBy('created_at').execute()) {
+      // one network (show, the DHCP agent's network info): the same queries, compiled once
+      const one = chunk.length === 1 ? chunk[0] : undefined;
+      const subnetRows = one !== undefined ? await Q.subnetIdsOfNetwork.rows(this.db, one)
+        : await this.db.selectFrom('subnets').select(['id', 'network_id']).where('network_id', 'in', chunk).orderBy('created_at').execute();
+      for (const s of subnetRows) {
         subnets.set(s.network_id, [...(subnets.get(s.network_id) ?? []), s.id]);
       }
-      for (const s of await this.db.selectFrom('networksegments').selectAll().where('network_id', 'in', chunk).orderBy('segment_index').execute()) {
+      const segRows = one !== undefined ? await Q.segmentsOfNetworkIn.rows(this.db, one)
+        : await this.db.selectFrom('networksegments').selectAll().where('network_id', 'in', chunk).orderBy('segment_index').execute();
+      for (const s of segRows) {
         segs.set(s.network_id, [...(segs.get(s.network_id) ?? []), s]);
       }
-      const bindings = await this.db.selectFrom('networkdhcpagentbindings').innerJoin('agents', 'agents.id', 'networkdhcpagentbindings.dhcp_agent_id')
-        .select(['networkdhcpagentbindings.network_id as network_id', 'agents.availability_zone as az']).where('network_id', 'in', chunk).execute();
+      const bindings = one !== undefined ? await Q.dhcpZonesOfNetwork.rows(this.db, one)
+        : await this.db.selectFrom('networkdhcpagentbindings').innerJoin('agents', 'agents.id', 'networkdhcpagentbindings.dhcp_agent_id')
+          .select(['networkdhcpagentbindings.network_id as network_id', 'agents.availability_zone as az']).where('network_id', 'in', chunk).execute();
       for (const r of bindings) if (r.az) azs.set(r.network_id, [...new Set([...(azs.get(r.network_id) ?? []), r.az])]);
     }
     const tags = await this.loadTags('networks', ids);
@@ -638,7 +649,9 @@ export class NeutronPlugin {
   }
 
   async getPortRow(ctx: RequestContext, id: string, trx?: Transaction<any>): Promise<Dict> {
-    const row = await this.portVisibility((trx ?? this.db).selectFrom('ports').selectAll().where('id', '=', id), ctx).executeTakeFirst();
+    const db = trx ?? this.db;
+    // the portVisibility filter, as a query compiled once
+    const row = ctx.isAdmin ? await Q.portById.first(db, id) : await Q.portVisible.first(db, id, ctx.projectId ?? '');
     if (!row) throw X.PortNotFound(id);
     return row;
   }
@@ -762,15 +775,18 @@ export class NeutronPlugin {
     await Q.deleteProvisioningBlocks.execute(trx, portId);
     await Q.insertProvisioningBlock.execute(trx, portId, C.PROVISIONING_L2);
     if (ips.length === 0) return;
-    const dhcpSubnet = await trx.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('enable_dhcp', '=', 1)
-      .where('id', 'in', ips.map((f) => f.subnet_id)).executeTakeFirst();
+    const subnetIds = [...new Set(ips.map((f) => f.subnet_id))];
+    const dhcpSubnet = subnetIds.length === 1 ? await Q.dhcpSubnetOfPort.first(trx, networkId, subnetIds[0])
+      : await trx.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('enable_dhcp', '=', 1)
+        .where('id', 'in', subnetIds).executeTakeFirst();
     const agent = dhcpSubnet && (await Q.dhcpHostsOfNetwork.first(trx, networkId));
     if (agent) await Q.insertProvisioningBlock.execute(trx, portId, C.PROVISIONING_DHCP);
   }
 
   async updatePort(ctx: RequestContext, id: string, body: Body): Promise<Dict> {
     const row = await this.getPortRow(ctx, id);
-    const network = await this.db.selectFrom('networks').selectAll().where('id', '=', row.network_id).executeTakeFirstOrThrow();
+    const network = await Q.networkById.first(this.db, row.network_id);
+    if (!network) throw new Error(`network ${row.network_id} of port ${id} not found`);
     if (!ctx.isAdmin && row.project_id !== ctx.projectId && network.project_id !== ctx.projectId) throw X.PolicyNotAuthorized('update_port');
     const original = (await this.portDicts([row]))[0]!;
     const hostChanged = isSet(body['binding:host_id']) && body['binding:host_id'] !== row.binding_host_id;
@@ -905,25 +921,32 @@ export class NeutronPlugin {
 
   /** Sets a port's status (agents' update_device_up/down); publishes the change. */
   async setPortStatus(ctx: RequestContext, id: string, status: string): Promise<Dict | null> {
-    const row = await this.db.selectFrom('ports').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await Q.portById.first(this.db, id);
     if (!row) return null;
+    return this.setPortRowStatus(ctx, row, status);
+  }
+
+  /** setPortStatus on a `ports` row the caller has just read (saves reading it again). */
+  async setPortRowStatus(ctx: RequestContext, row: Dict, status: string): Promise<Dict> {
     if (row.status === status) return (await this.portDicts([row], false))[0]!;
-    await this.db.updateTable('ports').set({ status, updated_at: now(), revision_number: Number(row.revision_number) + 1 }).where('id', '=', id).execute();
-    const port = await this.getPort(ctx.elevated(), id);
+    const updated = { ...row, status, updated_at: now(), revision_number: Number(row.revision_number) + 1 };
+    await Q.setPortStatus.execute(this.db, status, updated.updated_at, updated.revision_number, row.id);
+    // the row as just written (this update is the one the event reports), with its tags
+    const port = (await this.portDicts([updated]))[0]!;
     await this.callbacks.publish(ctx, 'port.status_changed', { resource: port, previousStatus: row.status });
     return port;
   }
 
   /** Neutron's provisioning_blocks.provisioning_complete: ACTIVE once no entity blocks the port. */
   async provisioningComplete(ctx: RequestContext, portId: string, entity: string): Promise<void> {
-    const res = await this.db.deleteFrom('provisioningblocks').where('port_id', '=', portId).where('entity', '=', entity).executeTakeFirst();
+    const res = await Q.deleteProvisioningBlock.execute(this.db, portId, entity);
     // only the entity that held a block can complete provisioning (a late duplicate changes nothing)
-    if (Number(res.numDeletedRows) === 0) return;
-    const left = await this.db.selectFrom('provisioningblocks').select('entity').where('port_id', '=', portId).executeTakeFirst();
+    if (Number(res.numAffectedRows ?? 0) === 0) return;
+    const left = await Q.provisioningBlockLeft.first(this.db, portId);
     if (left) return;
-    const row = await this.db.selectFrom('ports').select(['status', 'admin_state_up', 'binding_vif_type']).where('id', '=', portId).executeTakeFirst();
+    const row = await Q.portById.first(this.db, portId);
     if (!row || !b(row.admin_state_up) || !this.isBound(row.binding_vif_type)) return;
-    await this.setPortStatus(ctx, portId, C.PORT_STATUS_ACTIVE);
+    await this.setPortRowStatus(ctx, row, C.PORT_STATUS_ACTIVE);
   }
 }
 

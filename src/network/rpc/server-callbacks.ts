@@ -13,6 +13,7 @@ import type { NeutronCore } from '../plugin/index.js';
 import type { AgentSchedulers } from '../plugin/agentschedulers.js';
 import type { Dict } from '../plugin/core.js';
 import { b, emptyList, fromJson } from '../plugin/dbutil.js';
+import { Q } from '../db/queries.js';
 
 type Args = Record<string, any>;
 
@@ -27,15 +28,13 @@ export class Ml2RpcCallbacks {
 
   private async details(ctx: RequestContext, device: string, host: string): Promise<Dict> {
     const c = this.n.core;
-    const row = await c.db.selectFrom('ports').selectAll().where('id', '=', device).executeTakeFirst();
+    const row = await Q.portById.first(c.db, device);
     if (!row) return { device };
     if (host && row.binding_host_id !== host) return { device };
-    const net = await c.db.selectFrom('networks').selectAll().where('id', '=', row.network_id).executeTakeFirst();
-    const seg = row.binding_segment_id
-      ? await c.db.selectFrom('networksegments').selectAll().where('id', '=', row.binding_segment_id).executeTakeFirst()
-      : undefined;
+    const net = await Q.networkById.first(c.db, row.network_id);
+    const seg = row.binding_segment_id ? await Q.segmentById.first(c.db, row.binding_segment_id) : undefined;
     // the agent has seen the device: DOWN -> BUILD (ML2 does this for admin-up ports)
-    if (b(row.admin_state_up) && row.status === C.PORT_STATUS_DOWN) await c.setPortStatus(ctx, device, C.PORT_STATUS_BUILD);
+    if (b(row.admin_state_up) && row.status === C.PORT_STATUS_DOWN) await c.setPortRowStatus(ctx, row, C.PORT_STATUS_BUILD);
     return {
       device, port_id: row.id, network_id: row.network_id, mac_address: row.mac_address, admin_state_up: b(row.admin_state_up),
       network_type: seg?.network_type ?? null, segmentation_id: seg && seg.segmentation_id ? Number(seg.segmentation_id) : null,
@@ -68,7 +67,7 @@ export class Ml2RpcCallbacks {
   async update_device_up(ctx: RequestContext, a: Args): Promise<null> {
     const device = String(a['device']);
     const host = String(a['host'] ?? '');
-    const row = await this.n.core.db.selectFrom('ports').select(['binding_host_id']).where('id', '=', device).executeTakeFirst();
+    const row = await Q.portHost.first(this.n.core.db, device);
     if (!row || (host && row.binding_host_id !== host)) return null;
     await this.n.core.provisioningComplete(ctx, device, C.PROVISIONING_L2);
     return null;
@@ -77,7 +76,7 @@ export class Ml2RpcCallbacks {
   async update_device_down(ctx: RequestContext, a: Args): Promise<Dict> {
     const device = String(a['device']);
     const host = String(a['host'] ?? '');
-    const row = await this.n.core.db.selectFrom('ports').select(['binding_host_id']).where('id', '=', device).executeTakeFirst();
+    const row = await Q.portHost.first(this.n.core.db, device);
     if (!row) return { device, exists: false };
     if (host && row.binding_host_id !== host) return { device, exists: true };
     await this.n.core.setPortStatus(ctx, device, C.PORT_STATUS_DOWN);
