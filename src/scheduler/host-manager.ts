@@ -4,11 +4,22 @@
  * instance-info cache that computes keep current with fanout casts.
  * @module
  */
+import type { Compilable, Kysely } from 'kysely';
 import type { Database } from '../common/db/connection.js';
+import { runPrepared } from '../common/db/prepared.js';
 import { isServiceUp } from '../common/service.js';
 import type { Cell, CellRegistry } from '../compute/cells.js';
 import type { AggregateInfo, HostState } from './host-state.js';
 import type { ProviderSummary } from './client/report.js';
+
+/**
+ * A query on a list of ids, compiled once per list length (every request asks about the same few
+ * hosts); long lists go through Kysely as they come.
+ */
+function listQuery(db: Kysely<any>, name: string, list: string[], build: (ids: string[]) => Compilable & { execute(): Promise<Record<string, any>[]> }): Promise<Record<string, any>[]> {
+  if (list.length > 32) return build(list).execute();
+  return runPrepared(db, db, `scheduler:${name}:${list.length}`, list, (slots) => build([...slots])).then((r) => r.rows);
+}
 
 export class HostManager {
   /** host -> instance uuids, read per request (and nudged by fanout updates in between). */
@@ -24,16 +35,17 @@ export class HostManager {
     const states: HostState[] = [];
     const cells = await this.cells.computeCells();
     await Promise.all(cells.map(async (cell) => {
-      const nodes = await cell.db.db.selectFrom('compute_nodes').selectAll().where('uuid', 'in', uuids).where('deleted', '=', 0).execute();
+      const db = cell.db.db;
+      const nodes = await listQuery(db, 'nodes', uuids, (ids) => db.selectFrom('compute_nodes').selectAll().where('uuid', 'in', ids).where('deleted', '=', 0));
       if (nodes.length === 0) return;
+      const hosts = nodes.map((n) => n['host'] as string);
       // [filter_scheduler]track_instance_changes=False (cells v2: computes cannot reach the API-level
       // bus), so the hosts' instances are read from the cell DB for every request.
-      const insts = await cell.db.db.selectFrom('instances').select(['host', 'uuid']).where('deleted', '=', 0)
-        .where('host', 'in', nodes.map((n) => n['host'])).execute();
-      for (const h of new Set(nodes.map((n) => n['host'] as string))) this.instanceInfo.set(h, new Set());
+      const insts = await listQuery(db, 'instances', hosts, (hs) => db.selectFrom('instances').select(['host', 'uuid']).where('deleted', '=', 0).where('host', 'in', hs));
+      for (const h of new Set(hosts)) this.instanceInfo.set(h, new Set());
       for (const r of insts) this.addInstance(r['host'], r['uuid']);
-      const services = await cell.db.db.selectFrom('services').selectAll().where('binary', '=', 'nova-compute').where('deleted', '=', 0)
-        .where('host', 'in', nodes.map((n) => n['host'])).execute();
+      const services = await listQuery(db, 'services', hosts, (hs) =>
+        db.selectFrom('services').selectAll().where('binary', '=', 'nova-compute').where('deleted', '=', 0).where('host', 'in', hs));
       for (const n of nodes) states.push(this.toState(cell, n, services.find((s) => s['host'] === n['host']), summaries[n['uuid']]!, aggs));
     }));
     // Keep Placement's order so equal weights resolve the same way every time.

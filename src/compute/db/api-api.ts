@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../../common/db/connection.js';
+import { runPrepared } from '../../common/db/prepared.js';
 import { nowIso } from './schema-helpers.js';
 
 type Row = Record<string, any>;
@@ -29,7 +30,7 @@ export async function cellMappingCreate(api: Database, v: { uuid?: string; name:
 
 // ---- host mappings ----
 export async function hostMappingGet(api: Database, host: string): Promise<Row | undefined> {
-  return api.db.selectFrom('host_mappings').selectAll().where('host', '=', host).executeTakeFirst();
+  return (await runPrepared(api.db, api.db, 'hostMappingGet', [host], ([h]) => api.db.selectFrom('host_mappings').selectAll().where('host', '=', h!))).rows[0];
 }
 export async function hostMappingCreate(api: Database, host: string, cellId: number): Promise<void> {
   await api.db.insertInto('host_mappings').values({ host, cell_id: cellId, created_at: nowIso() }).execute();
@@ -40,10 +41,11 @@ export async function hostMappingList(api: Database): Promise<Row[]> {
 
 // ---- instance mappings ----
 export async function instanceMappingGet(api: Database, uuid: string): Promise<Row | undefined> {
-  return api.db.selectFrom('instance_mappings').selectAll().where('instance_uuid', '=', uuid).executeTakeFirst();
+  return (await runPrepared(api.db, api.db, 'instanceMappingGet', [uuid], ([u]) => api.db.selectFrom('instance_mappings').selectAll().where('instance_uuid', '=', u!))).rows[0];
 }
 export async function instanceMappingSetCell(api: Database, uuid: string, cellId: number): Promise<void> {
-  await api.db.updateTable('instance_mappings').set({ cell_id: cellId, updated_at: nowIso() }).where('instance_uuid', '=', uuid).execute();
+  await runPrepared(api.db, api.db, 'instanceMappingSetCell', [cellId, nowIso(), uuid], ([c, at, u]) =>
+    api.db.updateTable('instance_mappings').set({ cell_id: c!, updated_at: at! }).where('instance_uuid', '=', u!));
 }
 export async function instanceMappingQueueForDelete(api: Database, uuid: string): Promise<void> {
   await api.db.updateTable('instance_mappings').set({ queued_for_delete: 1, updated_at: nowIso() }).where('instance_uuid', '=', uuid).execute();
@@ -85,7 +87,7 @@ export async function buildRecordsCreate(api: Database, recs: BuildRecords[]): P
 }
 
 export async function buildRequestGet(api: Database, uuid: string): Promise<Row | undefined> {
-  return api.db.selectFrom('build_requests').selectAll().where('instance_uuid', '=', uuid).executeTakeFirst();
+  return (await runPrepared(api.db, api.db, 'buildRequestGet', [uuid], ([u]) => api.db.selectFrom('build_requests').selectAll().where('instance_uuid', '=', u!))).rows[0];
 }
 export async function buildRequestList(api: Database, projectId?: string): Promise<Row[]> {
   let q = api.db.selectFrom('build_requests').selectAll();
@@ -94,8 +96,8 @@ export async function buildRequestList(api: Database, projectId?: string): Promi
 }
 /** Returns false when it was already gone (the user deleted the server while it was scheduling). */
 export async function buildRequestDestroy(api: Database, uuid: string): Promise<boolean> {
-  const r = await api.db.deleteFrom('build_requests').where('instance_uuid', '=', uuid).executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  const r = await runPrepared(api.db, api.db, 'buildRequestDestroy', [uuid], ([u]) => api.db.deleteFrom('build_requests').where('instance_uuid', '=', u!));
+  return Number(r.numAffectedRows ?? 0n) > 0;
 }
 export async function requestSpecGet(api: Database, uuid: string): Promise<Record<string, unknown> | undefined> {
   const r = await api.db.selectFrom('request_specs').select('spec').where('instance_uuid', '=', uuid).executeTakeFirst();

@@ -4,8 +4,9 @@
  * nodes. Only nova-api and the conductors call this; nova-compute goes through the conductor.
  * @module
  */
-import type { Kysely } from 'kysely';
+import type { Compilable, Kysely } from 'kysely';
 import type { Database } from '../../common/db/connection.js';
+import { runPrepared } from '../../common/db/prepared.js';
 import { instanceNotFound, unexpectedTaskState } from '../exception.js';
 import { BOOL_COLUMNS, INSTANCE_COLUMN_FIELDS } from '../objects/fields.js';
 import { nowIso } from './schema-helpers.js';
@@ -52,33 +53,46 @@ function hasReturning(db: Database): boolean {
   return db.dialect !== 'mysql';
 }
 
+/** An INSERT of one row whose columns are `row`'s keys, compiled once per column list. */
+function insertRow(cell: Database, db: Kysely<any>, table: string, row: Row, returning = false) {
+  // Kysely leaves undefined values out of an INSERT; so does the shape.
+  const cols = Object.keys(row).filter((c) => row[c] !== undefined);
+  return runPrepared(cell.db, db, `insert:${table}:${cols.join(',')}:${returning}`, cols.map((c) => row[c]), (slot) => {
+    const q = db.insertInto(table).values(Object.fromEntries(cols.map((c, i) => [c, slot[i]])));
+    return returning ? q.returningAll() : q;
+  });
+}
+
 export async function instanceCreate(cell: Database, values: Row, extras: InstanceExtras): Promise<Row> {
   const now = nowIso();
   return cell.transaction(async (trx) => {
     const cols = { ...instanceColumns(values), created_at: values['created_at'] ?? now, updated_at: null, deleted: 0 };
-    const insert = trx.insertInto('instances').values(cols);
-    const row = hasReturning(cell)
-      ? await insert.returningAll().executeTakeFirstOrThrow()
-      : (await insert.execute(), await trx.selectFrom('instances').selectAll().where('uuid', '=', values['uuid']).executeTakeFirstOrThrow());
     const uuid = values['uuid'] as string;
-    await trx.insertInto('instance_extra').values({
+    const row = hasReturning(cell)
+      ? (await insertRow(cell, trx, 'instances', cols, true)).rows[0]!
+      : (await insertRow(cell, trx, 'instances', cols), await trx.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirstOrThrow());
+    await insertRow(cell, trx, 'instance_extra', {
       instance_uuid: uuid, created_at: now, deleted: 0,
       flavor: JSON.stringify({ cur: extras.flavor ?? null, old: null, new: null }),
       keypairs: extras.keypairs ? JSON.stringify(extras.keypairs) : null,
       trusted_certs: extras.trusted_certs ? JSON.stringify(extras.trusted_certs) : null,
-    }).execute();
-    await trx.insertInto('instance_info_caches').values({ instance_uuid: uuid, network_info: JSON.stringify(extras.network_info ?? []), created_at: now, deleted: 0 }).execute();
-    await writeKv(trx, 'instance_metadata', uuid, extras.metadata ?? {}, now);
-    await writeKv(trx, 'instance_system_metadata', uuid, extras.system_metadata ?? {}, now);
-    for (const tag of extras.tags ?? []) await trx.insertInto('tags').values({ resource_id: uuid, tag }).execute();
+    });
+    await insertRow(cell, trx, 'instance_info_caches', { instance_uuid: uuid, network_info: JSON.stringify(extras.network_info ?? []), created_at: now, deleted: 0 });
+    await writeKv(cell, trx, 'instance_metadata', uuid, extras.metadata ?? {}, now);
+    await writeKv(cell, trx, 'instance_system_metadata', uuid, extras.system_metadata ?? {}, now);
+    for (const tag of extras.tags ?? []) await insertRow(cell, trx, 'tags', { resource_id: uuid, tag });
     return row;
   });
 }
 
-async function writeKv(trx: Kysely<any>, table: string, uuid: string, kv: Record<string, string>, now: string): Promise<void> {
-  await trx.deleteFrom(table).where('instance_uuid', '=', uuid).execute();
-  const rows = Object.entries(kv).map(([key, value]) => ({ instance_uuid: uuid, key, value: String(value), created_at: now, deleted: 0 }));
-  if (rows.length) await trx.insertInto(table).values(rows).execute();
+async function writeKv(cell: Database, trx: Kysely<any>, table: string, uuid: string, kv: Record<string, string>, now: string): Promise<void> {
+  await runPrepared(cell.db, trx, `deleteKv:${table}`, [uuid], ([u]) => trx.deleteFrom(table).where('instance_uuid', '=', u!));
+  const entries = Object.entries(kv);
+  if (!entries.length) return;
+  const args = entries.flatMap(([key, value]) => [key, String(value)]);
+  // One multi-row INSERT, compiled once per row count.
+  await runPrepared(cell.db, trx, `insertKv:${table}:${entries.length}`, [uuid, now, ...args], ([u, at, ...kvs]) =>
+    trx.insertInto(table).values(entries.map((_, i) => ({ instance_uuid: u!, key: kvs[2 * i]!, value: kvs[2 * i + 1]!, created_at: at!, deleted: 0 }))));
 }
 
 export interface InstanceFull {
@@ -98,13 +112,16 @@ export async function loadExtras(db: Kysely<any>, rows: Row[]): Promise<Instance
   const uuids = rows.map((r) => r['uuid'] as string);
   // Faults are only shown for ERROR/DELETED servers: do not fetch them for the others.
   const faulty = rows.filter((r) => r['vm_state'] === 'error' || r['vm_state'] === 'deleted' || Number(r['deleted']) !== 0).map((r) => r['uuid'] as string);
+  // One instance (show, get_by_uuid, every event): the shapes are compiled once; long lists vary too much.
+  const q = (name: string, list: string[], build: (ids: string[]) => Compilable & { execute(): Promise<Row[]> }): Promise<Row[]> =>
+    list.length <= 4 ? runPrepared(db, db, `extras:${name}:${list.length}`, list, (slots) => build([...slots])).then((r) => r.rows) : build(list).execute();
   const [extra, caches, meta, sysmeta, tags, faults] = await Promise.all([
-    db.selectFrom('instance_extra').select(['instance_uuid', 'flavor', 'trusted_certs']).where('instance_uuid', 'in', uuids).execute(),
-    db.selectFrom('instance_info_caches').select(['instance_uuid', 'network_info']).where('instance_uuid', 'in', uuids).execute(),
-    db.selectFrom('instance_metadata').select(['instance_uuid', 'key', 'value']).where('instance_uuid', 'in', uuids).where('deleted', '=', 0).execute(),
-    db.selectFrom('instance_system_metadata').select(['instance_uuid', 'key', 'value']).where('instance_uuid', 'in', uuids).where('deleted', '=', 0).execute(),
-    db.selectFrom('tags').select(['resource_id', 'tag']).where('resource_id', 'in', uuids).execute(),
-    faulty.length ? db.selectFrom('instance_faults').selectAll().where('instance_uuid', 'in', faulty).orderBy('id', 'desc').execute() : Promise.resolve([] as Row[]),
+    q('extra', uuids, (ids) => db.selectFrom('instance_extra').select(['instance_uuid', 'flavor', 'trusted_certs']).where('instance_uuid', 'in', ids)),
+    q('caches', uuids, (ids) => db.selectFrom('instance_info_caches').select(['instance_uuid', 'network_info']).where('instance_uuid', 'in', ids)),
+    q('meta', uuids, (ids) => db.selectFrom('instance_metadata').select(['instance_uuid', 'key', 'value']).where('instance_uuid', 'in', ids).where('deleted', '=', 0)),
+    q('sysmeta', uuids, (ids) => db.selectFrom('instance_system_metadata').select(['instance_uuid', 'key', 'value']).where('instance_uuid', 'in', ids).where('deleted', '=', 0)),
+    q('tags', uuids, (ids) => db.selectFrom('tags').select(['resource_id', 'tag']).where('resource_id', 'in', ids)),
+    faulty.length ? q('faults', faulty, (ids) => db.selectFrom('instance_faults').selectAll().where('instance_uuid', 'in', ids).orderBy('id', 'desc')) : Promise.resolve([] as Row[]),
   ]);
   const by = <T extends Row>(list: T[], key: string) => {
     const m = new Map<string, T[]>();
@@ -136,10 +153,12 @@ export async function loadExtras(db: Kysely<any>, rows: Row[]): Promise<Instance
 }
 
 export async function instanceGetByUuid(cell: Database, uuid: string, readDeleted: 'no' | 'yes' | 'only' = 'no'): Promise<InstanceFull> {
-  let q = cell.db.selectFrom('instances').selectAll().where('uuid', '=', uuid);
-  if (readDeleted === 'no') q = q.where('deleted', '=', 0);
-  if (readDeleted === 'only') q = q.where('deleted', '!=', 0);
-  const row = await q.executeTakeFirst();
+  const row = (await runPrepared(cell.db, cell.db, `instanceByUuid:${readDeleted}`, [uuid], ([u]) => {
+    let q = cell.db.selectFrom('instances').selectAll().where('uuid', '=', u!);
+    if (readDeleted === 'no') q = q.where('deleted', '=', 0);
+    if (readDeleted === 'only') q = q.where('deleted', '!=', 0);
+    return q;
+  })).rows[0];
   if (!row) throw instanceNotFound(uuid);
   return (await loadExtras(cell.db, [row]))[0]!;
 }
@@ -150,26 +169,45 @@ export interface UpdateExpectations {
   expected_vm_state?: string | null | (string | null)[];
 }
 
-/** The compare-and-swap UPDATE of an instance row (not yet run). */
-function casUpdate(db: Kysely<any>, uuid: string, values: Row, exp: UpdateExpectations) {
+/** An expectation's shape (what the SQL text depends on): undefined, or the values and whether null is one. */
+function expectedShape(e: string | null | (string | null)[] | undefined): { vals: string[]; wantNull: boolean } | null {
+  if (e === undefined) return null;
+  const list = Array.isArray(e) ? e : [e];
+  return { vals: list.filter((x): x is string => x !== null), wantNull: list.some((x) => x === null) };
+}
+
+/**
+ * The compare-and-swap UPDATE of an instance row, with RETURNING * when asked, compiled once per
+ * shape (columns set, expectations' lengths). Returns the updated row (returning) or the count.
+ */
+async function casUpdate(cell: Database, db: Kysely<any>, uuid: string, values: Row, exp: UpdateExpectations, returning: boolean): Promise<{ row: Row | undefined; count: number }> {
   const cols = instanceColumns(values);
   cols['updated_at'] = nowIso();
-  let q = db.updateTable('instances').set(cols).where('uuid', '=', uuid).where('deleted', '=', 0);
-  const applyExpected = (col: string, e: string | null | (string | null)[] | undefined) => {
-    if (e === undefined) return;
-    const list = Array.isArray(e) ? e : [e];
-    const vals = list.filter((x): x is string => x !== null);
-    const wantNull = list.some((x) => x === null);
-    q = q.where((eb) => {
-      const ors = [];
-      if (vals.length) ors.push(eb(col, 'in', vals));
-      if (wantNull) ors.push(eb(col, 'is', null));
-      return ors.length ? eb.or(ors) : eb.val(false);
-    });
-  };
-  applyExpected('task_state', exp.expected_task_state);
-  applyExpected('vm_state', exp.expected_vm_state);
-  return q;
+  const names = Object.keys(cols).filter((c) => cols[c] !== undefined);
+  const task = expectedShape(exp.expected_task_state);
+  const vm = expectedShape(exp.expected_vm_state);
+  const shapeKey = (e: typeof task) => (e ? `${e.vals.length}${e.wantNull ? '+null' : ''}` : '-');
+  const args = [...names.map((c) => cols[c]), uuid, ...(task?.vals ?? []), ...(vm?.vals ?? [])];
+  const key = `cas:${names.join(',')}|${shapeKey(task)}|${shapeKey(vm)}|${returning}`;
+  const r = await runPrepared(cell.db, db, key, args, (slot) => {
+    let i = 0;
+    const set = Object.fromEntries(names.map((c) => [c, slot[i++]!]));
+    let q = db.updateTable('instances').set(set).where('uuid', '=', slot[i++]!).where('deleted', '=', 0);
+    const applyExpected = (col: string, e: typeof task) => {
+      if (!e) return;
+      const vals = e.vals.map(() => slot[i++]!);
+      q = q.where((eb) => {
+        const ors = [];
+        if (vals.length) ors.push(eb(col, 'in', vals));
+        if (e.wantNull) ors.push(eb(col, 'is', null));
+        return ors.length ? eb.or(ors) : eb.val(false);
+      });
+    };
+    applyExpected('task_state', task);
+    applyExpected('vm_state', vm);
+    return returning ? q.returningAll() : q;
+  });
+  return { row: r.rows[0], count: returning ? r.rows.length : Number(r.numAffectedRows ?? 0n) };
 }
 
 /** The swap matched no row: InstanceNotFound, or UnexpectedTaskState with what the row holds. */
@@ -186,35 +224,34 @@ async function casFailure(db: Kysely<any>, uuid: string, exp: UpdateExpectations
 export async function instanceUpdate(cell: Database, uuid: string, values: Row, extras: InstanceExtras, exp: UpdateExpectations = {}): Promise<Row> {
   const sideRows = extras.flavor !== undefined || extras.network_info !== undefined || extras.trusted_certs !== undefined
     || extras.metadata !== undefined || extras.system_metadata !== undefined || extras.tags !== undefined;
-  if (!sideRows && hasReturning(cell)) {
+  const returning = hasReturning(cell);
+  if (!sideRows && returning) {
     // Only the instance row changes: UPDATE ... RETURNING is the swap and the read-back in one
     // statement, atomic on its own (most saves of a build or an action are this).
-    const row = await casUpdate(cell.db, uuid, values, exp).returningAll().executeTakeFirst();
+    const { row } = await casUpdate(cell, cell.db, uuid, values, exp, true);
     return row ?? casFailure(cell.db, uuid, exp);
   }
   return cell.transaction(async (trx) => {
-    const q = casUpdate(trx, uuid, values, exp);
-    let updated: Row | undefined;
-    if (hasReturning(cell)) updated = await q.returningAll().executeTakeFirst();
-    else if (Number((await q.executeTakeFirst()).numUpdatedRows) > 0) updated = {};
-    if (!updated) return casFailure(trx, uuid, exp);
+    const { row: updated, count } = await casUpdate(cell, trx, uuid, values, exp, returning);
+    if (count === 0) return casFailure(trx, uuid, exp);
     const now = nowIso();
     if (extras.flavor !== undefined) {
       await trx.updateTable('instance_extra').set({ flavor: JSON.stringify({ cur: extras.flavor, old: null, new: null }), updated_at: now }).where('instance_uuid', '=', uuid).execute();
     }
     if (extras.network_info !== undefined) {
-      await trx.updateTable('instance_info_caches').set({ network_info: JSON.stringify(extras.network_info), updated_at: now }).where('instance_uuid', '=', uuid).execute();
+      await runPrepared(cell.db, trx, 'updateInfoCache', [JSON.stringify(extras.network_info), now, uuid], ([nw, at, u]) =>
+        trx.updateTable('instance_info_caches').set({ network_info: nw!, updated_at: at! }).where('instance_uuid', '=', u!));
     }
     if (extras.trusted_certs !== undefined) {
       await trx.updateTable('instance_extra').set({ trusted_certs: extras.trusted_certs ? JSON.stringify(extras.trusted_certs) : null, updated_at: now }).where('instance_uuid', '=', uuid).execute();
     }
-    if (extras.metadata !== undefined) await writeKv(trx, 'instance_metadata', uuid, extras.metadata, now);
-    if (extras.system_metadata !== undefined) await writeKv(trx, 'instance_system_metadata', uuid, extras.system_metadata, now);
+    if (extras.metadata !== undefined) await writeKv(cell, trx, 'instance_metadata', uuid, extras.metadata, now);
+    if (extras.system_metadata !== undefined) await writeKv(cell, trx, 'instance_system_metadata', uuid, extras.system_metadata, now);
     if (extras.tags !== undefined) {
       await trx.deleteFrom('tags').where('resource_id', '=', uuid).execute();
       for (const tag of extras.tags) await trx.insertInto('tags').values({ resource_id: uuid, tag }).execute();
     }
-    return hasReturning(cell) ? updated : trx.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirstOrThrow();
+    return returning ? updated! : trx.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirstOrThrow();
   });
 }
 
@@ -365,16 +402,24 @@ export async function instanceRowByUuid(cell: Database, uuid: string): Promise<R
 
 export async function actionStart(cell: Database, v: { action: string; instance_uuid: string; request_id: string; user_id: string | null; project_id: string | null; message?: string | null }): Promise<Row> {
   const now = nowIso();
-  const insert = cell.db.insertInto('instance_actions').values({ ...v, message: v.message ?? null, start_time: now, created_at: now, deleted: 0 });
+  const row = { ...v, message: v.message ?? null, start_time: now, created_at: now, deleted: 0 };
   // The new row is the latest action of this request, the one actionGetByRequestId would find.
-  if (hasReturning(cell)) return insert.returningAll().executeTakeFirstOrThrow();
-  await insert.execute();
+  if (hasReturning(cell)) return (await insertRow(cell, cell.db, 'instance_actions', row, true)).rows[0]!;
+  await insertRow(cell, cell.db, 'instance_actions', row);
   return (await actionGetByRequestId(cell, v.instance_uuid, v.request_id))!;
 }
 
 export async function actionGetByRequestId(cell: Database, instanceUuid: string, requestId: string): Promise<Row | undefined> {
-  return cell.db.selectFrom('instance_actions').selectAll().where('instance_uuid', '=', instanceUuid).where('request_id', '=', requestId)
-    .orderBy('id', 'desc').executeTakeFirst();
+  const r = await runPrepared(cell.db, cell.db, 'actionByRequest', [instanceUuid, requestId], ([i, q]) =>
+    cell.db.selectFrom('instance_actions').selectAll().where('instance_uuid', '=', i!).where('request_id', '=', q!).orderBy('id', 'desc'));
+  return r.rows[0];
+}
+
+/** instance_actions.updated_at (and message) of an action that gained or finished an event. */
+function touchAction(cell: Database, actionId: number, now: string, error: boolean) {
+  return error
+    ? runPrepared(cell.db, cell.db, 'touchActionError', [now, 'Error', actionId], ([at, m, id]) => cell.db.updateTable('instance_actions').set({ updated_at: at!, message: m! }).where('id', '=', id!))
+    : runPrepared(cell.db, cell.db, 'touchAction', [now, actionId], ([at, id]) => cell.db.updateTable('instance_actions').set({ updated_at: at! }).where('id', '=', id!));
 }
 
 export async function actionsForInstance(cell: Database, instanceUuid: string): Promise<Row[]> {
@@ -390,8 +435,8 @@ export async function actionEventStart(cell: Database, v: { instance_uuid: strin
   const action = await actionGetByRequestId(cell, v.instance_uuid, v.request_id);
   if (!action) throw new Error(`Action for request_id ${v.request_id} on instance ${v.instance_uuid} not found`);
   const now = nowIso();
-  await cell.db.insertInto('instance_actions_events').values({ event: v.event, action_id: action['id'], start_time: now, host: v.host ?? null, created_at: now, deleted: 0 }).execute();
-  await cell.db.updateTable('instance_actions').set({ updated_at: now }).where('id', '=', action['id']).execute();
+  await insertRow(cell, cell.db, 'instance_actions_events', { event: v.event, action_id: action['id'], start_time: now, host: v.host ?? null, created_at: now, deleted: 0 });
+  await touchAction(cell, action['id'], now, false);
   return action;
 }
 
@@ -399,15 +444,13 @@ export async function actionEventFinish(cell: Database, v: { instance_uuid: stri
   const action = await actionGetByRequestId(cell, v.instance_uuid, v.request_id);
   if (!action) return;
   const now = nowIso();
-  const ev = await cell.db.selectFrom('instance_actions_events').select('id').where('action_id', '=', action['id']).where('event', '=', v.event)
-    .orderBy('id', 'desc').executeTakeFirst();
+  const ev = (await runPrepared(cell.db, cell.db, 'lastEventOfAction', [action['id'], v.event], ([a, e]) =>
+    cell.db.selectFrom('instance_actions_events').select('id').where('action_id', '=', a!).where('event', '=', e!).orderBy('id', 'desc'))).rows[0];
   if (ev) {
-    await cell.db.updateTable('instance_actions_events').set({ finish_time: now, result: v.result, traceback: v.traceback ?? null, details: v.details ?? null, updated_at: now })
-      .where('id', '=', ev['id']).execute();
+    await runPrepared(cell.db, cell.db, 'finishEvent', [now, v.result, v.traceback ?? null, v.details ?? null, now, ev['id']], ([at, res, tb, det, up, id]) =>
+      cell.db.updateTable('instance_actions_events').set({ finish_time: at!, result: res!, traceback: tb!, details: det!, updated_at: up! }).where('id', '=', id!));
   }
-  const upd: Row = { updated_at: now };
-  if (v.result === 'Error') upd['message'] = 'Error';
-  await cell.db.updateTable('instance_actions').set(upd).where('id', '=', action['id']).execute();
+  await touchAction(cell, action['id'], now, v.result === 'Error');
 }
 
 export async function faultCreate(cell: Database, v: { instance_uuid: string; code: number; message: string; details: string; host: string | null }): Promise<void> {
@@ -429,5 +472,6 @@ export async function bdmCreate(cell: Database, instanceUuid: string, bdms: Row[
 }
 
 export async function bdmList(cell: Database, instanceUuid: string): Promise<Row[]> {
-  return cell.db.selectFrom('block_device_mapping').selectAll().where('instance_uuid', '=', instanceUuid).where('deleted', '=', 0).orderBy('id').execute();
+  return (await runPrepared(cell.db, cell.db, 'bdmList', [instanceUuid], ([u]) =>
+    cell.db.selectFrom('block_device_mapping').selectAll().where('instance_uuid', '=', u!).where('deleted', '=', 0).orderBy('id'))).rows;
 }
