@@ -431,54 +431,74 @@ class StaleSocketError extends Error {
 const TIMEOUT_MESSAGE = 'The operation was aborted due to timeout';
 
 function sendOnce(method: string, url: string, headers: Record<string, string>, body: OutBody, timeoutMs: number, wantStream: boolean): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve, reject) => new Exchange(resolve, reject).start(method, url, headers, body, timeoutMs, wantStream));
+}
+
+/**
+ * One request and its answer. A class, not closures: tsx keeps function names, which costs a
+ * defineProperty for every named closure made per request.
+ */
+class Exchange {
+  private settled = false;
+  private answered = false;
+  private timer: NodeJS.Timeout | null = null;
+  private req: http.ClientRequest | null = null;
+  private chunks: Buffer[] = [];
+
+  constructor(private readonly resolve: (r: RawResponse) => void, private readonly reject: (e: Error) => void) {}
+
+  start(method: string, url: string, headers: Record<string, string>, body: OutBody, timeoutMs: number, wantStream: boolean): void {
     const u = new URL(url);
     const tls = u.protocol === 'https:';
     const outHeaders: Record<string, string | number> = headers;
     if (typeof body === 'string') outHeaders['Content-Length'] = Buffer.byteLength(body);
     else if (body instanceof Uint8Array) outHeaders['Content-Length'] = body.byteLength;
-    let settled = false;
-    let answered = false;
-    const req = (tls ? https : http).request({
+    const req = (this.req = (tls ? https : http).request({
       protocol: u.protocol, hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port || (tls ? 443 : 80), path: u.pathname + u.search,
       method, headers: outHeaders, agent: tls ? httpsAgent : httpAgent,
-    });
-    const timer = setTimeout(() => req.destroy(new Error(TIMEOUT_MESSAGE)), timeoutMs);
-    const fail = (e: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      reject(!answered && req.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? new StaleSocketError(e) : e);
-    };
-    req.on('error', fail);
-    req.on('response', (res) => {
-      answered = true;
-      const status = res.statusCode ?? 0;
-      const h = new ResponseHeaders(res.headers);
-      if (wantStream && status >= 200 && status < 300) {
-        settled = true;
-        // The caller reads the body; the timeout covered getting the answer, as fetch's signal would not stop a reader.
-        clearTimeout(timer);
-        resolve({ status, headers: h, data: null, stream: res });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', fail);
-      res.on('aborted', () => fail(new Error('the connection closed before the whole answer arrived')));
-      res.on('end', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve({ status, headers: h, data: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), stream: null });
-      });
-    });
+    }));
+    this.timer = setTimeout(() => req.destroy(new Error(TIMEOUT_MESSAGE)), timeoutMs);
+    req.on('error', (e) => this.fail(e));
+    req.on('response', (res) => this.onResponse(res, wantStream));
     if (body instanceof ReadableStream) {
       const src = Readable.fromWeb(body as WebReadableStream<Uint8Array>);
       src.on('error', (e) => req.destroy(e));
       src.pipe(req);
     } else req.end(body);
-  });
+  }
+
+  private onResponse(res: http.IncomingMessage, wantStream: boolean): void {
+    this.answered = true;
+    const status = res.statusCode ?? 0;
+    const headers = new ResponseHeaders(res.headers);
+    if (wantStream && status >= 200 && status < 300) {
+      // The caller reads the body; the timeout covered getting the answer.
+      this.settle();
+      this.resolve({ status, headers, data: null, stream: res });
+      return;
+    }
+    res.on('data', (c: Buffer) => this.chunks.push(c));
+    res.on('error', (e) => this.fail(e));
+    res.on('aborted', () => this.fail(new Error('the connection closed before the whole answer arrived')));
+    res.on('end', () => {
+      if (this.settled) return;
+      this.settle();
+      const c = this.chunks;
+      this.resolve({ status, headers, data: c.length === 1 ? c[0]! : Buffer.concat(c), stream: null });
+    });
+  }
+
+  private settle(): void {
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private fail(e: Error): void {
+    if (this.settled) return;
+    this.settle();
+    const stale = !this.answered && this.req?.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET';
+    this.reject(stale ? new StaleSocketError(e) : e);
+  }
 }
 
 /** The response's headers behind the fetch `Headers` interface (what callers and RemoteHttpError hold). */
