@@ -5,6 +5,7 @@
  * @module
  */
 import type { Database } from '../common/db/connection.js';
+import { runPrepared } from '../common/db/prepared.js';
 import { ApiError } from '../common/errors.js';
 import type { CellRegistry } from './cells.js';
 import * as apiDb from './db/api-api.js';
@@ -31,18 +32,17 @@ export interface Usage {
 /** Scatter-gather over the cells: what the project's live instances use. */
 export async function countUsage(cells: CellRegistry, projectId: string): Promise<Usage> {
   const res = await cells.scatterGather(async (cell) => {
-    const r = await cell.db.db.selectFrom('instances')
+    const db = cell.db.db;
+    const r = (await runPrepared(db, db, 'quotaCountInstances', [projectId], ([p]) => db.selectFrom('instances')
       .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('vcpus').as('cores'), eb.fn.sum('memory_mb').as('ram')])
-      .where('project_id', '=', projectId).where('deleted', '=', 0).where((eb) => eb.or([eb('vm_state', '!=', 'soft-delete'), eb('vm_state', 'is', null)]))
-      .executeTakeFirst();
+      .where('project_id', '=', p!).where('deleted', '=', 0).where((eb) => eb.or([eb('vm_state', '!=', 'soft-delete'), eb('vm_state', 'is', null)])))).rows[0];
     return { instances: Number(r?.['n'] ?? 0), cores: Number(r?.['cores'] ?? 0), ram: Number(r?.['ram'] ?? 0) };
   });
   const u: Usage = { instances: 0, cores: 0, ram: 0 };
   for (const v of res.values()) if (v) { u.instances += v.instances; u.cores += v.cores; u.ram += v.ram; }
   // Build requests not yet in a cell count too.
-  const brs = await apiDb.buildRequestList(cells.api, projectId);
-  for (const br of brs) {
-    const inst = JSON.parse(br['instance'] ?? '{}');
+  for (const json of await apiDb.buildRequestInstances(cells.api, projectId)) {
+    const inst = JSON.parse(json ?? '{}');
     u.instances += 1;
     u.cores += Number(inst.vcpus ?? 0);
     u.ram += Number(inst.memory_mb ?? 0);

@@ -94,6 +94,11 @@ export async function buildRequestList(api: Database, projectId?: string): Promi
   if (projectId) q = q.where('project_id', '=', projectId);
   return q.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
 }
+/** The instance (JSON) of each of a project's build requests, for quota usage: nothing else is read. */
+export async function buildRequestInstances(api: Database, projectId: string): Promise<string[]> {
+  const r = await runPrepared(api.db, api.db, 'buildRequestInstances', [projectId], ([p]) => api.db.selectFrom('build_requests').select('instance').where('project_id', '=', p!));
+  return r.rows.map((row) => row['instance'] as string);
+}
 /** Returns false when it was already gone (the user deleted the server while it was scheduling). */
 export async function buildRequestDestroy(api: Database, uuid: string): Promise<boolean> {
   const r = await runPrepared(api.db, api.db, 'buildRequestDestroy', [uuid], ([u]) => api.db.deleteFrom('build_requests').where('instance_uuid', '=', u!));
@@ -213,11 +218,11 @@ export async function keypairDestroy(api: Database, userId: string, name: string
 
 // ---- quotas ----
 export async function quotaGetProject(api: Database, projectId: string): Promise<Record<string, number>> {
-  const rows = await api.db.selectFrom('quotas').select(['resource', 'hard_limit']).where('project_id', '=', projectId).execute();
+  const { rows } = await runPrepared(api.db, api.db, 'quotaGetProject', [projectId], ([p]) => api.db.selectFrom('quotas').select(['resource', 'hard_limit']).where('project_id', '=', p!));
   return Object.fromEntries(rows.map((r) => [r['resource'], Number(r['hard_limit'])]));
 }
 export async function quotaGetClass(api: Database, className = 'default'): Promise<Record<string, number>> {
-  const rows = await api.db.selectFrom('quota_classes').select(['resource', 'hard_limit']).where('class_name', '=', className).execute();
+  const { rows } = await runPrepared(api.db, api.db, 'quotaGetClass', [className], ([c]) => api.db.selectFrom('quota_classes').select(['resource', 'hard_limit']).where('class_name', '=', c!));
   return Object.fromEntries(rows.map((r) => [r['resource'], Number(r['hard_limit'])]));
 }
 export async function quotaSetProject(api: Database, projectId: string, limits: Record<string, number>): Promise<void> {

@@ -41,6 +41,16 @@ class JsonMark {
   constructor(readonly json: string | undefined) {}
 }
 
+/** A class's field names and kinds, listed once per `fields` record (every hop walks them several times). */
+const fieldLists = new WeakMap<Record<string, FieldKind>, { names: string[]; entries: [string, FieldKind][] }>();
+function fieldList(cls: { fields: Record<string, FieldKind> }): { names: string[]; entries: [string, FieldKind][] } {
+  let l = fieldLists.get(cls.fields);
+  if (!l) fieldLists.set(cls.fields, (l = { names: Object.keys(cls.fields), entries: Object.entries(cls.fields) }));
+  return l;
+}
+const fieldNames = (cls: { fields: Record<string, FieldKind> }): string[] => fieldList(cls).names;
+const fieldEntries = (cls: { fields: Record<string, FieldKind> }): [string, FieldKind][] => fieldList(cls).entries;
+
 export abstract class NovaObject {
   static objName = 'NovaObject';
   static VERSION = '1.0';
@@ -70,7 +80,7 @@ export abstract class NovaObject {
 
   /** Copies fields from a plain record (only the object's fields). */
   update(values: Record<string, unknown>): this {
-    for (const k of Object.keys(this.cls.fields)) if (k in values) this.set(k, values[k]);
+    for (const k of fieldNames(this.cls)) if (k in values) this.set(k, values[k]);
     return this;
   }
 
@@ -93,14 +103,14 @@ export abstract class NovaObject {
   /** The fields' values as they are now (for changedSince / changedBetween, the conductor's object_action diff). */
   captureFields(): FieldMarks {
     const marks: FieldMarks = {};
-    for (const k of Object.keys(this.cls.fields)) marks[k] = fieldMark(this.get(k));
+    for (const k of fieldNames(this.cls)) marks[k] = fieldMark(this.get(k));
     return marks;
   }
 
   /** Fields set now whose value differs (as JSON) from what `marks` recorded, or that were not set then. */
   changedSince(marks: FieldMarks): string[] {
     const out: string[] = [];
-    for (const k of Object.keys(this.cls.fields)) {
+    for (const k of fieldNames(this.cls)) {
       const v = this.get(k);
       if (v !== undefined && (!(k in marks) || !sameAsMark(marks[k], v))) out.push(k);
     }
@@ -110,7 +120,7 @@ export abstract class NovaObject {
   /** changedSince(before) for the values `now` recorded. */
   changedBetween(before: FieldMarks, now: FieldMarks): string[] {
     const out: string[] = [];
-    for (const k of Object.keys(this.cls.fields)) {
+    for (const k of fieldNames(this.cls)) {
       const m = now[k];
       if (m !== NOT_SET && m !== undefined && (!(k in before) || !sameMarks(before[k], m))) out.push(k);
     }
@@ -138,9 +148,9 @@ export abstract class NovaObject {
 
   toPrimitive(): Record<string, unknown> {
     const data: Record<string, unknown> = {};
-    for (const [k, kind] of Object.entries(this.cls.fields)) {
-      if (!this.isSet(k)) continue;
-      data[k] = fieldToPrimitive(kind, this.get(k));
+    for (const [k, kind] of fieldEntries(this.cls)) {
+      const v = this.get(k);
+      if (v !== undefined) data[k] = fieldToPrimitive(kind, v);
     }
     const p: Record<string, unknown> = {
       'nova_object.name': this.cls.objName,
@@ -156,7 +166,7 @@ export abstract class NovaObject {
   /** Plain field record (nested objects become plain records too), for DB rows and API views. */
   toDict(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(this.cls.fields)) {
+    for (const k of fieldNames(this.cls)) {
       const v = this.get(k);
       if (v === undefined) continue;
       out[k] = v instanceof NovaObject ? v.toDict() : Array.isArray(v) ? v.map((x) => (x instanceof NovaObject ? x.toDict() : x)) : v;
@@ -250,7 +260,7 @@ export function fromPrimitive(p: Record<string, unknown>, backend: ObjectBackend
   const obj = new cls();
   obj.backend = backend;
   const data = (p['nova_object.data'] ?? {}) as Record<string, unknown>;
-  for (const [k, kind] of Object.entries(cls.fields)) {
+  for (const [k, kind] of fieldEntries(cls)) {
     if (k in data) obj.set(k, fieldFromPrimitive(kind, data[k], backend));
   }
   const changes = p['nova_object.changes'];
