@@ -118,15 +118,18 @@ export class DhcpAgent {
   /**
    * port_create_end / port_update_end: as Neutron's agent, a port of a network already served
    * is put in the cache and reported ready at once, without asking the server for the whole
-   * network; anything else (unknown network or subnet, the DHCP port itself, a pass running)
-   * falls back to a resync.
+   * network; anything else (unknown network or subnet, the DHCP port itself) falls back to a
+   * resync. An event that arrives while a pass runs waits for it and then applies to what the
+   * pass cached (Neutron's agent queues events behind sync_state's lock): resyncing for it
+   * instead chained full passes back to back while ports were being created.
    */
   async portChanged(ctx: RequestContext, port: Dict | undefined): Promise<void> {
+    while (this.runner.busy) await this.runner.idle();
     const net = port ? this.nets.get(port['network_id']) : undefined;
     const subnetIds = new Set(((net?.['subnets'] ?? []) as Dict[]).map((s) => s['id']));
     const known = !!net && !!port && port['device_owner'] !== C.DEVICE_OWNER_DHCP && Array.isArray(port['fixed_ips'])
       && (port['fixed_ips'] as Dict[]).every((f) => subnetIds.has(f['subnet_id']));
-    if (!known || this.runner.busy) return this.networkChanged(ctx);
+    if (!known) return this.networkChanged(ctx);
     const ports = net['ports'] as Dict[];
     const i = ports.findIndex((p) => p['id'] === port['id']);
     if (i >= 0 && Number(ports[i]!['revision_number']) > Number(port['revision_number'])) return; // a late, older event

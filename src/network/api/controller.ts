@@ -174,7 +174,7 @@ export function mountResource(app: FastifyInstance, prefix: string, resource: st
 
   app.get(path, async (req: FastifyRequest) => {
     const { opts, fields } = parseListQuery(resource, req.query as Dict);
-    const { items, more } = await ops.list(req.ctx, opts);
+    const { items, more } = await ops.list(req.ctx, { ...opts, fields });
     const body: Dict = { [collection]: items.map((it) => present(req.ctx, resource, it, fields)) };
     const links = pageLinks(req, items, more, opts);
     if (links.length) body[`${collection}_links`] = links;

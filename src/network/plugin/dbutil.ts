@@ -40,6 +40,8 @@ export interface ListOptions {
   pageReverse: boolean;
   /** tags, tags-any, not-tags, not-tags-any */
   tagFilters?: { tags?: string[]; tagsAny?: string[]; notTags?: string[]; notTagsAny?: string[] };
+  /** The attributes the response keeps (`fields`), when asked: a plugin need not compute the others. */
+  fields?: string[] | null;
 }
 
 export const emptyList = (): ListOptions => ({ filters: {}, sorts: [], limit: null, marker: null, pageReverse: false });

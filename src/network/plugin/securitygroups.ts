@@ -95,12 +95,14 @@ export class SecurityGroups {
     return new Set(rows.map((r: any) => r.security_group_id));
   }
 
-  private async groupDicts(rows: Dict[]): Promise<Dict[]> {
+  /** Group dicts; rules and tags are read only when `fields` (if given) keeps them. */
+  private async groupDicts(rows: Dict[], fields: string[] | null = null): Promise<Dict[]> {
     if (!rows.length) return [];
     const ids = rows.map((r) => r.id);
-    const rules = await this.db.selectFrom('securitygrouprules').selectAll().where('security_group_id', 'in', ids).orderBy('created_at').execute();
-    const defaults = await this.defaultIds(ids);
-    const tags = await this.p.loadTags('security_groups', ids);
+    const withRules = !fields || fields.includes('security_group_rules');
+    const rules = withRules ? await this.db.selectFrom('securitygrouprules').selectAll().where('security_group_id', 'in', ids).orderBy('created_at').execute() : [];
+    const defaults = withRules ? await this.defaultIds(ids) : new Set<string>();
+    const tags = !fields || fields.includes('tags') ? await this.p.loadTags('security_groups', ids) : new Map<string, string[]>();
     return rows.map((r) => ({
       id: r.id, name: r.name, project_id: r.project_id ?? '', tenant_id: r.project_id ?? '', description: r.description,
       stateful: b(r.stateful), shared: false,
@@ -130,7 +132,7 @@ export class SecurityGroups {
     q = applyFilters(q, 'securitygroups', opts.filters, SG_COLS);
     q = applyTagFilters(q, this.db, 'security_groups', 'securitygroups.id', opts.tagFilters);
     const { rows, more } = await paginate(this.db, 'securitygroups', q, opts, (k) => SG_COLS[k] ?? null);
-    return { items: await this.groupDicts(rows), more };
+    return { items: await this.groupDicts(rows, opts.fields ?? null), more };
   }
 
   async create(ctx: RequestContext, body: Body): Promise<Dict> {
