@@ -70,9 +70,9 @@ export class VolumeManager {
   }
 
   async create_volume(ctx: RequestContext, req: CreateVolumeRequest): Promise<void> {
-    const vol = await this.db.getVolume(req.volume_id);
-    if (!vol) return;
-    const metadata = await this.db.getMeta('volume_metadata', vol.id);
+    const found = await this.db.getVolumeWithMetadata(req.volume_id);
+    if (!found) return;
+    const { volume: vol, metadata } = found;
     await this.notifyVolume(ctx, vol.id, 'create.start', vol, metadata);
     try {
       const glance: Record<string, string> = {};
@@ -172,9 +172,10 @@ export class VolumeManager {
   }
 
   async delete_volume(ctx: RequestContext, args: { volume_id: string }): Promise<void> {
-    const vol = await this.db.getVolume(args.volume_id);
-    if (!vol) return;
-    await this.notifyVolume(ctx, vol.id, 'delete.start', vol);
+    const found = await this.db.getVolumeWithMetadata(args.volume_id);
+    if (!found) return;
+    const vol = found.volume;
+    await this.notifyVolume(ctx, vol.id, 'delete.start', vol, found.metadata);
     try {
       await this.driver.deleteVolume(vol);
       await this.db.database.transaction((trx) => this.db.destroyVolume(vol.id, trx as any));

@@ -130,6 +130,22 @@ export class CinderDb {
     return rows[0];
   }
 
+  /**
+   * A volume and its user metadata in one statement (the row joined to its metadata rows),
+   * as cinder-volume needs both for the volume's notifications.
+   */
+  async getVolumeWithMetadata(id: string): Promise<{ volume: VolumeRow; metadata: Record<string, string> } | undefined> {
+    const rows = await this.prepared.rows<VolumeRow & { meta_key: string | null; meta_value: string | null }>(this.db, 'getVolumeWithMetadata', [id], ([i]) =>
+      this.db.selectFrom('volumes').leftJoin('volume_metadata', 'volume_metadata.volume_id', 'volumes.id')
+        .selectAll('volumes').select(['volume_metadata.key as meta_key', 'volume_metadata.value as meta_value'])
+        .where('volumes.id', '=', i!).where('volumes.deleted', '=', 0).orderBy('volume_metadata.key'));
+    if (!rows.length) return undefined;
+    const { meta_key: _k, meta_value: _v, ...volume } = rows[0]!;
+    const metadata: Record<string, string> = {};
+    for (const r of rows) if (r.meta_key !== null) metadata[r.meta_key] = r.meta_value!;
+    return { volume, metadata };
+  }
+
   async listVolumes(projectId: string | null): Promise<VolumeRow[]> {
     let q = this.db.selectFrom('volumes').selectAll().where('deleted', '=', 0);
     if (projectId) q = q.where('project_id', '=', projectId);
