@@ -8,7 +8,7 @@
  * @module
  */
 import type { CompiledQuery, Compilable, Kysely, QueryResult } from 'kysely';
-import { runDirect } from './sqlite.js';
+import { runDirect, runDirectRaw } from './sqlite.js';
 
 /** Stand-ins bound while a shape is compiled, so the compiled parameter list names its slots. */
 const SLOT = '\u0000stratus-prepared-';
@@ -38,6 +38,19 @@ export function runPrepared<R = Record<string, any>>(root: Kysely<any>, db: Kyse
   } catch (e) {
     return Promise.reject(e);
   }
+}
+
+/**
+ * runPrepared for a SELECT of `columns`, each row as the array of their values in that order
+ * (runDirectRaw on SQLite; other dialects' row objects are turned into arrays): for reads of
+ * thousands of wide rows that build their own records.
+ */
+export async function runPreparedRaw(root: Kysely<any>, db: Kysely<any>, key: string, args: readonly unknown[], columns: readonly string[],
+  build: (slots: readonly string[]) => Compilable): Promise<unknown[][]> {
+  const query = bind(root, key, args, build);
+  const direct = runDirectRaw(root, query, db !== root);
+  if (direct) return direct;
+  return (await db.executeQuery<Record<string, unknown>>(query)).rows.map((r) => columns.map((c) => r[c]));
 }
 
 /** The shape of `key` (compiled on first use) with `args` bound. */

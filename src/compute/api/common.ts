@@ -54,8 +54,11 @@ function computeBaseUrl(req: FastifyRequest): string {
   const m = /^(\/v2(?:\.1)?)(\/[0-9a-f-]{32,36})?(?=\/|$)/.exec(req.url);
   return `${proto}://${host}${m ? m[1] + (m[2] ?? '') : '/v2.1'}`;
 }
+const bookmarkCache = new WeakMap<FastifyRequest, string>();
 export function bookmarkUrl(req: FastifyRequest): string {
-  return baseUrl(req).replace(/\/v2(\.1)?/, '');
+  let url = bookmarkCache.get(req);
+  if (url === undefined) bookmarkCache.set(req, (url = baseUrl(req).replace(/\/v2(\.1)?/, '')));
+  return url;
 }
 
 export function requireAdmin(req: FastifyRequest, rule: string): void {

@@ -73,8 +73,28 @@ export function trustedCerts(inst: Pick<ServerSource, 'trusted_certs'>): string[
   return inst.trusted_certs?.ids?.length ? inst.trusted_certs.ids : null;
 }
 
+/** What serverDetail asks of the request, worked out once per request (a list asks for every server). */
+interface DetailFlags {
+  admin: boolean; bookmark: string;
+  v2_3: boolean; v2_9: boolean; v2_16: boolean; v2_19: boolean; v2_26: boolean; v2_63: boolean; v2_71: boolean; v2_73: boolean; v2_90: boolean;
+}
+const detailFlagsCache = new WeakMap<FastifyRequest, DetailFlags>();
+function detailFlags(req: FastifyRequest): DetailFlags {
+  let f = detailFlagsCache.get(req);
+  if (!f) {
+    f = {
+      admin: req.ctx.isAdmin, bookmark: bookmarkUrl(req),
+      v2_3: mv(req, '2.3'), v2_9: mv(req, '2.9'), v2_16: mv(req, '2.16'), v2_19: mv(req, '2.19'), v2_26: mv(req, '2.26'),
+      v2_63: mv(req, '2.63'), v2_71: mv(req, '2.71'), v2_73: mv(req, '2.73'), v2_90: mv(req, '2.90'),
+    };
+    detailFlagsCache.set(req, f);
+  }
+  return f;
+}
+
 export function serverDetail(req: FastifyRequest, inst: ServerSource, o: ServerViewOptions = {}): Record<string, unknown> {
-  const admin = req.ctx.isAdmin;
+  const v = detailFlags(req);
+  const admin = v.admin;
   const status = statusFromState(inst.vm_state, inst.task_state ?? null);
   const s: Record<string, unknown> = {
     id: inst.uuid,
@@ -84,7 +104,7 @@ export function serverDetail(req: FastifyRequest, inst: ServerSource, o: ServerV
     user_id: inst.user_id,
     metadata: inst.metadata ?? {},
     hostId: hostId(inst.project_id, inst.host ?? null),
-    image: inst.image_ref ? { id: inst.image_ref, links: [{ rel: 'bookmark', href: `${bookmarkUrl(req)}/images/${inst.image_ref}` }] } : '',
+    image: inst.image_ref ? { id: inst.image_ref, links: [{ rel: 'bookmark', href: `${v.bookmark}/images/${inst.image_ref}` }] } : '',
     flavor: flavorInServer(req, inst),
     created: iso(inst.created_at),
     updated: iso(inst.updated_at ?? inst.created_at),
@@ -101,7 +121,7 @@ export function serverDetail(req: FastifyRequest, inst: ServerSource, o: ServerV
     'OS-EXT-STS:task_state': inst.task_state ?? null,
     'OS-EXT-STS:vm_state': inst.vm_state,
     'OS-EXT-STS:power_state': inst.power_state ?? 0,
-    'os-extended-volumes:volumes_attached': (o.volumes ?? []).map((v) => (mv(req, '2.3') ? v : { id: v.id })),
+    'os-extended-volumes:volumes_attached': o.volumes?.length ? o.volumes.map((x) => (v.v2_3 ? x : { id: x.id })) : [],
   };
   if (o.securityGroups) s['security_groups'] = o.securityGroups;
   if (PROGRESS_STATUSES.has(status)) s['progress'] = inst.progress ?? 0;
@@ -109,23 +129,23 @@ export function serverDetail(req: FastifyRequest, inst: ServerSource, o: ServerV
     s['OS-EXT-SRV-ATTR:host'] = inst.host ?? null;
     s['OS-EXT-SRV-ATTR:hypervisor_hostname'] = inst.node ?? null;
     s['OS-EXT-SRV-ATTR:instance_name'] = inst.id ? `instance-${inst.id.toString(16).padStart(8, '0')}` : '';
-    if (mv(req, '2.3')) {
+    if (v.v2_3) {
       Object.assign(s, {
         'OS-EXT-SRV-ATTR:reservation_id': inst.reservation_id, 'OS-EXT-SRV-ATTR:launch_index': inst.launch_index ?? 0,
         'OS-EXT-SRV-ATTR:hostname': inst.hostname, 'OS-EXT-SRV-ATTR:kernel_id': '', 'OS-EXT-SRV-ATTR:ramdisk_id': '',
         'OS-EXT-SRV-ATTR:root_device_name': inst.root_device_name ?? null, 'OS-EXT-SRV-ATTR:user_data': inst.user_data ?? null,
       });
     }
-    if (mv(req, '2.16')) s['host_status'] = o.hostStatus ?? (inst.host ? 'UP' : '');
+    if (v.v2_16) s['host_status'] = o.hostStatus ?? (inst.host ? 'UP' : '');
   }
-  if (mv(req, '2.9')) s['locked'] = Boolean(inst.locked);
-  if (mv(req, '2.19')) s['description'] = inst.display_description ?? null;
-  if (mv(req, '2.26')) s['tags'] = inst.tags ?? [];
-  if (mv(req, '2.63')) s['trusted_image_certificates'] = trustedCerts(inst);
-  if (o.serverGroups && mv(req, '2.71')) s['server_groups'] = o.serverGroups;
-  if (mv(req, '2.73')) s['locked_reason'] = inst.system_metadata?.['locked_reason'] ?? null;
+  if (v.v2_9) s['locked'] = Boolean(inst.locked);
+  if (v.v2_19) s['description'] = inst.display_description ?? null;
+  if (v.v2_26) s['tags'] = inst.tags ?? [];
+  if (v.v2_63) s['trusted_image_certificates'] = trustedCerts(inst);
+  if (o.serverGroups && v.v2_71) s['server_groups'] = o.serverGroups;
+  if (v.v2_73) s['locked_reason'] = inst.system_metadata?.['locked_reason'] ?? null;
   // 2.90 shows the hostname to everyone (admins have it among the extended attributes).
-  if (mv(req, '2.90') && !admin) s['OS-EXT-SRV-ATTR:hostname'] = inst.hostname;
+  if (v.v2_90 && !admin) s['OS-EXT-SRV-ATTR:hostname'] = inst.hostname;
   if ((status === 'ERROR' || status === 'DELETED') && inst.fault) {
     const f: Record<string, unknown> = { code: inst.fault.code, created: iso(inst.fault.created), message: inst.fault.message };
     if (admin || inst.fault.code !== 500) f['details'] = inst.fault.details;
