@@ -7,7 +7,7 @@
  * notification on the cell's bus, so polling does not distort the figures.
  * By Little's law the targets together (p50 < 100 ms at >= 50 boots/s) mean about 5 boots in flight.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,28 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
+
+/** CPU ms of each OS thread of this process (Linux /proc; empty elsewhere). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      out.set(tid, ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/** "main 17.1, worker 12.0 ms/boot": the main thread and the busiest other thread (the control services' worker). */
+function threadSplit(before: Map<string, number>, after: Map<string, number>, n: number): string {
+  const d = [...after].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const);
+  const main = d.find(([tid]) => tid === String(process.pid))?.[1] ?? NaN;
+  const other = Math.max(0, ...d.filter(([tid]) => tid !== String(process.pid)).map(([, ms]) => ms));
+  return `main thread ${(main / n).toFixed(1)}, busiest other ${(other / n).toFixed(1)} ms/boot`;
+}
 
 // The hot requests (boots, listings) go through node:http on a keep-alive agent: the load
 // generator shares the main thread with Nova, so it should cost as little as it can.
@@ -109,13 +131,15 @@ export async function run(args: string[]): Promise<void> {
     let booted = 0;
     for (const concurrency of concurrencies) {
       const cpu0 = process.cpuUsage();
+      const threads0 = threadCpu();
       const t0 = performance.now();
       const times = (await runMany(nBoot, `bench-c${concurrency}`, concurrency)).filter((t) => !Number.isNaN(t));
       const secs = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
+      const split = threadSplit(threads0, threadCpu(), nBoot);
       booted += nBoot;
       if (failed.length) console.log(`${failed.length} boots failed, e.g. ${failed[0]}`);
-      console.log(`boot ${nBoot} servers (concurrency ${concurrency}): boot-to-ACTIVE p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms; ${(nBoot / secs).toFixed(1)} boots/s; CPU ${((cpu.user + cpu.system) / 1000 / nBoot).toFixed(1)} ms/boot; load ${os.loadavg()[0]!.toFixed(2)}`);
+      console.log(`boot ${nBoot} servers (concurrency ${concurrency}): boot-to-ACTIVE p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms; ${(nBoot / secs).toFixed(1)} boots/s; CPU ${((cpu.user + cpu.system) / 1000 / nBoot).toFixed(1)} ms/boot (${split}); load ${os.loadavg()[0]!.toFixed(2)}`);
     }
 
     if (nList > booted) await runMany(nList - booted, 'fill', Math.max(...concurrencies));
