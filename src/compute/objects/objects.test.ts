@@ -65,3 +65,38 @@ test('Instance create/save with compare-and-swap on task_state', async () => {
   await assert.rejects(Instance.getByUuid(backend, ctx, 'u2'));
   await cell.close();
 });
+
+test('change tracking: scalars by value, dicts and nested objects by content (in-place edits count)', () => {
+  const i = fromPrimitive(new Instance().update({ uuid: 'u3', vm_state: 'active', task_state: null, power_state: 1, metadata: { a: '1' }, launched_at: '2026-01-01T00:00:00.000Z' })
+    .toPrimitive()) as Instance;
+  i.flavor = new Flavor().update({ id: 1, name: 'm1.tiny', memory_mb: 512, vcpus: 1, root_gb: 1, flavorid: '1' });
+  i.resetChanges();
+  assert.deepEqual(i.whatChanged(), []);
+  i.vm_state = 'active';
+  i.metadata = { a: '1' };
+  assert.deepEqual(i.whatChanged(), [], 'equal values set again are no change');
+  i.metadata['b'] = '2';
+  i.flavor.memory_mb = 1024;
+  i.power_state = 4;
+  assert.deepEqual(i.whatChanged().sort(), ['flavor', 'metadata', 'power_state']);
+  i.resetChanges(['metadata']);
+  assert.deepEqual(i.whatChanged().sort(), ['flavor', 'power_state']);
+  const marks = i.captureFields();
+  i.task_state = 'deleting';
+  assert.deepEqual(i.changedSince(marks), ['task_state']);
+  assert.deepEqual(i.changedBetween(marks, i.captureFields()), ['task_state']);
+  assert.deepEqual(i.whatChanged(i.captureFields()).sort(), ['flavor', 'power_state', 'task_state']);
+});
+
+test('a decoded object keeps what its sender sent; its listed changes stay changes', () => {
+  const src = new Instance().update({ uuid: 'u4', vm_state: 'building', task_state: 'scheduling', system_metadata: { k: 'v' } });
+  src.resetChanges();
+  src.task_state = 'networking';
+  const got = fromPrimitive(JSON.parse(JSON.stringify(src.toPrimitive()))) as Instance;
+  assert.deepEqual(got.whatChanged(), ['task_state']);
+  const sent = got.sentFields()!;
+  got.system_metadata = { k: 'w' };
+  got.resetChanges();
+  assert.deepEqual(got.changedSince(sent), ['system_metadata'], 'the diff against what was sent survives resets');
+  assert.deepEqual(got.whatChanged(), []);
+});
