@@ -7,7 +7,8 @@
  * the other's CAS fails, it retries on fresh data and gets "capacity exceeded" (409).
  * @module
  */
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { PlacementDB } from './schema.js';
 import {
   ConcurrentUpdateDetected, InvalidAllocationCapacityExceeded, InvalidAllocationConstraintsViolated,
   InvalidInventory, PlacementException, ResourceProviderConcurrentUpdateDetected,
@@ -15,7 +16,10 @@ import {
 import { getProvidersByUuids, incrementGeneration, type ResourceProvider } from './providers.js';
 import { ResourceClassMap } from './resource-classes.js';
 import { isDeadlockError } from '../../common/db/dialect.js';
-import { chunks, insertReturningId, isDuplicateEntry, nowValue, type Db, type PlacementDatabase } from './sql.js';
+import { chunks, insertReturningId, isDuplicateEntry, nowValue, prepared, type Db, type PlacementDatabase } from './sql.js';
+
+/** The database's own Kysely, for compiled statements run in one of its transactions. */
+type Root = Kysely<PlacementDB> | undefined;
 
 /** What placement shows for consumers created before consumer types existed. */
 export const NULL_CONSUMER_TYPE_ALIAS = 'unknown';
@@ -42,8 +46,8 @@ export interface ConsumerAllocations {
   allocations: Record<string, Record<string, number>>;
 }
 
-async function getOrCreateExternal(db: Db, dialect: PlacementDatabase['dialect'], table: 'projects' | 'users', ext: string): Promise<number> {
-  const row = await db.selectFrom(table).select('id').where('external_id', '=', ext).executeTakeFirst();
+async function getOrCreateExternal(db: Db, dialect: PlacementDatabase['dialect'], table: 'projects' | 'users', ext: string, root?: Root): Promise<number> {
+  const row = (await prepared<{ id: number }>(db, `ext.${table}`, [ext], (s) => db.selectFrom(table).select('id').where('external_id', '=', s[0]!), root)).rows[0];
   if (row) return row.id;
   return insertReturningId(db, dialect, table, { external_id: ext, created_at: nowValue(dialect), updated_at: null });
 }
@@ -57,12 +61,12 @@ async function getOrCreateConsumerType(db: Db, dialect: PlacementDatabase['diale
 interface ConsumerRow { id: number; uuid: string; generation: number; project_id: number; user_id: number; consumer_type_id: number | null }
 
 /** Creates or checks the consumer of one request entry; returns its row (generation as read). */
-async function ensureConsumer(db: Db, dialect: PlacementDatabase['dialect'], req: ConsumerAllocations): Promise<ConsumerRow> {
-  const projectId = await getOrCreateExternal(db, dialect, 'projects', req.projectId);
-  const userId = await getOrCreateExternal(db, dialect, 'users', req.userId);
+async function ensureConsumer(db: Db, dialect: PlacementDatabase['dialect'], req: ConsumerAllocations, root?: Root): Promise<ConsumerRow> {
+  const projectId = await getOrCreateExternal(db, dialect, 'projects', req.projectId, root);
+  const userId = await getOrCreateExternal(db, dialect, 'users', req.userId, root);
   const typeId = req.consumerType !== undefined ? await getOrCreateConsumerType(db, dialect, req.consumerType) : undefined;
-  const existing = await db.selectFrom('consumers').select(['id', 'uuid', 'generation', 'project_id', 'user_id', 'consumer_type_id'])
-    .where('uuid', '=', req.consumerUuid).executeTakeFirst();
+  const existing = (await prepared<ConsumerRow>(db, 'consumer.byUuid', [req.consumerUuid], (s) => db.selectFrom('consumers')
+    .select(['id', 'uuid', 'generation', 'project_id', 'user_id', 'consumer_type_id']).where('uuid', '=', s[0]!), root)).rows[0];
   if (existing) {
     if (req.consumerGeneration !== undefined && existing.generation !== req.consumerGeneration) {
       throw new ConsumerGenerationConflict(
@@ -91,26 +95,31 @@ async function ensureConsumer(db: Db, dialect: PlacementDatabase['dialect'], req
 
 interface PendingAllocation { rp: ResourceProvider; rcId: number; rcName: string; used: number; consumerUuid: string }
 
-async function usageFor(db: Db, rpIds: number[], rcIds: number[]): Promise<Map<string, number>> {
+async function usageFor(db: Db, rpIds: number[], rcIds: number[], root?: Root): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (!rpIds.length || !rcIds.length) return out;
-  const rows = await db.selectFrom('allocations')
-    .select(['resource_provider_id', 'resource_class_id', sql<number>`SUM(used)`.as('used')])
-    .where('resource_provider_id', 'in', rpIds).where('resource_class_id', 'in', rcIds)
-    .groupBy(['resource_provider_id', 'resource_class_id']).execute();
+  const { rows } = await prepared<{ resource_provider_id: number; resource_class_id: number; used: number }>(
+    db, `usage.${rpIds.length}.${rcIds.length}`, [...rpIds, ...rcIds], (s) => db.selectFrom('allocations')
+      .select(['resource_provider_id', 'resource_class_id', sql<number>`SUM(used)`.as('used')])
+      .where('resource_provider_id', 'in', s.slice(0, rpIds.length) as unknown as number[])
+      .where('resource_class_id', 'in', s.slice(rpIds.length) as unknown as number[])
+      .groupBy(['resource_provider_id', 'resource_class_id']), root);
   for (const r of rows) out.set(`${r.resource_provider_id}:${r.resource_class_id}`, Number(r.used));
   return out;
 }
 
 /** placement's `_check_capacity_exceeded`: capacity, min/max unit and step size, per allocation. */
-async function checkCapacity(db: Db, allocs: PendingAllocation[], prevUsage: Map<string, number>, rcs: ResourceClassMap): Promise<void> {
+async function checkCapacity(db: Db, allocs: PendingAllocation[], prevUsage: Map<string, number>, rcs: ResourceClassMap, root?: Root): Promise<void> {
   const rpIds = [...new Set(allocs.map((a) => a.rp.id))];
   const rcIds = [...new Set(allocs.map((a) => a.rcId))];
   if (!rpIds.length) return;
-  const invRows = await db.selectFrom('inventories').selectAll()
-    .where('resource_provider_id', 'in', rpIds).where('resource_class_id', 'in', rcIds).execute();
+  const { rows: invRows } = await prepared<{ resource_provider_id: number; resource_class_id: number; total: number; reserved: number;
+    min_unit: number; max_unit: number; step_size: number; allocation_ratio: number }>(
+    db, `inv.${rpIds.length}.${rcIds.length}`, [...rpIds, ...rcIds], (s) => db.selectFrom('inventories').selectAll()
+      .where('resource_provider_id', 'in', s.slice(0, rpIds.length) as unknown as number[])
+      .where('resource_class_id', 'in', s.slice(rpIds.length) as unknown as number[]), root);
   const inv = new Map(invRows.map((r) => [`${r.resource_provider_id}:${r.resource_class_id}`, r]));
-  const usage = await usageFor(db, rpIds, rcIds);
+  const usage = await usageFor(db, rpIds, rcIds, root);
   const withInv = new Set(invRows.map((r) => r.resource_provider_id));
   const missing = [...new Set(allocs.filter((a) => !withInv.has(a.rp.id)).map((a) => a.rp.uuid))];
   if (missing.length) throw new InvalidInventory(rcIds.map((id) => rcs.nameOf(id)).join(', '), missing.join(', '));
@@ -137,12 +146,13 @@ async function checkCapacity(db: Db, allocs: PendingAllocation[], prevUsage: Map
 
 export async function attemptSetAllocations(database: PlacementDatabase, db: Db, requests: ConsumerAllocations[]): Promise<void> {
   const dialect = database.dialect;
-  const rcs = await ResourceClassMap.load(db);
+  const root = database.db;
+  const rcs = await ResourceClassMap.load(db, root);
   const consumers = new Map<string, ConsumerRow>();
-  for (const req of requests) consumers.set(req.consumerUuid, await ensureConsumer(db, dialect, req));
+  for (const req of requests) consumers.set(req.consumerUuid, await ensureConsumer(db, dialect, req, root));
 
   const rpUuids = [...new Set(requests.flatMap((r) => Object.keys(r.allocations)))];
-  const providers = await getProvidersByUuids(db, rpUuids);
+  const providers = await getProvidersByUuids(db, rpUuids, root);
   for (const u of rpUuids) if (!providers.has(u)) throw new AllocationProviderMissing(u);
 
   const pending: PendingAllocation[] = [];
@@ -166,28 +176,35 @@ export async function attemptSetAllocations(database: PlacementDatabase, db: Db,
   }
 
   const rpIds = [...new Set(pending.map((p) => p.rp.id))];
-  const prevUsage = await usageFor(db, rpIds, [...new Set(pending.map((p) => p.rcId))]);
+  const prevUsage = await usageFor(db, rpIds, [...new Set(pending.map((p) => p.rcId))], root);
   const consumerUuids = [...consumers.keys()];
-  for (const part of chunks(consumerUuids)) await db.deleteFrom('allocations').where('consumer_id', 'in', part).execute();
-  await checkCapacity(db, pending, prevUsage, rcs);
+  for (const part of chunks(consumerUuids)) {
+    await prepared(db, `alloc.deleteOf.${part.length}`, part, (s) => db.deleteFrom('allocations').where('consumer_id', 'in', [...s]), root);
+  }
+  await checkCapacity(db, pending, prevUsage, rcs, root);
 
   const now = nowValue(dialect);
   const rows = pending.filter((p) => p.used > 0).map((p) => ({
     resource_provider_id: p.rp.id, consumer_id: p.consumerUuid, resource_class_id: p.rcId, used: p.used,
     created_at: now, updated_at: null,
   }));
-  for (const part of chunks(rows, 200)) await db.insertInto('allocations').values(part).execute();
+  const COLS = ['resource_provider_id', 'consumer_id', 'resource_class_id', 'used', 'created_at', 'updated_at'] as const;
+  for (const part of chunks(rows, 200)) {
+    await prepared(db, `alloc.insert.${part.length}`, part.flatMap((r) => COLS.map((c) => r[c])), (s) => db.insertInto('allocations')
+      .values(part.map((_, i) => Object.fromEntries(COLS.map((c, j) => [c, s[i * COLS.length + j]])) as never)), root);
+  }
 
   const bumped = new Set<number>();
   for (const p of pending) {
     if (bumped.has(p.rp.id)) continue;
     bumped.add(p.rp.id);
-    await incrementGeneration(db, p.rp.id, p.rp.generation, dialect);
+    await incrementGeneration(db, p.rp.id, p.rp.generation, dialect, root);
   }
   for (const c of consumers.values()) {
-    const r = await db.updateTable('consumers').set({ generation: c.generation + 1, updated_at: now })
-      .where('id', '=', c.id).where('generation', '=', c.generation).executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new ConcurrentUpdateDetected();
+    const r = await prepared(db, 'consumer.bumpGeneration', [c.generation + 1, now, c.id, c.generation], (s) => db.updateTable('consumers')
+      .set({ generation: s[0] as unknown as number, updated_at: s[1] as unknown as Date })
+      .where('id', '=', s[2] as unknown as number).where('generation', '=', s[3] as unknown as number), root);
+    if (Number(r.numAffectedRows ?? 0) !== 1) throw new ConcurrentUpdateDetected();
   }
   const withAllocs = new Set(rows.map((r) => r.consumer_id));
   const empty = consumerUuids.filter((u) => !withAllocs.has(u));
@@ -228,7 +245,8 @@ export interface ConsumerAllocationView {
 
 export async function getConsumerAllocations(db: Db, consumerUuid: string): Promise<ConsumerAllocationView> {
   const rcs = await ResourceClassMap.load(db);
-  const rows = await db.selectFrom('allocations as a')
+  const { rows } = await prepared<{ rp_uuid: string; rp_generation: number; resource_class_id: number; used: number;
+    consumer_generation: number; project_id: string; user_id: string; consumer_type: string | null }>(db, 'consumer.allocations', [consumerUuid], (s) => db.selectFrom('allocations as a')
     .innerJoin('resource_providers as rp', 'rp.id', 'a.resource_provider_id')
     .innerJoin('consumers as c', 'c.uuid', 'a.consumer_id')
     .innerJoin('projects as p', 'p.id', 'c.project_id')
@@ -236,7 +254,7 @@ export async function getConsumerAllocations(db: Db, consumerUuid: string): Prom
     .leftJoin('consumer_types as ct', 'ct.id', 'c.consumer_type_id')
     .select(['rp.uuid as rp_uuid', 'rp.generation as rp_generation', 'a.resource_class_id', 'a.used', 'a.created_at',
       'c.generation as consumer_generation', 'p.external_id as project_id', 'u.external_id as user_id', 'ct.name as consumer_type'])
-    .where('a.consumer_id', '=', consumerUuid).orderBy('a.id').execute();
+    .where('a.consumer_id', '=', s[0]!).orderBy('a.id'));
   const view: ConsumerAllocationView = { allocations: {}, lastModified: null };
   for (const r of rows) {
     const entry = view.allocations[r.rp_uuid] ??= { generation: r.rp_generation, resources: {} };

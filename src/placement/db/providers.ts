@@ -10,7 +10,9 @@ import {
   CannotDeleteParentResourceProvider, DuplicateEntry, NotFound, ObjectActionError,
   ResourceProviderConcurrentUpdateDetected, ResourceProviderInUse,
 } from '../exceptions.js';
-import { chunks, insertReturningId, isDuplicateEntry, nowValue, type Db, type PlacementDatabase } from './sql.js';
+import type { Kysely } from 'kysely';
+import type { PlacementDB } from './schema.js';
+import { chunks, insertReturningId, isDuplicateEntry, nowValue, prepared, type Db, type PlacementDatabase } from './sql.js';
 import { traitIdsFromNames, type TraitRecord } from './traits.js';
 
 export interface ResourceProvider {
@@ -46,10 +48,12 @@ export async function findProviderByUuid(db: Db, uuid: string): Promise<Resource
   return (await providerQuery(db).where('rp.uuid', '=', uuid).executeTakeFirst()) as ResourceProvider | undefined;
 }
 
-export async function getProvidersByUuids(db: Db, uuids: string[]): Promise<Map<string, ResourceProvider>> {
+export async function getProvidersByUuids(db: Db, uuids: string[], root?: Kysely<PlacementDB>): Promise<Map<string, ResourceProvider>> {
   const out = new Map<string, ResourceProvider>();
   for (const part of chunks(uuids)) {
-    for (const r of await providerQuery(db).where('rp.uuid', 'in', part).execute()) out.set(r.uuid, r as ResourceProvider);
+    const { rows } = await prepared<ResourceProvider>(db, `rp.byUuids.${part.length}`, part,
+      (s) => providerQuery(db).where('rp.uuid', 'in', [...s]), root);
+    for (const r of rows) out.set(r.uuid, r);
   }
   return out;
 }
@@ -200,11 +204,12 @@ export async function deleteProvider(database: PlacementDatabase, uuid: string):
 }
 
 /** Bumps a provider's generation if it is still `expected`; else ResourceProviderConcurrentUpdateDetected. */
-export async function incrementGeneration(db: Db, rpId: number, expected: number, dialect: PlacementDatabase['dialect']): Promise<number> {
-  const r = await db.updateTable('resource_providers')
-    .set({ generation: expected + 1, updated_at: nowValue(dialect) })
-    .where('id', '=', rpId).where('generation', '=', expected).executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) throw new ResourceProviderConcurrentUpdateDetected();
+export async function incrementGeneration(db: Db, rpId: number, expected: number, dialect: PlacementDatabase['dialect'],
+  root?: Kysely<PlacementDB>): Promise<number> {
+  const r = await prepared(db, 'rp.bumpGeneration', [expected + 1, nowValue(dialect), rpId, expected], (s) => db.updateTable('resource_providers')
+    .set({ generation: s[0] as unknown as number, updated_at: s[1] as unknown as Date })
+    .where('id', '=', s[2] as unknown as number).where('generation', '=', s[3] as unknown as number), root);
+  if (Number(r.numAffectedRows ?? 0) !== 1) throw new ResourceProviderConcurrentUpdateDetected();
   return expected + 1;
 }
 

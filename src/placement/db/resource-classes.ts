@@ -6,7 +6,9 @@
 import { sql } from 'kysely';
 import { PlacementException, NotFound, ResourceClassNotFound } from '../exceptions.js';
 import { STANDARD_RESOURCE_CLASSES, MIN_CUSTOM_RESOURCE_CLASS_ID } from './standard-resource-classes.js';
-import { isDuplicateEntry, nowValue, type Db, type PlacementDatabase } from './sql.js';
+import type { Kysely } from 'kysely';
+import type { PlacementDB } from './schema.js';
+import { isDuplicateEntry, nowValue, prepared, type Db, type PlacementDatabase } from './sql.js';
 
 export interface ResourceClassRecord {
   id: number;
@@ -48,8 +50,9 @@ export async function syncStandardResourceClasses(database: PlacementDatabase): 
 export class ResourceClassMap {
   constructor(readonly byName: Map<string, number>, readonly byId: Map<number, string>) {}
 
-  static async load(db: Db): Promise<ResourceClassMap> {
-    const rows = await db.selectFrom('resource_classes').select(['id', 'name']).execute();
+  /** Reads them (`root`: the database's Kysely when `db` is a transaction on it). */
+  static async load(db: Db, root?: Kysely<PlacementDB>): Promise<ResourceClassMap> {
+    const { rows } = await prepared<{ id: number; name: string }>(db, 'rc.all', [], () => db.selectFrom('resource_classes').select(['id', 'name']), root);
     return new ResourceClassMap(new Map(rows.map((r) => [r.name, r.id])), new Map(rows.map((r) => [r.id, r.name])));
   }
 

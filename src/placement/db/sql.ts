@@ -2,8 +2,9 @@
  * Small SQL helpers placement's repositories share across SQLite, MariaDB and PostgreSQL.
  * @module
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Compilable, Kysely, QueryResult, Transaction } from 'kysely';
 import { isDuplicateKeyError } from '../../common/db/dialect.js';
+import { runPrepared } from '../../common/db/prepared.js';
 import type { Database, DialectName } from '../../common/db/connection.js';
 import type { PlacementDB } from './schema.js';
 
@@ -37,6 +38,16 @@ export async function insertReturningId<T extends keyof PlacementDB & string>(
   }
   const r = await (db as Kysely<any>).insertInto(table).values(values).returning('id').executeTakeFirstOrThrow();
   return Number((r as { id: number }).id);
+}
+
+/**
+ * A hot statement compiled once per shape (`key`: whatever changes the SQL text, such as a list's
+ * length) and run with `args` in its slots; on SQLite outside Kysely's connection hand-off.
+ * `root` is the database's own Kysely when `db` is a transaction on it (omit it otherwise).
+ */
+export function prepared<R = Record<string, any>>(db: Db, key: string, args: readonly unknown[],
+  build: (slots: readonly string[]) => Compilable, root?: Kysely<PlacementDB>): Promise<QueryResult<R>> {
+  return runPrepared<R>((root ?? db) as Kysely<any>, db as Kysely<any>, `placement.${key}`, args, build);
 }
 
 /** Splits a list for IN (...) clauses, keeping every statement under the drivers' parameter limits. */
