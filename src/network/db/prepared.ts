@@ -13,6 +13,14 @@ import { runDirect } from '../../common/db/sqlite.js';
 
 const MARK = '\u0000stratus-arg:';
 
+/** The database each open transaction runs on (set by whoever opens it), for runDirect. */
+const roots = new WeakMap<object, Kysely<any>>();
+
+/** Records that `trx` is a transaction of `root`, so prepared queries in it can run directly. */
+export function bindTransaction(trx: Transaction<any>, root: Kysely<any>): void {
+  roots.set(trx, root);
+}
+
 /** A placeholder for the n-th argument of a prepared query (a string as far as Kysely knows). */
 export const arg = (n: number): string => `${MARK}${n}`;
 
@@ -46,15 +54,17 @@ export class PreparedQuery<Row = Record<string, any>> {
   }
 
   /**
-   * Runs it in `db` (a Kysely or a transaction of it) with `args` bound. Outside a transaction on
-   * SQLite it runs at once on the handle (runDirect) instead of through Kysely's connection
-   * hand-off, which costs more promises than the statement costs SQLite.
+   * Runs it in `db` (a Kysely or a transaction of it) with `args` bound. On SQLite it runs at
+   * once on the handle (runDirect) instead of through Kysely's connection hand-off, which costs
+   * more promises than the statement costs SQLite: outside a transaction, or inside one whose
+   * database bindTransaction recorded.
    */
   async execute(db: Kysely<any> | Transaction<any>, ...args: unknown[]): Promise<QueryResult<Row>> {
     const { query, slots } = this.compile(db);
     const parameters = slots.map((s) => ('arg' in s ? args[s.arg] : s.value));
     const bound = { ...query, parameters };
-    const direct = db.isTransaction ? undefined : runDirect<Row>(db, bound, false);
+    const root = db.isTransaction ? roots.get(db) : db;
+    const direct = root ? runDirect<Row>(root, bound, root !== db) : undefined;
     return direct ?? db.executeQuery<Row>(bound);
   }
 

@@ -19,6 +19,7 @@ import { b, fromJson, i, isDuplicateKey, now, paginate, applyTagFilters, retryOn
 import { allocateProjectSegment, reserveProviderSegment, segmentMtu } from './ml2/type-drivers.js';
 import { bindPort, type AgentInfo, type StoredSegment } from './ml2/mech-driver.js';
 import { Q, insertPort, PORT_INSERT_COLUMNS } from '../db/queries.js';
+import { bindTransaction } from '../db/prepared.js';
 
 export type Dict = Record<string, any>;
 export type Body = Record<string | symbol, any>;
@@ -84,7 +85,10 @@ export class NeutronPlugin {
   }
 
   tx<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
-    return retryOnConflict(() => this.database.transaction(fn as any) as Promise<T>);
+    return retryOnConflict(() => this.database.transaction(async (trx) => {
+      bindTransaction(trx as Transaction<any>, this.db);
+      return fn(trx as Transaction<any>);
+    }) as Promise<T>);
   }
 
   // ------------------------------------------------------------------ helpers
