@@ -17,18 +17,20 @@ let file: ReturnType<typeof pino.destination> | undefined;
  * (and stalled the loop while the worker took the core). What is left is written at exit.
  */
 export function setLogDestination(path: string): void {
-  file?.flushSync();
+  flushLogFile();
   file = pino.destination({ dest: path, mkdir: true, sync: true, minLength: 8192, periodicFlush: 100 });
   destination = file;
   root = makeRoot();
 }
-process.on('exit', () => {
+/** Writes out what the file destination holds (in sync mode flush() writes at once, without fsync). */
+function flushLogFile(): void {
   try {
-    file?.flushSync();
+    file?.flush();
   } catch {
-    // Nothing left to report it to.
+    // A destroyed destination: nothing left to write it to.
   }
-});
+}
+process.on('exit', flushLogFile);
 
 function makeRoot(): Logger {
   const opts: pino.LoggerOptions = {
