@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Span } from './span.js';
-import { JsonlSpanSink, MemorySpanSink, lastJourneyId, readJourney, readSpans, spansFile } from './store.js';
+import { JsonlSpanSink, MemorySpanSink, lastJourneyId, readJourney, readSpans, selectJourney, spansFile } from './store.js';
 import { formatJourney, formatJourneyList, journeyTree } from './format.js';
 import { journeyCommand } from './command.js';
 
@@ -86,6 +86,20 @@ void describe('span sinks', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  void test("--last skips requests our services sent outside any journey (nova-api's keystonemiddleware validating the boot's token)", () => {
+    const K = 'req-00000000-0000-4000-8000-00000000000b';
+    const spans: Span[] = [
+      ...journey1,
+      // nova-api validates the token before the boot's context exists: no journey, no traceparent.
+      span({ id: 'v', journeyId: 'none', start: 1001, kind: 'http.out', name: 'GET 127.0.0.1:5000/v3/auth/tokens', service: 'keystonemiddleware', attributes: { remoteRequestId: K } }),
+      span({ id: 'k', journeyId: K, requestId: K, start: 1002, kind: 'http.in', name: 'GET /v3/auth/tokens', service: 'keystone' }),
+      span({ id: 's', journeyId: 'none', start: 1, kind: 'db.transaction', name: 'keystone.db', service: 'keystone' }),
+    ];
+    assert.equal(lastJourneyId('/nonexistent', spans), J1);
+    // Asking for the validation request itself finds it, without every span recorded outside a journey.
+    assert.deepEqual(selectJourney(spans, K).map((s) => s.id), ['k']);
   });
 
   void test('memory sink', () => {

@@ -166,6 +166,9 @@ export function journeyIdsFor(spans: Span[], id: string): Set<string> {
   for (const s of spans) {
     if (s.journeyId === id || s.requestId === id || s.attributes?.['remoteRequestId'] === id) ids.add(s.journeyId);
   }
+  // Spans recorded outside any request (start-up, a token validated before its request's
+  // context exists) share the 'none' id: they are no one's journey.
+  if (id !== 'none') ids.delete('none');
   return ids;
 }
 
@@ -193,10 +196,16 @@ export function readJourney(stateDir: string, journeyIdOrRequestId: string): Spa
  */
 export function lastJourneyId(stateDir: string, spans: Span[] = readSpans(stateDir)): string | null {
   const known = new Set(spans.map((s) => s.id));
+  // Requests our own services sent without a journey (keystonemiddleware validating a token
+  // before the request's context exists, a service authenticating) are not anyone's command:
+  // their http.out span names the request id the callee gave them.
+  const fromUs = new Set<unknown>();
+  for (const s of spans) if (s.kind === 'http.out' && s.attributes?.['remoteRequestId']) fromUs.add(s.attributes['remoteRequestId']);
   let best: Span | null = null;
   for (const s of spans) {
     if (s.kind !== 'http.in' || !s.journeyId || s.journeyId === 'none') continue;
     if (s.parentId && known.has(s.parentId)) continue;
+    if (s.requestId && fromUs.has(s.requestId)) continue;
     if (!best || s.start > best.start) best = s;
   }
   if (best) return best.journeyId;
