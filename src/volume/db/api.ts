@@ -6,7 +6,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../common/db/index.js';
 import { affectedRows } from '../../common/db/index.js';
-import { runPreparedRaw } from '../../common/db/prepared.js';
 import { PreparedQueries } from './prepared.js';
 
 export interface VolumeRow {
@@ -106,47 +105,6 @@ const OWNER: Record<MetaTable, string> = {
   volume_type_extra_specs: 'volume_type_id',
 };
 
-/** The columns of a volume row, in the order volumeRow reads them. */
-const VOLUME_COLUMNS = [
-  'id', 'project_id', 'user_id', 'host', 'size', 'availability_zone', 'status', 'attach_status', 'migration_status', 'display_name', 'display_description', 'volume_type_id', 'snapshot_id', 'source_volid', 'image_id', 'bootable', 'multiattach', 'replication_status', 'provider_location', 'created_at', 'updated_at', 'launched_at', 'scheduled_at', 'terminated_at', 'deleted', 'deleted_at',
-] as const;
-const VOLUME_WITH_META_COLUMNS = [...VOLUME_COLUMNS, 'meta_key', 'meta_value'];
-
-/**
- * A volume row from its column values as one object literal: better-sqlite3 builds rows of 20
- * or more columns as dictionary-mode objects, slower to make and to read (views, notifications).
- */
-function volumeRow(a: readonly unknown[]): VolumeRow {
-  return {
-    id: a[0] as string,
-    project_id: a[1] as string,
-    user_id: a[2] as string | null,
-    host: a[3] as string | null,
-    size: a[4] as number,
-    availability_zone: a[5] as string | null,
-    status: a[6] as string,
-    attach_status: a[7] as string,
-    migration_status: a[8] as string | null,
-    display_name: a[9] as string | null,
-    display_description: a[10] as string | null,
-    volume_type_id: a[11] as string | null,
-    snapshot_id: a[12] as string | null,
-    source_volid: a[13] as string | null,
-    image_id: a[14] as string | null,
-    bootable: a[15] as number,
-    multiattach: a[16] as number,
-    replication_status: a[17] as string | null,
-    provider_location: a[18] as string | null,
-    created_at: a[19] as string,
-    updated_at: a[20] as string | null,
-    launched_at: a[21] as string | null,
-    scheduled_at: a[22] as string | null,
-    terminated_at: a[23] as string | null,
-    deleted: a[24] as number,
-    deleted_at: a[25] as string | null,
-  };
-}
-
 export const nowIso = (): string => new Date().toISOString().replace('Z', '000').slice(0, 26);
 
 export class CinderDb {
@@ -168,9 +126,8 @@ export class CinderDb {
   }
 
   async getVolume(id: string, db: Db = this.db): Promise<VolumeRow | undefined> {
-    const rows = await runPreparedRaw(this.db, db, 'cinder:getVolume', [id], VOLUME_COLUMNS, ([i]) =>
-      db.selectFrom('volumes').select(VOLUME_COLUMNS).where('id', '=', i!).where('deleted', '=', 0));
-    return rows.length ? volumeRow(rows[0]!) : undefined;
+    const rows = await this.prepared.rows<VolumeRow>(db, 'getVolume', [id], ([i]) => db.selectFrom('volumes').selectAll().where('id', '=', i!).where('deleted', '=', 0));
+    return rows[0];
   }
 
   /**
@@ -178,15 +135,15 @@ export class CinderDb {
    * as cinder-volume needs both for the volume's notifications.
    */
   async getVolumeWithMetadata(id: string): Promise<{ volume: VolumeRow; metadata: Record<string, string> } | undefined> {
-    const rows = await runPreparedRaw(this.db, this.db, 'cinder:getVolumeWithMetadata', [id], VOLUME_WITH_META_COLUMNS, ([i]) =>
+    const rows = await this.prepared.rows<VolumeRow & { meta_key: string | null; meta_value: string | null }>(this.db, 'getVolumeWithMetadata', [id], ([i]) =>
       this.db.selectFrom('volumes').leftJoin('volume_metadata', 'volume_metadata.volume_id', 'volumes.id')
-        .select(VOLUME_COLUMNS.map((c) => `volumes.${c}` as const)).select(['volume_metadata.key as meta_key', 'volume_metadata.value as meta_value'])
+        .selectAll('volumes').select(['volume_metadata.key as meta_key', 'volume_metadata.value as meta_value'])
         .where('volumes.id', '=', i!).where('volumes.deleted', '=', 0).orderBy('volume_metadata.key'));
     if (!rows.length) return undefined;
+    const { meta_key: _k, meta_value: _v, ...volume } = rows[0]!;
     const metadata: Record<string, string> = {};
-    const k = VOLUME_COLUMNS.length;
-    for (const r of rows) if (r[k] !== null && r[k] !== undefined) metadata[r[k] as string] = r[k + 1] as string;
-    return { volume: volumeRow(rows[0]!), metadata };
+    for (const r of rows) if (r.meta_key !== null) metadata[r.meta_key] = r.meta_value!;
+    return { volume, metadata };
   }
 
   async listVolumes(projectId: string | null): Promise<VolumeRow[]> {
