@@ -6,6 +6,7 @@
  */
 import { sql, type Selectable, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import type { Database } from '../../common/db/connection.js';
+import { runPrepared } from '../../common/db/prepared.js';
 import { ApiError } from '../../common/errors.js';
 import type { ImageStatus, MemberStatus, Visibility } from '../domain.js';
 import type { GlanceDB, ImageMembersTable } from './schema.js';
@@ -184,9 +185,12 @@ export class ImageRepository {
   /** An image by id, or undefined; deleted images only with `showDeleted`. */
   async get(id: string, opts: { showDeleted?: boolean } = {}): Promise<Image | undefined> {
     if (id.length > 36) return undefined;
-    let q = this.db.selectFrom('images').selectAll().where('id', '=', id);
-    if (!opts.showDeleted) q = q.where('deleted', '=', false);
-    const row = await q.executeTakeFirst();
+    // image show (every boot's GET /v2/images/{id}): compiled once
+    const db = this.db as Kysely<any>;
+    const row = (await runPrepared<ImageRow>(db, db, `glance.image.${opts.showDeleted ? 'any' : 'live'}`, [id], (s) => {
+      const q = db.selectFrom('images').selectAll().where('id', '=', s[0]!);
+      return opts.showDeleted ? q : q.where('deleted', '=', false);
+    })).rows[0];
     if (!row) return undefined;
     const [img] = await this.hydrate([fromRow(row)]);
     return img;
@@ -424,10 +428,27 @@ export class ImageRepository {
   }
 
   /** Loads properties, tags and locations for a batch of images in three queries. */
+  /** hydrate of one image (a show): the same three reads, compiled once. */
+  private async hydrateOne(img: Image): Promise<Image[]> {
+    const db = this.db as Kysely<any>;
+    const props = (await runPrepared<{ name: string; value: string | null }>(db, db, 'glance.image.props', [img.id], (s) =>
+      db.selectFrom('image_properties').select(['image_id', 'name', 'value']).where('image_id', 'in', [s[0]!]).where('deleted', '=', false))).rows;
+    const tags = (await runPrepared<{ value: string }>(db, db, 'glance.image.tags', [img.id], (s) =>
+      db.selectFrom('image_tags').select(['image_id', 'value']).where('image_id', 'in', [s[0]!]).where('deleted', '=', false).orderBy('id'))).rows;
+    const locs = (await runPrepared<{ value: string; meta_data: string | null; status: string }>(db, db, 'glance.image.locations', [img.id], (s) =>
+      db.selectFrom('image_locations').select(['image_id', 'value', 'meta_data', 'status']).where('image_id', 'in', [s[0]!])
+        .where('deleted', '=', false).orderBy('id'))).rows;
+    for (const p of props) img.properties[p.name] = p.value ?? '';
+    for (const t of tags) img.tags.push(t.value);
+    for (const l of locs) img.locations.push({ url: l.value, metadata: l.meta_data ? (JSON.parse(l.meta_data) as Record<string, unknown>) : {}, status: l.status });
+    return [img];
+  }
+
   private async hydrate(images: Image[]): Promise<Image[]> {
     if (images.length === 0) return images;
     const byId = new Map(images.map((i) => [i.id, i]));
     const ids = [...byId.keys()];
+    if (ids.length === 1) return this.hydrateOne(images[0]!);
     const [props, tags, locs] = await Promise.all([
       this.db.selectFrom('image_properties').select(['image_id', 'name', 'value']).where('image_id', 'in', ids).where('deleted', '=', false).execute(),
       this.db.selectFrom('image_tags').select(['image_id', 'value']).where('image_id', 'in', ids).where('deleted', '=', false).orderBy('id').execute(),

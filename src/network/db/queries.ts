@@ -71,6 +71,18 @@ export const Q = {
   dhcpZonesOfNetwork: prepared<{ network_id: string; az: string | null }>((db) => db.selectFrom('networkdhcpagentbindings')
     .innerJoin('agents', 'agents.id', 'networkdhcpagentbindings.dhcp_agent_id')
     .select(['networkdhcpagentbindings.network_id as network_id', 'agents.availability_zone as az']).where('network_id', 'in', [arg(0)])),
+  /** security_group_info_for_devices of one device (an L2 agent filtering the port it wired) and one group. */
+  sgPortOfOne: prepared<{ id: string; security_groups: string; fixed_ips: string; mac_address: string }>((db) =>
+    db.selectFrom('ports').select(['id', 'security_groups', 'fixed_ips', 'mac_address']).where('id', 'in', [arg(0)])),
+  sgRulesOfOne: prepared((db) => db.selectFrom('securitygrouprules').selectAll().where('security_group_id', 'in', [arg(0)])),
+  sgMembersOfOne: prepared<{ sg: string; ip: string }>((db) => db.selectFrom('securitygroupportbindings')
+    .innerJoin('ipallocations', 'ipallocations.port_id', 'securitygroupportbindings.port_id')
+    .select(['securitygroupportbindings.security_group_id as sg', 'ipallocations.ip_address as ip'])
+    .where('securitygroupportbindings.security_group_id', 'in', [arg(0)])),
+  /** A port's one requested security group exists (and, arg(1) set, belongs to project arg(1)). */
+  sgExists: prepared<{ id: string }>((db) => db.selectFrom('securitygroups').select('id').where('id', 'in', [arg(0)])),
+  sgExistsInProject: prepared<{ id: string }>((db) => db.selectFrom('securitygroups').select('id').where('id', 'in', [arg(0)])
+    .where('project_id', '=', arg(1))),
   boundSegmentOfPort: prepared<{ network_type: string; segmentation_id: number; physical_network: string }>((db) => db.selectFrom('ports')
     .innerJoin('networksegments', 'networksegments.id', 'ports.binding_segment_id')
     .select(['networksegments.network_type as network_type', 'networksegments.segmentation_id as segmentation_id', 'networksegments.physical_network as physical_network'])

@@ -689,9 +689,15 @@ export class NeutronPlugin {
       const ids = [...new Set(requested as string[])];
       if (ids.length && (!portSecurity)) throw X.PortSecurityAndIPRequiredForSecurityGroups();
       if (ids.length) {
-        let q = trx.selectFrom('securitygroups').select('id').where('id', 'in', ids);
-        if (!ctx.isAdmin) q = q.where('project_id', '=', ctx.projectId ?? '');
-        const found = new Set((await q.execute()).map((r: any) => r.id));
+        let rows: Array<{ id: string }>;
+        if (ids.length === 1) {
+          rows = ctx.isAdmin ? await Q.sgExists.rows(trx, ids[0]) : await Q.sgExistsInProject.rows(trx, ids[0], ctx.projectId ?? '');
+        } else {
+          let q = trx.selectFrom('securitygroups').select('id').where('id', 'in', ids);
+          if (!ctx.isAdmin) q = q.where('project_id', '=', ctx.projectId ?? '');
+          rows = await q.execute();
+        }
+        const found = new Set(rows.map((r) => r.id));
         for (const id of ids) if (!found.has(id)) throw X.SecurityGroupNotFound(id);
       }
       return ids;

@@ -340,13 +340,17 @@ export class SecurityGroups {
 
   /** What an L2 agent needs to program a port's firewall (security_group_info_for_devices). */
   async infoForPorts(portIds: string[]): Promise<Dict> {
-    const ports = portIds.length ? await this.db.selectFrom('ports').select(['id', 'security_groups', 'fixed_ips', 'mac_address']).where('id', 'in', portIds).execute() : [];
+    // one device in one group (a newly wired port) is the usual call: the same queries, compiled once
+    const ports = portIds.length === 1 ? await Q.sgPortOfOne.rows(this.db, portIds[0])
+      : portIds.length ? await this.db.selectFrom('ports').select(['id', 'security_groups', 'fixed_ips', 'mac_address']).where('id', 'in', portIds).execute() : [];
     const sgIds = [...new Set(ports.flatMap((p: any) => fromJson<string[]>(p.security_groups, [])))];
-    const rules = sgIds.length ? await this.db.selectFrom('securitygrouprules').selectAll().where('security_group_id', 'in', sgIds).execute() : [];
+    const rules = sgIds.length === 1 ? await Q.sgRulesOfOne.rows(this.db, sgIds[0])
+      : sgIds.length ? await this.db.selectFrom('securitygrouprules').selectAll().where('security_group_id', 'in', sgIds).execute() : [];
     const members: Dict = {};
     for (const sg of sgIds) members[sg] = { IPv4: [], IPv6: [] };
-    const bound = sgIds.length ? await this.db.selectFrom('securitygroupportbindings').innerJoin('ipallocations', 'ipallocations.port_id', 'securitygroupportbindings.port_id')
-      .select(['securitygroupportbindings.security_group_id as sg', 'ipallocations.ip_address as ip']).where('securitygroupportbindings.security_group_id', 'in', sgIds).execute() : [];
+    const bound = sgIds.length === 1 ? await Q.sgMembersOfOne.rows(this.db, sgIds[0])
+      : sgIds.length ? await this.db.selectFrom('securitygroupportbindings').innerJoin('ipallocations', 'ipallocations.port_id', 'securitygroupportbindings.port_id')
+        .select(['securitygroupportbindings.security_group_id as sg', 'ipallocations.ip_address as ip']).where('securitygroupportbindings.security_group_id', 'in', sgIds).execute() : [];
     for (const m of bound) members[m.sg]![m.ip.includes(':') ? 'IPv6' : 'IPv4'].push(m.ip);
     const security_groups: Dict = {};
     for (const sg of sgIds) security_groups[sg] = rules.filter((r: any) => r.security_group_id === sg).map((r: any) => this.ruleDict(r));

@@ -86,10 +86,15 @@ async function ensureConsumer(db: Db, dialect: PlacementDatabase['dialect'], req
   if (req.consumerGeneration !== undefined && req.consumerGeneration !== null) {
     throw new ConsumerGenerationConflict(`consumer generation conflict - expected null but got ${req.consumerGeneration}`);
   }
-  const id = await insertReturningId(db, dialect, 'consumers', {
+  const values = {
     uuid: req.consumerUuid, project_id: projectId, user_id: userId, generation: 0,
     consumer_type_id: typeId ?? null, created_at: nowValue(dialect), updated_at: null,
-  });
+  };
+  // a new consumer per boot: the insert is compiled once (RETURNING; MySQL reads insertId instead)
+  const COLS = Object.keys(values) as Array<keyof typeof values>;
+  const id = dialect === 'mysql' ? await insertReturningId(db, dialect, 'consumers', values)
+    : Number((await prepared<{ id: number }>(db, 'consumer.insert', COLS.map((c) => values[c]), (s) => db.insertInto('consumers')
+      .values(Object.fromEntries(COLS.map((c, i) => [c, s[i]])) as never).returning('id'), root)).rows[0]!.id);
   return { id, uuid: req.consumerUuid, generation: 0, project_id: projectId, user_id: userId, consumer_type_id: typeId ?? null };
 }
 
