@@ -15,10 +15,6 @@ import { Session } from '../common/http/client.js';
 import type { Secrets, StateDir } from './state-dir.js';
 import { REGION, type CloudLayout } from './cloud-layout.js';
 import { createIdentityService } from '../identity/service.js';
-import { createPlacementApp } from '../placement/service.js';
-import { createImageApp, ensureDefaultImages } from '../image/service.js';
-import { createNeutronServer, createL2Agent, createDhcpAgent, createL3Agent, createMetadataAgent, ensureDefaultNetworks } from '../network/service.js';
-import { createCinderApi, createCinderScheduler, createCinderVolume, ensureDefaultVolumeType } from '../volume/service.js';
 
 const SERVICE_USERS = ['nova', 'placement', 'glance', 'neutron', 'cinder'];
 
@@ -85,6 +81,9 @@ export async function startControlServices(o: ControlOptions, stops: (() => Prom
     ],
   });
   bootstrap.catch(() => undefined);
+  // The other services' modules load while the bootstrap hashes (loading them first would put
+  // them on the way to "placement ready").
+  const { createPlacementApp } = await import('../placement/service.js');
   const validator = identity.validator;
   const serviceSession = (name: string) =>
     new Session({ authUrl, username: name, password: secrets.servicePassword, projectName: 'service', userDomainId: 'default', projectDomainId: 'default' });
@@ -99,6 +98,9 @@ export async function startControlServices(o: ControlOptions, stops: (() => Prom
   });
   keystoneReady.catch(() => undefined);
 
+  const { createImageApp, ensureDefaultImages } = await import('../image/service.js');
+  const { createNeutronServer, createL2Agent, createDhcpAgent, createL3Agent, createMetadataAgent, ensureDefaultNetworks } = await import('../network/service.js');
+  const { createCinderApi, createCinderScheduler, createCinderVolume, ensureDefaultVolumeType } = await import('../volume/service.js');
   const image = await createImageApp({ database: await open('glance', 'glance'), stateDir: state.root, validator, authUrl, publicUrl: urls.image });
   await listen(image, { host, port: ports.image });
   stops.push(() => image.close());
