@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../context.js';
 import { withSpan } from '../journey/span.js';
 import { getLogger } from '../log.js';
-import { encodeMessage, osloTimestamp, packContext, uuidHex } from './envelope.js';
+import { encodeWithContext, osloTimestamp, uuidHex } from './envelope.js';
 import { noopSerializer, type Serializer } from './serializer.js';
 import { DEFAULT_EXCHANGE } from './target.js';
 import type { MessageBus } from './transport.js';
@@ -104,10 +104,10 @@ export class Notifier {
         };
         for (const topic of topics) {
           const rk = `${topic}.${priority.toLowerCase()}`;
-          const msg: Record<string, unknown> = { ...base, _unique_id: uuidHex() };
-          packContext(msg, ctx, span.id, true);
+          // The context without credentials (oslo's _sanitize_context), encoded once per context.
+          const body = encodeWithContext({ ...base, _unique_id: uuidHex() }, ctx, span.id, true);
           try {
-            await this.bus.publishNotification(exchange, rk, encodeMessage(msg));
+            await this.bus.publishNotification(exchange, rk, body);
           } catch (e) {
             log.error({ err: e, topic: rk, event_type: eventType }, 'Could not send notification');
           }
