@@ -133,10 +133,10 @@ export class L2Agent {
    * pass refreshes them.
    */
   securityGroupsUpdated(ids: string[], attribute: 'groups' | 'sourceGroups'): void {
-    const changed = new Set(ids);
     for (const d of this.devices.values()) {
+      if (this.devicesToRefilter.has(d.id)) continue;
       const of = d[attribute];
-      if (!of || [...of].some((g) => changed.has(g))) this.devicesToRefilter.add(d.id);
+      if (!of || ids.some((g) => of.has(g))) this.devicesToRefilter.add(d.id);
     }
   }
 
