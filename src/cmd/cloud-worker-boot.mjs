@@ -12,5 +12,5 @@ try {
   const tsx = await import('tsx/esm/api');
   tsx.register();
 }
-register(new URL('./cloud-worker-hooks.mjs', import.meta.url));
+register(new URL('./kysely-commonjs-hooks.mjs', import.meta.url));
 await import(workerData.entry);

@@ -5,9 +5,13 @@
  * @module
  */
 import { Command } from 'commander';
+import { register } from 'node:module';
 import path from 'node:path';
 import { StateDir, Snapshots } from './state-dir.js';
 import type { ConfigOpts } from '../common/config/index.js';
+
+// Kysely's CommonJS build in this process, registered before anything loads Kysely (see the hook).
+register(new URL('./kysely-commonjs-hooks.mjs', import.meta.url));
 
 const program = new Command();
 program.name('stratus').description('OpenStack in TypeScript: one command starts a whole cloud.');
