@@ -15,6 +15,7 @@ import { StateDir } from './state-dir.js';
 import { startControlServices } from './cloud-control.js';
 import { databaseUrls } from './cloud-layout.js';
 import type { ControlWorkerData, FromWorker, ToWorker } from './cloud-worker-protocol.js';
+import { reverseStopper } from './stopper.js';
 
 const port = parentPort!;
 const data = workerData as ControlWorkerData;
@@ -26,22 +27,10 @@ setLogDestination(state.file('stratus.log'));
 const sink = new JsonlSpanSink(state.root, { follower: true });
 const removeSink = addSpanSink(sink);
 const stops: (() => Promise<void>)[] = [];
-let stopping: Promise<void> | null = null;
-
-function stopAll(): Promise<void> {
-  stopping ??= (async () => {
-    for (const s of stops.reverse()) {
-      try {
-        await s();
-      } catch {
-        // keep stopping the rest
-      }
-    }
-    removeSink();
-    await sink.close();
-  })();
-  return stopping;
-}
+const stopAll = reverseStopper(stops, async () => {
+  removeSink();
+  await sink.close();
+});
 
 port.on('message', (m: ToWorker) => {
   if (m.kind !== 'stop') return;

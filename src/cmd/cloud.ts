@@ -20,6 +20,7 @@ import { StateDir, renderCloudsYaml, renderOpenrc, type OpenrcSpec } from './sta
 import { resolvePorts, type ServiceType } from './ports.js';
 import { REGION, databaseUrls, layoutFor, type CloudLayout } from './cloud-layout.js';
 import { startControlWorker } from './cloud-thread.js';
+import { reverseStopper } from './stopper.js';
 
 export interface CloudOptions {
   stateDir: string;
@@ -75,22 +76,11 @@ export async function startCloud(opts: CloudOptions): Promise<Cloud> {
   const removeSink = addSpanSink(sink);
 
   const stops: (() => Promise<void>)[] = [];
-  let stopping: Promise<void> | null = null;
-  const stopAll = () => {
-    stopping ??= (async () => {
-      for (const s of stops.reverse()) {
-        try {
-          await s();
-        } catch {
-          // keep stopping the rest
-        }
-      }
-      removeSink();
-      await sink.close();
-      state.unlock();
-    })();
-    return stopping;
-  };
+  const stopAll = reverseStopper(stops, async () => {
+    removeSink();
+    await sink.close();
+    state.unlock();
+  });
 
   try {
     const host = opts.bindHost ?? '127.0.0.1';

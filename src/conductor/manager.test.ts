@@ -4,18 +4,15 @@ import { RequestContext } from '../common/context.js';
 import { memoryDb } from '../compute/db/testing.js';
 import { NovaObjectSerializer } from '../compute/objects/base.js';
 import { CellDbBackend } from '../compute/objects/backend.js';
-import { Flavor } from '../compute/objects/flavor.js';
-import { Instance } from '../compute/objects/instance.js';
+import type { Instance } from '../compute/objects/instance.js';
 import { ConductorManager } from './manager.js';
+import { schedulingInstance } from '../compute/objects/testing.js';
 
 test('object_action answers the fields that differ from what the compute sent, and what is still changed', async () => {
   const cell = await memoryDb('cell');
   const backend = new CellDbBackend(cell);
   const ctx = RequestContext.admin();
-  const i = new Instance();
-  i.backend = backend;
-  i.update({ uuid: 'u1', project_id: 'p', user_id: 'u', vm_state: 'building', task_state: 'scheduling', power_state: 0, display_name: 'vm', locked: false });
-  i.flavor = new Flavor().update({ id: 1, name: 'm1.tiny', memory_mb: 512, vcpus: 1, root_gb: 1, flavorid: '1' });
+  const i = schedulingInstance(backend, 'u1');
   i.system_metadata = { image_min_ram: '0' };
   i.info_cache = { network_info: [] };
   await i.create(ctx);

@@ -8,6 +8,7 @@ import { Flavor } from './flavor.js';
 import { Instance } from './instance.js';
 import { statusFromState, statesFromStatus } from '../states.js';
 import { UnexpectedTaskStateError } from '../exception.js';
+import { schedulingInstance } from './testing.js';
 
 test('status mapping follows nova/api/openstack/common.py', () => {
   assert.equal(statusFromState('active', null), 'ACTIVE');
@@ -44,10 +45,7 @@ test('Instance create/save with compare-and-swap on task_state', async () => {
   const cell = await memoryDb('cell');
   const backend = new CellDbBackend(cell);
   const ctx = RequestContext.admin();
-  const i = new Instance();
-  i.backend = backend;
-  i.update({ uuid: 'u2', project_id: 'p', user_id: 'u', vm_state: 'building', task_state: 'scheduling', power_state: 0, display_name: 'vm', locked: false });
-  i.flavor = new Flavor().update({ id: 1, name: 'm1.tiny', memory_mb: 512, vcpus: 1, root_gb: 1, flavorid: '1' });
+  const i = schedulingInstance(backend, 'u2');
   i.metadata = { a: 'b' };
   i.tags = ['t1'];
   await i.create(ctx);
