@@ -27,6 +27,13 @@ const awkward: Array<[string, WireMessage]> = [
   ['toJSON with key', { when: new Date(0), custom: { toJSON: (k: string) => `key:${k}` }, gone: { toJSON: () => undefined } }],
   ['boxed primitives', { s: new String('boxed'), n: new Number(3), b: new Boolean(false) }],
   ['integer-like keys come first', { b: 1, 2: 'two', a: 3, 1: 'one' }],
+  ['plain data inside plain data', { args: { instance: { 'nova_object.data': { uuid: 'u', vcpus: 2, flag: true, none: null, meta: { 'k"q': 'v\\' }, list: [[1, [2]], {}, []] } } } }],
+  ['null-prototype objects', { args: Object.assign(Object.create(null) as object, { a: 1, nested: Object.assign(Object.create(null) as object, { b: 'c' }) }) }],
+  ['non-plain values deep inside', { args: { deep: { when: new Date(0), map: new Map([[1, 2]]), set: new Set([1]), buf: Buffer.from('x'), cls: new (class K { x = 1; })() } } }],
+  ['toJSON deep inside', { args: { a: [{ b: { toJSON: (k: string) => `key:${k}` } }] } }],
+  ['skipped values deep inside', { args: { o: { u: undefined, f: () => 1 }, l: [undefined, () => 1, Symbol('s')], sparse: [1, , 3] } }],
+  ['own __proto__ key from JSON', { args: JSON.parse('{"__proto__": {"x": 1}, "y": 2}') as object }],
+  ['deep nesting', { args: JSON.parse('['.repeat(40) + '1' + ']'.repeat(40)) as unknown[] }],
 ];
 
 for (const [name, msg] of awkward) {
@@ -37,6 +44,13 @@ for (const [name, msg] of awkward) {
 
 void test('bigint fails as JSON.stringify does', () => {
   assert.throws(() => encodeMessage({ n: 1n }), TypeError);
+  assert.throws(() => encodeMessage({ args: { deep: [{ n: 1n }] } }), TypeError);
+});
+
+void test('cyclic data fails as JSON.stringify does', () => {
+  const a: Record<string, unknown> = { x: 1 };
+  a['self'] = { a };
+  assert.throws(() => encodeMessage({ args: a }), TypeError);
 });
 
 void test('encodeWithContext gives the bytes of packContext + encodeMessage', () => {

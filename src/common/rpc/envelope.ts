@@ -79,21 +79,62 @@ function wireValue(key: string, v: unknown): string | undefined {
         const value = once.slice(JSON.stringify(key).length + 2, -1);
         return value === '' ? undefined : JSON.stringify(value).slice(1, -1);
       }
-      if (Array.isArray(v)) {
-        if (v.length === 0) return '[]';
-        let out = '[';
-        for (let i = 0; i < v.length; i++) {
-          const x: unknown = v[i];
-          if (typeof x !== 'string') return encodedTwice(v);
-          out += (i ? ',' : '') + wireString(x);
-        }
-        return out + ']';
-      }
-      return encodedTwice(v);
+      return plainTwice(v, 0) ?? encodedTwice(v);
     }
     default:
       // bigint: let JSON.stringify decide (it throws unless BigInt has a toJSON).
       return encodedTwice(v);
+  }
+}
+
+/*
+ * Plain data (objects whose prototype is Object's or null, arrays, strings, finite numbers,
+ * booleans, null) encoded twice in one pass: about three times faster than the second
+ * JSON.stringify, which escapes every quote of the first. Anything else anywhere inside
+ * (toJSON, class instances, Maps, bigints, very deep or cyclic data) returns null and the
+ * whole value goes through JSON.stringify twice, so the bytes never differ.
+ */
+const MAX_PLAIN_DEPTH = 32;
+
+function plainTwice(v: object, depth: number): string | null {
+  if (depth > MAX_PLAIN_DEPTH) return null;
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      const w = x === undefined || typeof x === 'function' || typeof x === 'symbol' ? 'null' : plainValue(x, depth + 1);
+      if (w === null) return null;
+      out += (i ? ',' : '') + w;
+    }
+    return out + ']';
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return null;
+  let out = '{';
+  let first = true;
+  for (const k of Object.keys(v)) {
+    const x: unknown = (v as Record<string, unknown>)[k];
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    const w = plainValue(x, depth + 1);
+    if (w === null) return null;
+    out += (first ? '' : ',') + wireKey(k) + w;
+    first = false;
+  }
+  return out + '}';
+}
+
+function plainValue(x: unknown, depth: number): string | null {
+  switch (typeof x) {
+    case 'string':
+      return wireString(x);
+    case 'number':
+      return Number.isFinite(x) ? String(x) : 'null';
+    case 'boolean':
+      return x ? 'true' : 'false';
+    case 'object':
+      return x === null ? 'null' : plainTwice(x, depth);
+    default:
+      return null;
   }
 }
 
