@@ -4,8 +4,11 @@
  * address and floating-IP changes `network-changed`; they are batched and POSTed to Nova's
  * `/os-server-external-events` with the service user's credentials.
  *
- * Batching interval: Neutron's `send_events_interval` is 2 s, which would dominate every boot
- * here; Stratus defaults to 50 ms (still batching bursts), configurable per server.
+ * Batching as Neutron's BatchNotifier: an event queued while no batch is being sent goes out
+ * at once; the sender then waits one interval and sends whatever was queued meanwhile as one
+ * batch, until an interval passes with nothing queued. Neutron's `send_events_interval` is 2 s,
+ * which would hold back every event of a busy boot storm here; Stratus defaults to 50 ms
+ * (still one POST per burst), configurable per server.
  * @module
  */
 import type { RequestContext } from '../../common/context.js';
@@ -31,8 +34,9 @@ const isComputePort = (p: Dict | null | undefined): p is Dict =>
 
 export class NovaNotifier {
   private pending: NovaEvent[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private inflight: Promise<void> | null = null;
+  /** The send-and-wait cycle in progress, if any. */
+  private cycle: Promise<void> | null = null;
+  private pause: { timer: NodeJS.Timeout; end: () => void } | null = null;
   private stopped = false;
   /** Every batch sent (tests and the journey view read it). */
   readonly sent: NovaEvent[][] = [];
@@ -78,12 +82,24 @@ export class NovaNotifier {
   queue(ev: NovaEvent): void {
     if (this.stopped) return;
     this.pending.push(ev);
-    if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.inflight = this.flush().finally(() => { this.inflight = null; });
-      }, this.intervalMs);
-      this.timer.unref();
+    this.cycle ??= this.sendCycle();
+  }
+
+  // BatchNotifier.synced_send: send, sleep one interval, repeat while events keep coming.
+  private async sendCycle(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        await this.flush();
+        if (this.stopped) break;
+        await new Promise<void>((end) => {
+          const timer = setTimeout(end, this.intervalMs);
+          timer.unref();
+          this.pause = { timer, end };
+        });
+        this.pause = null;
+      }
+    } finally {
+      this.cycle = null;
     }
   }
 
@@ -107,11 +123,11 @@ export class NovaNotifier {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-      await this.flush();
+    if (this.pause) {
+      clearTimeout(this.pause.timer);
+      this.pause.end();
     }
-    await this.inflight;
+    await this.cycle;
+    await this.flush();
   }
 }
