@@ -6,6 +6,8 @@
  * /servers/detail` p50/p99. ACTIVE is observed from the versioned `instance.create.end`
  * notification on the cell's bus, so polling does not distort the figures.
  * By Little's law the targets together (p50 < 100 ms at >= 50 boots/s) mean about 5 boots in flight.
+ * First `--warmup W` boots (default 50, at concurrency 5) are not counted: a cloud runs warm, and
+ * the first boots of a fresh process mostly measure V8 compiling the code they run.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -65,6 +67,7 @@ function call(method: string, url: string, headers: Record<string, string>, body
 export async function run(args: string[]): Promise<void> {
   const nBoot = arg(args, 'servers', 200);
   const nList = arg(args, 'list-servers', 1000);
+  const nWarmup = arg(args, 'warmup', 50);
   const ci = args.indexOf('--concurrency');
   const concurrencies = (ci >= 0 ? args[ci + 1]! : '1,5,20').split(',').map(Number).filter((n) => n > 0);
   const threads = args.includes('--threads') ? (arg(args, 'threads', 2) === 1 ? 1 : 2) : undefined;
@@ -129,6 +132,11 @@ export async function run(args: string[]): Promise<void> {
       return times;
     };
     let booted = 0;
+    if (nWarmup > 0) {
+      const warm = (await runMany(nWarmup, 'bench-warmup', 5)).filter((t) => !Number.isNaN(t));
+      booted += nWarmup;
+      console.log(`warm-up: ${nWarmup} boots at concurrency 5, not counted (p50 ${pct(warm, 50).toFixed(1)} ms)`);
+    }
     for (const concurrency of concurrencies) {
       const cpu0 = process.cpuUsage();
       const threads0 = threadCpu();
