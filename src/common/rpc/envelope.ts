@@ -60,31 +60,15 @@ function wireString(s: string): string {
 
 /** Doubly encoded `value` of property `key`, or undefined when JSON.stringify leaves the property out. */
 function wireValue(key: string, v: unknown): string | undefined {
-  switch (typeof v) {
-    case 'string':
-      return wireString(v);
-    case 'number':
-      return Number.isFinite(v) ? String(v) : 'null';
-    case 'boolean':
-      return v ? 'true' : 'false';
-    case 'undefined':
-    case 'function':
-    case 'symbol':
-      return undefined;
-    case 'object': {
-      if (v === null) return 'null';
-      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-        // toJSON receives the property name: encode the property itself, keep the value.
-        const once = JSON.stringify({ [key]: v });
-        const value = once.slice(JSON.stringify(key).length + 2, -1);
-        return value === '' ? undefined : JSON.stringify(value).slice(1, -1);
-      }
-      return plainTwice(v, 0) ?? encodedTwice(v);
-    }
-    default:
-      // bigint: let JSON.stringify decide (it throws unless BigInt has a toJSON).
-      return encodedTwice(v);
+  if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return undefined;
+  if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+    // toJSON receives the property name: encode the property itself, keep the value.
+    const once = JSON.stringify({ [key]: v });
+    const value = once.slice(JSON.stringify(key).length + 2, -1);
+    return value === '' ? undefined : JSON.stringify(value).slice(1, -1);
   }
+  // bigint and the rest: JSON.stringify decides (it throws unless BigInt has a toJSON).
+  return plainValue(v, 0) ?? encodedTwice(v);
 }
 
 /*
