@@ -258,14 +258,7 @@ export class MigrateServerEndpoint {
       await migration.create(ctx);
       if (requested && requested === instance.host) throw new UnableToMigrateToSelf(`Unable to migrate instance (${instance.uuid}) to current host (${instance.host}).`);
       swapped = await this.d.placement.moveAllocations(ctx, instance.uuid, migration.uuid);
-      const spec = a.request_spec;
-      spec.flavor = instance.flavor;
-      spec.instance_uuid = instance.uuid;
-      spec.num_instances = 1;
-      spec.retry = null;
-      spec.force_hosts = null;
-      spec.force_nodes = null;
-      spec.ignore_hosts = instance.host ? [instance.host] : [];
+      const spec = specForOneInstance(a.request_spec, instance, instance.host ? [instance.host] : []);
       spec.requested_destination = requested ? { host: requested } : null;
       const hostLists = await this.d.scheduler!.selectDestinations(ctx, spec, [instance.uuid], true, false);
       const chosen = hostLists[0]?.[0];
@@ -347,7 +340,7 @@ export class MigrateServerEndpoint {
   }
 }
 
-/** The request spec made ready to schedule this one server again (unshelve, evacuate). */
+/** The request spec made ready to schedule this one server again (cold migrate, unshelve, evacuate). */
 function specForOneInstance(spec: RequestSpec | null | undefined, instance: Instance, ignoreHosts: string[] | null): RequestSpec {
   if (!spec) throw new NoValidHost('No valid host was found. The server has no request spec.');
   spec.flavor = instance.flavor;
