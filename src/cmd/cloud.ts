@@ -17,7 +17,7 @@ import { setLogDestination } from '../common/log.js';
 import type { ConfigOpts } from '../common/config/index.js';
 import type { TokenValidator } from '../common/http/auth-types.js';
 import { StateDir, renderCloudsYaml, renderOpenrc, type OpenrcSpec } from './state-dir.js';
-import { resolvePorts, type ServiceType } from './ports.js';
+import { isAddressInUse, resolvePorts, type ServiceType } from './ports.js';
 import { REGION, databaseUrls, layoutFor, type CloudLayout } from './cloud-layout.js';
 import { startControlWorker } from './cloud-thread.js';
 import { reverseStopper } from './stopper.js';
@@ -65,6 +65,17 @@ export function defaultThreads(): 1 | 2 {
 }
 
 export async function startCloud(opts: CloudOptions): Promise<Cloud> {
+  // Free ports are checked, then bound a moment later; another process can win that race.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCloudOnce(opts);
+    } catch (e) {
+      if (!opts.randomPorts || attempt >= 3 || !isAddressInUse(e)) throw e;
+    }
+  }
+}
+
+async function startCloudOnce(opts: CloudOptions): Promise<Cloud> {
   const progress = opts.onProgress ?? (() => {});
   const threads = opts.threads ?? defaultThreads();
   const state = new StateDir(opts.stateDir);

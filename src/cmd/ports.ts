@@ -1,5 +1,6 @@
 /** OpenStack's well-known ports, and free-port picking for tests that run several clouds. */
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
 
 export const DEFAULT_PORTS = {
   identity: 5000,
@@ -12,22 +13,56 @@ export const DEFAULT_PORTS = {
 
 export type ServiceType = keyof typeof DEFAULT_PORTS;
 
-/** Asks the kernel for a free loopback port (released right away; callers bind it soon after). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The kernel's ephemeral range: outgoing connections (database, broker, HTTP clients) take their local ports from it. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi && lo > 11000) return [lo, hi];
+  } catch {
+    // not Linux: IANA's dynamic range
+  }
+  return [49152, 65535];
+}
+
+const handedOut = new Set<number>();
+
+function canBind(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A free port for a listener that binds it soon after. Picked below the ephemeral range, so an
+ * outgoing connection of this or another process cannot take it between the check and the bind
+ * (a port from `listen(0)` is ephemeral and can); never the same one twice in a process.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [ephemeralLow] = ephemeralRange();
+  const low = 10000;
+  const span = ephemeralLow - low;
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * span);
+    if (handedOut.has(port)) continue;
+    if (await canBind(port, host)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port below ${ephemeralLow} on ${host}`);
 }
 
 export async function resolvePorts(random: boolean, host = '127.0.0.1'): Promise<Record<ServiceType, number>> {
   const out = { ...DEFAULT_PORTS } as Record<ServiceType, number>;
   if (random) for (const k of Object.keys(out) as ServiceType[]) out[k] = await freePort(host);
   return out;
+}
+
+/** True when a start failed because a picked port was taken after all (worth one more try with new ports). */
+export function isAddressInUse(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  return err?.code === 'EADDRINUSE' || (typeof err?.message === 'string' && err.message.includes('EADDRINUSE'));
 }
