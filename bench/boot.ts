@@ -93,6 +93,20 @@ export async function run(args: string[]): Promise<void> {
     },
   }], { pool: 'bench' });
   await listener.start();
+  // A boot that finds no host is buried in cell0 by the super-conductor, which says so on the
+  // API-level bus (compute_task.build_instances.error), not on the cell's.
+  const apiBus = await createTransport('inproc://');
+  const buried = new NotificationListener(apiBus, [{ topic: 'versioned_notifications', exchange: 'nova' }], [{
+    error: (_c: unknown, _p: string, eventType: string, payload: any) => {
+      if (eventType !== 'compute_task.build_instances.error') return;
+      const data = payload?.['nova_object.data'] ?? {};
+      const id = data.instance_uuid;
+      failed.push(`${id}: ${data.reason?.['nova_object.data']?.exception_message ?? 'buried in cell0'}`);
+      active.set(id, NaN);
+      waiters.get(id)?.();
+    },
+  }], { pool: 'bench' });
+  await buried.start();
   try {
     const auth = await fetch(`${cloud.authUrl}/auth/tokens`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
@@ -150,6 +164,7 @@ export async function run(args: string[]): Promise<void> {
       console.log(`boot ${nBoot} servers (concurrency ${concurrency}): boot-to-ACTIVE p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms; ${(nBoot / secs).toFixed(1)} boots/s; CPU ${((cpu.user + cpu.system) / 1000 / nBoot).toFixed(1)} ms/boot (${split}); load ${os.loadavg()[0]!.toFixed(2)}`);
     }
 
+    if (nList === 0) return;
     if (nList > booted) await runMany(nList - booted, 'fill', Math.max(...concurrencies));
     const lt: number[] = [];
     let count = 0;
@@ -163,7 +178,9 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     agent.destroy();
     await listener.stop();
+    await buried.stop();
     await cellBus.close();
+    await apiBus.close();
     await cloud.stop();
     rmSync(dir, { recursive: true, force: true });
   }
