@@ -15,6 +15,7 @@ import { Session } from '../common/http/client.js';
 import type { Secrets, StateDir } from './state-dir.js';
 import { REGION, type CloudLayout } from './cloud-layout.js';
 import { createIdentityService } from '../identity/service.js';
+import { VerifiedPasswordFile } from '../identity/verified-memo.js';
 
 const SERVICE_USERS = ['nova', 'placement', 'glance', 'neutron', 'cinder'];
 
@@ -68,6 +69,7 @@ export async function startControlServices(o: ControlOptions, stops: (() => Prom
   const bootstrap = identity.bootstrap({
     adminPassword: secrets.adminPassword,
     demoPassword: secrets.demoPassword,
+    verified: new VerifiedPasswordFile(state.file('bootstrap-verified.json')),
     region: REGION,
     serviceUsers: SERVICE_USERS.map((name) => ({ name, password: secrets.servicePassword })),
     services: [

@@ -9,6 +9,8 @@ import { DEFAULT_DOMAIN_ID } from './core/resource.js';
 import type { IdentityManager, User } from './core/identity.js';
 import type { AssignmentManager, Role } from './core/assignment.js';
 import type { CatalogManager } from './core/catalog.js';
+import { rememberVerified } from './password.js';
+import type { VerifiedPasswords } from './verified-memo.js';
 
 export interface BootstrapSpec {
   adminPassword: string;
@@ -19,6 +21,8 @@ export interface BootstrapSpec {
   /** Users in project 'service' with roles admin + service. */
   serviceUsers: { name: string; password: string }[];
   demoPassword: string;
+  /** Passwords earlier runs checked (admin's and the service users'): matching ones skip bcrypt. */
+  verified?: VerifiedPasswords;
 }
 
 interface Managers {
@@ -47,10 +51,25 @@ export async function runBootstrap(m: Managers, spec: BootstrapSpec, identityUrl
     const existing = await m.identity.findUserByName(name, DEFAULT_DOMAIN_ID);
     if (existing) {
       if (!existing.enabled) await m.identity.updateUser(existing.id, { enabled: true });
-      if (resetPassword && !(await m.identity.passwordMatches(existing.id, password))) await m.identity.setPassword(existing.id, password, { selfService: false });
+      if (resetPassword) await ensurePassword(existing.id, password);
       return existing;
     }
-    return m.identity.createUser({ name, domain_id: DEFAULT_DOMAIN_ID, password, default_project_id: defaultProject, options: { ignore_password_expiry: true, ignore_change_password_upon_first_use: true, ignore_lockout_failure_attempts: true } });
+    const created = await m.identity.createUser({ name, domain_id: DEFAULT_DOMAIN_ID, password, default_project_id: defaultProject, options: { ignore_password_expiry: true, ignore_change_password_upon_first_use: true, ignore_lockout_failure_attempts: true } });
+    if (resetPassword) await rememberCurrent(created.id, password);
+    return created;
+  };
+  const rememberCurrent = async (userId: string, password: string): Promise<void> => {
+    const hash = await m.identity.currentPasswordHash(userId);
+    if (hash !== undefined) spec.verified?.remember(hash, password);
+  };
+  const ensurePassword = async (userId: string, password: string): Promise<void> => {
+    const hash = await m.identity.currentPasswordHash(userId);
+    if (hash !== undefined && spec.verified?.knows(hash, password)) {
+      rememberVerified(password, hash); // the services' first logins need no compare either
+      return;
+    }
+    if (!(await m.identity.passwordMatches(userId, password))) await m.identity.setPassword(userId, password, { selfService: false });
+    await rememberCurrent(userId, password);
   };
 
   const adminProject = await project('admin', 'Bootstrap project for initializing the cloud.');

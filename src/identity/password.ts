@@ -12,8 +12,11 @@ export function defaultRounds(): number {
   return process.env['STRATUS_TEST'] ? 4 : 12;
 }
 
+/** A new hash; the pair is remembered as verified (it matches by construction), so the first login with it costs no bcrypt compare. */
 export async function hashPassword(password: string, rounds = defaultRounds()): Promise<string> {
-  return bcrypt.hash(password, rounds);
+  const hash = await bcrypt.hash(password, rounds);
+  rememberVerified(password, hash);
+  return hash;
 }
 
 /**
@@ -42,9 +45,16 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
   } catch {
     ok = false;
   }
-  if (ok) {
-    if (verified.size >= VERIFIED_MAX) verified.clear();
-    verified.set(id, Date.now() + VERIFIED_TTL_MS);
-  }
+  if (ok) remember(id);
   return ok;
+}
+
+function remember(id: string): void {
+  if (verified.size >= VERIFIED_MAX) verified.clear();
+  verified.set(id, Date.now() + VERIFIED_TTL_MS);
+}
+
+/** Records that `password` matches `hash`, as a successful compare would (for pairs known to match from an earlier compare). */
+export function rememberVerified(password: string, hash: string): void {
+  if (hash.startsWith('$2')) remember(verifiedId(password, hash));
 }
