@@ -1,13 +1,15 @@
 /**
- * `npm run bench -- boot [--servers N] [--list-servers M] [--concurrency C1,C2,...] [--threads T]`:
+ * `npm run bench -- boot [--servers N] [--list-servers M] [--concurrency C1,C2,...] [--threads T] [--thread-names]`:
  * for each concurrency (default 1,5,20) boots N servers (default 200) through the whole cloud
  * (fake driver, zero spawn time) and prints boot-to-ACTIVE p50/p95, boots/s and the process's CPU
  * time per boot (every thread); then fills up to M servers (default 1,000) and prints `GET
  * /servers/detail` p50/p99. ACTIVE is observed from the versioned `instance.create.end`
  * notification on the cell's bus, so polling does not distort the figures.
  * By Little's law the targets together (p50 < 100 ms at >= 50 boots/s) mean about 5 boots in flight.
- * First `--warmup W` boots (default 50, at concurrency 5) are not counted: a cloud runs warm, and
- * the first boots of a fresh process mostly measure V8 compiling the code they run.
+ * First `--warmup W` boots (default 300, at concurrency 5) are not counted, and are deleted again
+ * (freeing the hosts for the rows that count): a cloud runs warm, and the first hundreds of boots
+ * of a fresh process still pay V8 for compiling and recompiling the code they run (on 2 cores,
+ * ~13 ms of background compile per boot after 50 boots, ~3 ms after 500).
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -43,8 +45,26 @@ function threadCpu(): Map<string, number> {
 function threadSplit(before: Map<string, number>, after: Map<string, number>, n: number): string {
   const d = [...after].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const);
   const main = d.find(([tid]) => tid === String(process.pid))?.[1] ?? NaN;
-  const other = Math.max(0, ...d.filter(([tid]) => tid !== String(process.pid)).map(([, ms]) => ms));
-  return `main thread ${(main / n).toFixed(1)}, busiest other ${(other / n).toFixed(1)} ms/boot`;
+  const others = d.filter(([tid]) => tid !== String(process.pid)).map(([, ms]) => ms).sort((a, b) => b - a);
+  const busiest = others[0] ?? 0;
+  const rest = others.slice(1).reduce((a, b) => a + b, 0);
+  return `main thread ${(main / n).toFixed(1)}, busiest other ${(busiest / n).toFixed(1)}, all the rest ${(rest / n).toFixed(1)} ms/boot`;
+}
+
+/** CPU of the process's threads by name (V8 GC helpers, libuv pool, ...) beyond the two JS threads, for `--thread-names`. */
+function threadNames(before: Map<string, number>, after: Map<string, number>, n: number): string {
+  const byName = new Map<string, number>();
+  for (const [tid, ms] of after) {
+    let name = tid;
+    try {
+      name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      // gone
+    }
+    name = `${name}#${tid}`;
+    byName.set(name, (byName.get(name) ?? 0) + ms - (before.get(tid) ?? 0));
+  }
+  return [...byName].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, ms]) => `${k} ${(ms / n).toFixed(1)}`).join(', ');
 }
 
 // The hot requests (boots, listings) go through node:http on a keep-alive agent: the load
@@ -67,7 +87,7 @@ function call(method: string, url: string, headers: Record<string, string>, body
 export async function run(args: string[]): Promise<void> {
   const nBoot = arg(args, 'servers', 200);
   const nList = arg(args, 'list-servers', 1000);
-  const nWarmup = arg(args, 'warmup', 50);
+  const nWarmup = arg(args, 'warmup', 300);
   const ci = args.indexOf('--concurrency');
   const concurrencies = (ci >= 0 ? args[ci + 1]! : '1,5,20').split(',').map(Number).filter((n) => n > 0);
   const threads = args.includes('--threads') ? (arg(args, 'threads', 2) === 1 ? 1 : 2) : undefined;
@@ -76,9 +96,11 @@ export async function run(args: string[]): Promise<void> {
   const cellBus = await createTransport('inproc://nova_cell1');
   const active = new Map<string, number>();
   const waiters = new Map<string, () => void>();
+  const deleted = new Map<string, () => void>();
   const failed: string[] = [];
   const listener = new NotificationListener(cellBus, [{ topic: 'versioned_notifications', exchange: 'nova' }], [{
     info: (_c: unknown, _p: string, eventType: string, payload: any) => {
+      if (eventType === 'instance.delete.end') deleted.get(payload?.['nova_object.data']?.uuid)?.();
       if (eventType !== 'instance.create.end') return;
       const id = payload?.['nova_object.data']?.uuid;
       active.set(id, performance.now());
@@ -125,11 +147,13 @@ export async function run(args: string[]): Promise<void> {
     const net = ((await (await fetch(`${neutron}/v2.0/networks`, { method: 'POST', headers: h, body: JSON.stringify({ network: { name: 'bench-net' } }) })).json()) as any).network.id;
     await fetch(`${neutron}/v2.0/subnets`, { method: 'POST', headers: h, body: JSON.stringify({ subnet: { network_id: net, ip_version: 4, cidr: '10.128.0.0/16', name: 'bench-subnet' } }) });
 
+    const ids: string[] = [];
     const boot = async (name: string): Promise<number> => {
       const t0 = performance.now();
       const r = await call('POST', `${nova}/servers`, h, { server: { name, imageRef: image, flavorRef: '42', networks: [{ uuid: net }] } });
       if (r.status !== 202) throw new Error(`boot ${r.status} ${r.text}`);
       const id = (JSON.parse(r.text) as any).server.id as string;
+      ids.push(id);
       if (!active.has(id)) await new Promise<void>((res) => waiters.set(id, res));
       waiters.delete(id);
       return active.get(id)! - t0;
@@ -148,8 +172,20 @@ export async function run(args: string[]): Promise<void> {
     let booted = 0;
     if (nWarmup > 0) {
       const warm = (await runMany(nWarmup, 'bench-warmup', 5)).filter((t) => !Number.isNaN(t));
-      booted += nWarmup;
-      console.log(`warm-up: ${nWarmup} boots at concurrency 5, not counted (p50 ${pct(warm, 50).toFixed(1)} ms)`);
+      // (a boot that failed stays: its delete would be announced elsewhere, as would its burial)
+      const gone = ids.splice(0).filter((id) => !Number.isNaN(active.get(id))).map((id) => new Promise<void>((res) => deleted.set(id, res)));
+      let next = 0;
+      const doomed = [...deleted.keys()];
+      await Promise.all(Array.from({ length: 5 }, async () => {
+        while (next < doomed.length) {
+          const r = await call('DELETE', `${nova}/servers/${doomed[next++]}`, h);
+          if (r.status !== 204) throw new Error(`delete ${r.status} ${r.text}`);
+        }
+      }));
+      await Promise.all(gone);
+      deleted.clear();
+      failed.length = 0;
+      console.log(`warm-up: ${nWarmup} boots at concurrency 5 and their deletes, not counted (boot p50 ${pct(warm, 50).toFixed(1)} ms)`);
     }
     for (const concurrency of concurrencies) {
       const cpu0 = process.cpuUsage();
@@ -158,7 +194,9 @@ export async function run(args: string[]): Promise<void> {
       const times = (await runMany(nBoot, `bench-c${concurrency}`, concurrency)).filter((t) => !Number.isNaN(t));
       const secs = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
-      const split = threadSplit(threads0, threadCpu(), nBoot);
+      const threads1 = threadCpu();
+      const split = threadSplit(threads0, threads1, nBoot);
+      if (args.includes('--thread-names')) console.log(`  CPU ms/boot by thread name: ${threadNames(threads0, threads1, nBoot)}`);
       booted += nBoot;
       if (failed.length) console.log(`${failed.length} boots failed, e.g. ${failed[0]}`);
       console.log(`boot ${nBoot} servers (concurrency ${concurrency}): boot-to-ACTIVE p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms; ${(nBoot / secs).toFixed(1)} boots/s; CPU ${((cpu.user + cpu.system) / 1000 / nBoot).toFixed(1)} ms/boot (${split}); load ${os.loadavg()[0]!.toFixed(2)}`);
