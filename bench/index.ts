@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setLogDestination } from '../src/common/log.js';
 
 const benches: Record<string, string> = {
+  machine: './machine.ts',
   bus: './bus.ts',
   startup: './startup.ts',
   identity: './identity.ts',
