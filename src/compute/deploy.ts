@@ -265,7 +265,10 @@ export function createCompute(o: ComputeOptions): { service: Service; manager: C
       await manager.initInstances(RequestContext.admin());
       await evacuation.destroyEvacuatedInstances(RequestContext.admin()).catch((e) => getLogger('nova-compute', o.host).warn({ err: e }, 'cleaning evacuated instances failed'));
     },
-    onStop: async () => { await server?.stop(); },
+    onStop: async () => {
+      await server?.stop();
+      await manager.stopBuilds();
+    },
   });
   return { service, manager, driver, start: () => service.start(), stop: () => service.stop() };
 }

@@ -18,6 +18,8 @@ const EARLY_EVENT_TTL_MS = 600_000;
 export class InstanceEvents {
   private waiters = new Map<string, Waiter>();
   private early = new Map<string, { status: string; at: number }>();
+  /** Set by cancelAll: the service is stopping and no event will come. */
+  private cancelled = false;
 
   private key(uuid: string, name: string, tag: string | null): string {
     return `${uuid}|${name}|${tag ?? ''}`;
@@ -50,6 +52,7 @@ export class InstanceEvents {
         this.early.delete(k);
         return Promise.resolve({ name, tag, status: early.status });
       }
+      if (this.cancelled) return Promise.resolve({ name, tag, status: 'failed' });
       return new Promise<{ name: string; tag: string; status: string }>((resolve) => {
         this.waiters.set(k, { resolve: (status) => resolve({ name, tag, status }) });
       });
@@ -71,6 +74,14 @@ export class InstanceEvents {
       if (timer) clearTimeout(timer);
       for (const [name, tag] of events) this.waiters.delete(this.key(uuid, name, tag));
     }
+  }
+
+  /** cancel_all_events (the compute is stopping): every waiter, now and later, gets a `failed` event. */
+  cancelAll(): void {
+    this.cancelled = true;
+    const waiting = [...this.waiters.values()];
+    this.waiters.clear();
+    for (const w of waiting) w.resolve('failed');
   }
 
   /** Forget everything about an instance (deleted, or its build was aborted). */

@@ -31,6 +31,8 @@ test('compute manager: build without networks, power-state sync, stop/start with
   await InstanceAction.actionStart(backend, ctx, 'i-1', 'create');
   const spec = new RequestSpec().update({ instance_uuid: 'i-1' });
   await m.build_and_run_instance(ctx, { instance: inst, image: { id: 'img', properties: {} }, request_spec: spec, filter_properties: {}, admin_password: null, injected_files: [], requested_networks: [], security_groups: [], block_device_mapping: [], node: 'h1', limits: {}, host_list: [] });
+  // the cast returns before the build is done (Nova's spawn_n); the build ends on its own
+  await m.buildsSettled();
   let got = await Instance.getByUuid(backend, ctx, 'i-1');
   assert.equal(got.vm_state, 'active');
   assert.equal(got.task_state, null);

@@ -40,6 +40,8 @@ export class ComputeManager {
   readonly events = new InstanceEvents();
   private buildSlots: number;
   private buildQueue: (() => void)[] = [];
+  private readonly builds = new Set<Promise<void>>();
+  private stopping = false;
   private instanceLocks = new Map<string, Promise<void>>();
   /** Volume work of the build and delete flows (manager/volume.ts); null without Cinder. */
   volumes: ComputeVolumeHooks | null = null;
@@ -91,8 +93,39 @@ export class ComputeManager {
 
   // ---------------- RPC methods ----------------
 
+  /**
+   * A cast that returns at once, the build going on by itself (Nova's `utils.spawn_n`): builds
+   * waiting for one of `max_concurrent_builds` slots must not hold the RPC executor, or with
+   * more queued than it has workers the `external_instance_event` casts the running builds wait
+   * for (network-vif-plugged) would queue behind them until `vif_plugging_timeout`.
+   */
   async build_and_run_instance(ctx: RequestContext, a: BuildArgs): Promise<void> {
-    await this.withBuildSlot(() => this.withInstanceLock(a.instance.uuid, () => doBuildAndRunInstance(this, ctx, a)));
+    const build = this.buildAndRunInstance(ctx, a).catch((e: unknown) => {
+      this.log.error({ err: e, instance: a.instance.uuid }, 'Build of instance failed outside its own error handling');
+    });
+    this.builds.add(build);
+    void build.finally(() => this.builds.delete(build));
+  }
+
+  /** The build itself: waits for a build slot, then runs under the instance's lock. */
+  buildAndRunInstance(ctx: RequestContext, a: BuildArgs): Promise<void> {
+    return this.withBuildSlot(async () => {
+      // stopping: a queued build does not start (init_host finds it BUILDING on the next start)
+      if (this.stopping) return;
+      await this.withInstanceLock(a.instance.uuid, () => doBuildAndRunInstance(this, ctx, a));
+    });
+  }
+
+  /** Graceful stop (cleanup_host): event waits fail at once, queued builds do not start, running ones end. */
+  async stopBuilds(): Promise<void> {
+    this.stopping = true;
+    this.events.cancelAll();
+    await this.buildsSettled();
+  }
+
+  /** Resolves when every build started so far has ended (graceful stop, tests). */
+  async buildsSettled(): Promise<void> {
+    while (this.builds.size) await Promise.all([...this.builds]);
   }
 
   async terminate_instance(ctx: RequestContext, a: { instance: Instance; bdms?: unknown[] }): Promise<void> {
