@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- volume [--volumes N] [--concurrency C] [--wait poll|notify] [--db URL] [--profile DIR]`:
+ * `npm run bench -- volume [--volumes N] [--concurrency C] [--warmup W] [--wait poll|notify] [--db URL] [--profile DIR]`:
  * Cinder create+delete with the file driver, through the REST API (Fastify inject, real
  * validation and policy), the bus (in-process, oslo wire format), cinder-scheduler and
  * cinder-volume, on a SQLite file by default.
@@ -11,6 +11,7 @@
  * `--wait notify` instead observes cinder-volume's `volume.create.end` / `volume.delete.end`
  * notifications (Ceilometer-style) and checks each final state once through the API.
  *
+ * First W cycles (default 400, at concurrency C) warm the process up and are not counted.
  * Prints: create-to-available and delete-to-gone p50/p99, the full create+delete cycle p50/p99,
  * volumes/s (cycles per wall-clock second), volumes per CPU-second of this process (API,
  * scheduler, volume service and client together: the figure that still means something when
@@ -50,6 +51,7 @@ const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
 export async function run(args: string[]): Promise<void> {
   const total = Number(arg(args, '--volumes', '400'));
   const concurrency = Number(arg(args, '--concurrency', '16'));
+  const warmup = Number(arg(args, '--warmup', '400'));
   const wait = arg(args, '--wait', 'poll');
   if (wait !== 'poll' && wait !== 'notify') throw new Error('--wait is poll or notify');
   const profileDir = args.includes('--profile') ? arg(args, '--profile', '.') : null;
@@ -140,7 +142,7 @@ export async function run(args: string[]): Promise<void> {
     remove.push(t2 - t1);
     cycle.push(t2 - t0);
   };
-  const phase = async (label: string, n: number, clients: number) => {
+  const phase = async (label: string, n: number, clients: number, quiet = false) => {
     create.length = remove.length = cycle.length = 0;
     gets = 0;
     const cpu0 = process.cpuUsage();
@@ -152,6 +154,7 @@ export async function run(args: string[]): Promise<void> {
     const wall = performance.now() - t;
     const cpu = cpuSeconds(process.cpuUsage(cpu0));
     for (const a of [create, remove, cycle]) a.sort((x, y) => x - y);
+    if (quiet) return;
     console.log(`${label}: create->available p50 ${ms(pct(create, 50))} p99 ${ms(pct(create, 99))}; delete->gone p50 ${ms(pct(remove, 50))} p99 ${ms(pct(remove, 99))}; `
       + `create+delete p50 ${ms(pct(cycle, 50))} p99 ${ms(pct(cycle, 99))}; ${(n / (wall / 1000)).toFixed(0)} volumes/s, `
       + `${(n / cpu).toFixed(0)} volumes/CPU-s (${cpu.toFixed(2)} CPU-s in ${(wall / 1000).toFixed(2)} s), ${(gets / n).toFixed(1)} GETs/volume (${n} volumes)`);
@@ -159,7 +162,9 @@ export async function run(args: string[]): Promise<void> {
   const profiler = profileDir ? new Session() : null;
   try {
     await req('PUT', `${base}/os-quota-sets/${PROJECT}`, { quota_set: { volumes: -1, gigabytes: -1, snapshots: -1 } });
-    for (let i = 0; i < 20; i++) await one(); // warm-up
+    // Warm-up, not counted: a cloud runs warm, and V8 keeps compiling the hot paths for the first
+    // few hundred cycles (the boot bench saw ~13 ms of background compile per boot after 50 boots).
+    await phase('warm-up (not counted)', warmup, concurrency, true);
     console.log(`wait: ${wait === 'poll' ? 'GET /volumes/{id} polling (first GET tuned to hit ~70% of the time, then 2-20 ms back-off)' : 'volume.*.end notifications'}`);
     if (profiler) {
       profiler.connect();
