@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- bus [--rabbit URL] [--calls N] [--concurrency 64,256] [--repeat R] [--skip-amqp | --amqp-only]`
+ * `npm run bench -- bus [--rabbit URL] [--calls N] [--warmup W] [--concurrency 64,256] [--repeat R] [--skip-amqp | --amqp-only]`
  *
  * What it measures, for the in-process bus (client and server in this process) and for
  * RabbitMQ between two processes (a child process serves; the broker runs locally):
@@ -115,6 +115,8 @@ async function inFlight(n: number, concurrency: number, fn: () => Promise<unknow
 
 interface MeasureOptions {
   calls: number;
+  /** Calls made (64 in flight) before anything is measured. */
+  warmup: number;
   concurrency: number[];
   label: string;
   /** The server's CPU counter (µs), when it runs in another process. */
@@ -129,7 +131,7 @@ async function measure(bus: MessageBus, topic: string, opts: MeasureOptions): Pr
   const echo = (): Promise<unknown> => client.call(ctx, 'echo', payload);
 
   // Warm up (JIT, queue declarations, reply queue).
-  await inFlight(3000, 64, echo);
+  await inFlight(opts.warmup, 64, echo);
 
   const row: Record<string, string> = { transport: opts.label };
   const latencies: number[] = [];
@@ -218,6 +220,7 @@ async function deleteQueues(url: string, topic: string): Promise<void> {
 
 export async function run(args: string[]): Promise<void> {
   const calls = Number(arg(args, '--calls', '20000'));
+  const warmup = Number(arg(args, '--warmup', '3000'));
   const concurrency = arg(args, '--concurrency', '64,256').split(',').map(Number);
   const repeat = Number(arg(args, '--repeat', '1'));
   const rabbit = arg(args, '--rabbit', process.env['STRATUS_TEST_RABBIT_URL'] ?? 'rabbit://guest:guest@127.0.0.1:5672/');
@@ -230,7 +233,7 @@ export async function run(args: string[]): Promise<void> {
       const serverBus = await createTransport(url);
       const clientBus = await createTransport(url);
       const server = await serve(serverBus, topic);
-      rows.push(await measure(clientBus, topic, { calls, concurrency, label: 'inproc (1 process)', serverCpu: null }));
+      rows.push(await measure(clientBus, topic, { calls, warmup, concurrency, label: 'inproc (1 process)', serverCpu: null }));
       await server.stop();
       await clientBus.close();
       await serverBus.close();
@@ -243,7 +246,7 @@ export async function run(args: string[]): Promise<void> {
       try {
         const cpuClient = new RpcClient(bus, { topic, exchange: EXCHANGE, server: 'bench' });
         const ctx = new RequestContext();
-        rows.push(await measure(bus, topic, { calls, concurrency, label: 'rabbitmq (2 processes)', serverCpu: () => cpuClient.call<number>(ctx, 'cpu') }));
+        rows.push(await measure(bus, topic, { calls, warmup, concurrency, label: 'rabbitmq (2 processes)', serverCpu: () => cpuClient.call<number>(ctx, 'cpu') }));
       } finally {
         await bus.close();
         await child.stop();
