@@ -9,7 +9,7 @@ import { DEFAULT_DOMAIN_ID } from './core/resource.js';
 import type { IdentityManager, User } from './core/identity.js';
 import type { AssignmentManager, Role } from './core/assignment.js';
 import type { CatalogManager } from './core/catalog.js';
-import { rememberVerified } from './password.js';
+import { rememberVerified, verifyPassword } from './password.js';
 import type { VerifiedPasswords } from './verified-memo.js';
 
 export interface BootstrapSpec {
@@ -68,7 +68,11 @@ export async function runBootstrap(m: Managers, spec: BootstrapSpec, identityUrl
       rememberVerified(password, hash); // the services' first logins need no compare either
       return;
     }
-    if (!(await m.identity.passwordMatches(userId, password))) await m.identity.setPassword(userId, password, { selfService: false });
+    if (hash !== undefined && (await verifyPassword(password, hash))) {
+      spec.verified?.remember(hash, password);
+      return;
+    }
+    await m.identity.setPassword(userId, password, { selfService: false });
     await rememberCurrent(userId, password);
   };
 

@@ -316,12 +316,6 @@ export class IdentityManager {
     });
   }
 
-  /** True when `password` is the user's current password (no lockout accounting, no 401). */
-  async passwordMatches(userId: string, password: string): Promise<boolean> {
-    const hash = await this.currentPasswordHash(userId);
-    return hash !== undefined && (await verifyPassword(password, hash));
-  }
-
   /** The stored hash of the user's current password (undefined: no local password). */
   async currentPasswordHash(userId: string): Promise<string | undefined> {
     const local = await this.db.selectFrom('local_user').select('id').where('user_id', '=', userId).executeTakeFirst();
