@@ -13,17 +13,18 @@ export const DEFAULT_PORTS = {
 
 export type ServiceType = keyof typeof DEFAULT_PORTS;
 
-/** The kernel's ephemeral range: outgoing connections (database, broker, HTTP clients) take their local ports from it. */
-function ephemeralRange(): [number, number] {
+/** Where the kernel's ephemeral range starts: outgoing connections (database, broker, HTTP clients) take their local ports from it. */
+function readEphemeralLow(): number {
   try {
-    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (lo && hi && lo > 11000) return [lo, hi];
+    const lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (lo > 11000) return lo;
   } catch {
     // not Linux: IANA's dynamic range
   }
-  return [49152, 65535];
+  return 49152;
 }
 
+let ephemeralLow: number | undefined;
 const handedOut = new Set<number>();
 
 function canBind(port: number, host: string): Promise<boolean> {
@@ -41,7 +42,7 @@ function canBind(port: number, host: string): Promise<boolean> {
  * (a port from `listen(0)` is ephemeral and can); never the same one twice in a process.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const [ephemeralLow] = ephemeralRange();
+  ephemeralLow ??= readEphemeralLow();
   const low = 10000;
   const span = ephemeralLow - low;
   for (let i = 0; i < 200; i++) {
