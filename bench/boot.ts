@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startCloud } from '../src/cmd/cloud.js';
 import { NotificationListener, createTransport } from '../src/common/rpc/index.js';
+import { inFlight } from './pool.js';
 
 function arg(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(`--${name}`);
@@ -160,28 +161,19 @@ export async function run(args: string[]): Promise<void> {
     };
     const runMany = async (n: number, prefix: string, concurrency: number): Promise<number[]> => {
       const times: number[] = [];
-      let next = 0;
-      await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
-        while (next < n) {
-          const i = next++;
-          times.push(await boot(`${prefix}-${i}`));
-        }
-      }));
+      await inFlight(n, concurrency, async (i) => times.push(await boot(`${prefix}-${i}`)));
       return times;
     };
     let booted = 0;
     if (nWarmup > 0) {
       const warm = (await runMany(nWarmup, 'bench-warmup', 5)).filter((t) => !Number.isNaN(t));
       // (a boot that failed stays: its delete would be announced elsewhere, as would its burial)
-      const gone = ids.splice(0).filter((id) => !Number.isNaN(active.get(id))).map((id) => new Promise<void>((res) => deleted.set(id, res)));
-      let next = 0;
-      const doomed = [...deleted.keys()];
-      await Promise.all(Array.from({ length: 5 }, async () => {
-        while (next < doomed.length) {
-          const r = await call('DELETE', `${nova}/servers/${doomed[next++]}`, h);
-          if (r.status !== 204) throw new Error(`delete ${r.status} ${r.text}`);
-        }
-      }));
+      const doomed = ids.splice(0).filter((id) => !Number.isNaN(active.get(id)));
+      const gone = doomed.map((id) => new Promise<void>((res) => deleted.set(id, res)));
+      await inFlight(doomed.length, 5, async (i) => {
+        const r = await call('DELETE', `${nova}/servers/${doomed[i]}`, h);
+        if (r.status !== 204) throw new Error(`delete ${r.status} ${r.text}`);
+      });
       await Promise.all(gone);
       deleted.clear();
       failed.length = 0;

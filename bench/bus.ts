@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RequestContext } from '../src/common/context.js';
 import { createTransport, RpcClient, RpcServer, type MessageBus } from '../src/common/rpc/index.js';
+import { inFlight } from './pool.js';
 
 const EXCHANGE = 'stratus_bench';
 
@@ -98,18 +99,10 @@ function pct(sorted: number[], p: number): number {
 }
 
 /** Runs `n` operations with `concurrency` in flight; wall seconds and client CPU µs. */
-async function inFlight(n: number, concurrency: number, fn: () => Promise<unknown>): Promise<{ seconds: number; cpu: number }> {
-  let next = 0;
+async function timedInFlight(n: number, concurrency: number, fn: () => Promise<unknown>): Promise<{ seconds: number; cpu: number }> {
   const t0 = performance.now();
   const cpu0 = cpuMicros();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        next++;
-        await fn();
-      }
-    }),
-  );
+  await inFlight(n, concurrency, fn);
   return { seconds: (performance.now() - t0) / 1000, cpu: cpuMicros() - cpu0 };
 }
 
@@ -146,7 +139,7 @@ async function measure(bus: MessageBus, topic: string, opts: MeasureOptions): Pr
     const server0 = opts.serverCpu ? await opts.serverCpu() : 0;
     const broker = opts.serverCpu ? brokerPid() : null;
     const broker0 = broker ? procCpuMicros(broker) : null;
-    const r = await inFlight(opts.calls, c, echo);
+    const r = await timedInFlight(opts.calls, c, echo);
     const broker1 = broker ? procCpuMicros(broker) : null;
     const server1 = opts.serverCpu ? await opts.serverCpu() : 0;
     row[`call/s @${c}`] = (opts.calls / r.seconds).toFixed(0);

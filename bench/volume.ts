@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../src/common/db/index.js';
 import { createTransport, NotificationListener } from '../src/common/rpc/index.js';
+import { inFlight } from './pool.js';
 import { setLogDestination } from '../src/common/log.js';
 import type { TokenValidator } from '../src/common/http/auth-types.js';
 import { createCinderApi, createCinderScheduler, createCinderVolume, ensureDefaultVolumeType } from '../src/volume/service.js';
@@ -147,10 +148,7 @@ export async function run(args: string[]): Promise<void> {
     gets = 0;
     const cpu0 = process.cpuUsage();
     const t = performance.now();
-    let next = 0;
-    await Promise.all(Array.from({ length: clients }, async () => {
-      while (next++ < n) await one();
-    }));
+    await inFlight(n, clients, one);
     const wall = performance.now() - t;
     const cpu = cpuSeconds(process.cpuUsage(cpu0));
     for (const a of [create, remove, cycle]) a.sort((x, y) => x - y);
