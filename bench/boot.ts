@@ -52,20 +52,19 @@ function threadSplit(before: Map<string, number>, after: Map<string, number>, n:
   return `main thread ${(main / n).toFixed(1)}, busiest other ${(busiest / n).toFixed(1)}, all the rest ${(rest / n).toFixed(1)} ms/boot`;
 }
 
-/** CPU of the process's threads by name (V8 GC helpers, libuv pool, ...) beyond the two JS threads, for `--thread-names`. */
-function threadNames(before: Map<string, number>, after: Map<string, number>, n: number): string {
-  const byName = new Map<string, number>();
+/** The busiest threads (`comm#tid`: Node names them all "node") and their CPU per boot, for `--thread-names`. */
+function busiestThreads(before: Map<string, number>, after: Map<string, number>, n: number): string {
+  const rows: [string, number][] = [];
   for (const [tid, ms] of after) {
-    let name = tid;
+    let name = 'gone';
     try {
       name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
     } catch {
-      // gone
+      // the thread ended
     }
-    name = `${name}#${tid}`;
-    byName.set(name, (byName.get(name) ?? 0) + ms - (before.get(tid) ?? 0));
+    rows.push([`${name}#${tid}`, ms - (before.get(tid) ?? 0)]);
   }
-  return [...byName].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, ms]) => `${k} ${(ms / n).toFixed(1)}`).join(', ');
+  return rows.sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, ms]) => `${k} ${(ms / n).toFixed(1)}`).join(', ');
 }
 
 // The hot requests (boots, listings) go through node:http on a keep-alive agent: the load
@@ -188,7 +187,7 @@ export async function run(args: string[]): Promise<void> {
       const cpu = process.cpuUsage(cpu0);
       const threads1 = threadCpu();
       const split = threadSplit(threads0, threads1, nBoot);
-      if (args.includes('--thread-names')) console.log(`  CPU ms/boot by thread name: ${threadNames(threads0, threads1, nBoot)}`);
+      if (args.includes('--thread-names')) console.log(`  CPU ms/boot of the busiest threads: ${busiestThreads(threads0, threads1, nBoot)}`);
       booted += nBoot;
       if (failed.length) console.log(`${failed.length} boots failed, e.g. ${failed[0]}`);
       console.log(`boot ${nBoot} servers (concurrency ${concurrency}): boot-to-ACTIVE p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms; ${(nBoot / secs).toFixed(1)} boots/s; CPU ${((cpu.user + cpu.system) / 1000 / nBoot).toFixed(1)} ms/boot (${split}); load ${os.loadavg()[0]!.toFixed(2)}`);
