@@ -1,9 +1,9 @@
 /**
- * `npm run bench -- boot [--servers N] [--list-servers M] [--concurrency C1,C2,...] [--threads T] [--thread-names]`:
+ * `npm run bench -- boot [--servers N] [--list-servers M] [--concurrency C1,C2,...] [--threads T] [--thread-names] [--journey]`:
  * for each concurrency (default 1,5,20) boots N servers (default 200) through the whole cloud
  * (fake driver, zero spawn time) and prints boot-to-ACTIVE p50/p95, boots/s and the process's CPU
  * time per boot (every thread); then fills up to M servers (default 1,000) and prints `GET
- * /servers/detail` p50/p99. ACTIVE is observed from the versioned `instance.create.end`
+ * /servers/detail` p50/p99 (`--journey`: then the hops of the last boot of each concurrency). ACTIVE is observed from the versioned `instance.create.end`
  * notification on the cell's bus, so polling does not distort the figures.
  * By Little's law the targets together (p50 < 100 ms at >= 50 boots/s) mean about 5 boots in flight.
  * First `--warmup W` boots (default 300, at concurrency 5) are not counted, and are deleted again
@@ -16,6 +16,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startCloud } from '../src/cmd/cloud.js';
+import { formatJourney } from '../src/common/journey/format.js';
+import { readJourney } from '../src/common/journey/store.js';
 import { NotificationListener, createTransport } from '../src/common/rpc/index.js';
 import { inFlight } from './pool.js';
 
@@ -70,13 +72,13 @@ function busiestThreads(before: Map<string, number>, after: Map<string, number>,
 // The hot requests (boots, listings) go through node:http on a keep-alive agent: the load
 // generator shares the main thread with Nova, so it should cost as little as it can.
 const agent = new http.Agent({ keepAlive: true });
-function call(method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; text: string }> {
+function call(method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; text: string; requestId: string }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(url, { method, agent, headers: data === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(data)) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestId: String(res.headers['x-openstack-request-id'] ?? '') }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -129,6 +131,8 @@ export async function run(args: string[]): Promise<void> {
     },
   }], { pool: 'bench' });
   await buried.start();
+  // --journey: the last boot of each concurrency, printed hop by hop once the spans are flushed.
+  const journeys: [number, string][] = [];
   try {
     const auth = await fetch(`${cloud.authUrl}/auth/tokens`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
@@ -148,10 +152,12 @@ export async function run(args: string[]): Promise<void> {
     await fetch(`${neutron}/v2.0/subnets`, { method: 'POST', headers: h, body: JSON.stringify({ subnet: { network_id: net, ip_version: 4, cidr: '10.128.0.0/16', name: 'bench-subnet' } }) });
 
     const ids: string[] = [];
+    let lastBoot = '';
     const boot = async (name: string): Promise<number> => {
       const t0 = performance.now();
       const r = await call('POST', `${nova}/servers`, h, { server: { name, imageRef: image, flavorRef: '42', networks: [{ uuid: net }] } });
       if (r.status !== 202) throw new Error(`boot ${r.status} ${r.text}`);
+      lastBoot = r.requestId;
       const id = (JSON.parse(r.text) as any).server.id as string;
       ids.push(id);
       if (!active.has(id)) await new Promise<void>((res) => waiters.set(id, res));
@@ -189,8 +195,10 @@ export async function run(args: string[]): Promise<void> {
       const split = threadSplit(threads0, threads1, nBoot);
       if (args.includes('--thread-names')) console.log(`  CPU ms/boot of the busiest threads: ${busiestThreads(threads0, threads1, nBoot)}`);
       booted += nBoot;
+      if (args.includes('--journey')) journeys.push([concurrency, lastBoot]);
       if (failed.length) console.log(`${failed.length} boots failed, e.g. ${failed[0]}`);
-      console.log(`boot ${nBoot} servers (concurrency ${concurrency}): boot-to-ACTIVE p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms; ${(nBoot / secs).toFixed(1)} boots/s; CPU ${((cpu.user + cpu.system) / 1000 / nBoot).toFixed(1)} ms/boot (${split}); load ${os.loadavg()[0]!.toFixed(2)}`);
+      const mean = times.reduce((a, b) => a + b, 0) / times.length;
+      console.log(`boot ${nBoot} servers (concurrency ${concurrency}): boot-to-ACTIVE p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms, mean ${mean.toFixed(1)} ms; ${(nBoot / secs).toFixed(1)} boots/s; CPU ${((cpu.user + cpu.system) / 1000 / nBoot).toFixed(1)} ms/boot (${split}); load ${os.loadavg()[0]!.toFixed(2)}`);
     }
 
     if (nList === 0) return;
@@ -211,6 +219,7 @@ export async function run(args: string[]): Promise<void> {
     await cellBus.close();
     await apiBus.close();
     await cloud.stop();
+    for (const [concurrency, id] of journeys) console.log(`\nlast boot at concurrency ${concurrency}:\n${formatJourney(readJourney(dir, id))}`);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -114,10 +114,11 @@ const STARTERS: Record<string, { service: ServiceType | null; start: Starter }> 
     service: 'network',
     start: async (conf) => {
       const { createNeutronServer } = await import('../network/service.js');
+      const { sendEventsIntervalMs } = await import('../network/config.js');
       const db = await database(conf, 'neutron');
       const b = await bus(conf);
       const a = authOf(conf);
-      const server = await createNeutronServer({ database: db, bus: b, host: conf.get<string>('DEFAULT', 'host'), validator: a.validator, authUrl: a.authUrl, novaNotifier: { session: a.session() } });
+      const server = await createNeutronServer({ database: db, bus: b, host: conf.get<string>('DEFAULT', 'host'), validator: a.validator, authUrl: a.authUrl, novaNotifier: { session: a.session(), sendEventsIntervalMs: sendEventsIntervalMs(conf) } });
       await server.start();
       return serveApp(conf, server.app, 'neutron-server', async () => { await server.stop(); await b.close(); await db.close(); });
     },

@@ -101,6 +101,7 @@ export async function startControlServices(o: ControlOptions, stops: (() => Prom
   keystoneReady.catch(() => undefined);
 
   const { createImageApp, ensureDefaultImages } = await import('../image/service.js');
+  const { sendEventsIntervalMs } = await import('../network/config.js');
   const { createNeutronServer, createL2Agent, createDhcpAgent, createL3Agent, createMetadataAgent, ensureDefaultNetworks } = await import('../network/service.js');
   const { createCinderApi, createCinderScheduler, createCinderVolume, ensureDefaultVolumeType } = await import('../volume/service.js');
   const image = await createImageApp({ database: await open('glance', 'glance'), stateDir: state.root, validator, authUrl, publicUrl: urls.image });
@@ -109,7 +110,7 @@ export async function startControlServices(o: ControlOptions, stops: (() => Prom
 
   const neutron = await createNeutronServer({
     database: await open('neutron', 'neutron'), bus, host: hostname, validator, authUrl,
-    novaNotifier: { session: serviceSession('neutron') },
+    novaNotifier: { session: serviceSession('neutron'), sendEventsIntervalMs: sendEventsIntervalMs(o.config) },
   });
   await listen(neutron.app, { host, port: ports.network });
   await neutron.start();

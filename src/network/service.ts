@@ -45,7 +45,7 @@ export interface NeutronServerOptions {
   host: string;
   validator?: TokenValidator;
   authUrl?: string;
-  /** Posts port events to Nova; null/absent = no notifier. `sendEventsIntervalMs` defaults to 50 ms. */
+  /** Posts port events to Nova; null/absent = no notifier. `sendEventsIntervalMs` defaults to 10 ms. */
   novaNotifier?: { session: Session; sendEventsIntervalMs?: number } | null;
   config?: Partial<NeutronConfig>;
   /** SQLite only: WAL checkpoints in a worker thread instead of inside commits (default true). */
