@@ -6,7 +6,7 @@
  */
 import type { ResourceManager, Project } from './core/resource.js';
 import { DEFAULT_DOMAIN_ID } from './core/resource.js';
-import type { IdentityManager, User } from './core/identity.js';
+import type { IdentityManager, PasswordHasher, User } from './core/identity.js';
 import type { AssignmentManager, Role } from './core/assignment.js';
 import type { CatalogManager } from './core/catalog.js';
 import { rememberVerified, verifyPassword } from './password.js';
@@ -44,6 +44,16 @@ export async function runBootstrap(m: Managers, spec: BootstrapSpec, identityUrl
   await m.assignment.createImpliedRole(admin.id, member.id);
   await m.assignment.createImpliedRole(member.id, reader.id);
 
+  // Users given the same password (the service users share one, demo and alt_demo another)
+  // share one bcrypt hash, salt included: 3 hashes instead of 8, ~1 s less on a first start on
+  // 2 cores. Equal hashes tell only that the passwords are equal, which bootstrap decided.
+  const hashes = new Map<string, Promise<string>>();
+  const hasher: PasswordHasher = (password) => {
+    let h = hashes.get(password);
+    if (!h) hashes.set(password, (h = m.identity.hasher(password)));
+    return h;
+  };
+
   const project = async (name: string, description: string): Promise<Project> =>
     m.resource.getProjectByName(name, DEFAULT_DOMAIN_ID).catch(() => m.resource.createProject({ name, domain_id: DEFAULT_DOMAIN_ID, description }));
   /** Existing users keep their record; `resetPassword` makes the password the given one (keystone-manage bootstrap does so for admin). */
@@ -54,7 +64,7 @@ export async function runBootstrap(m: Managers, spec: BootstrapSpec, identityUrl
       if (resetPassword) await ensurePassword(existing.id, password);
       return existing;
     }
-    const created = await m.identity.createUser({ name, domain_id: DEFAULT_DOMAIN_ID, password, default_project_id: defaultProject, options: { ignore_password_expiry: true, ignore_change_password_upon_first_use: true, ignore_lockout_failure_attempts: true } });
+    const created = await m.identity.createUser({ name, domain_id: DEFAULT_DOMAIN_ID, password, default_project_id: defaultProject, options: { ignore_password_expiry: true, ignore_change_password_upon_first_use: true, ignore_lockout_failure_attempts: true } }, { hasher });
     if (resetPassword) await rememberCurrent(created.id, password);
     return created;
   };
@@ -72,7 +82,7 @@ export async function runBootstrap(m: Managers, spec: BootstrapSpec, identityUrl
       spec.verified?.remember(hash, password);
       return;
     }
-    await m.identity.setPassword(userId, password, { selfService: false });
+    await m.identity.setPassword(userId, password, { selfService: false, hasher });
     await rememberCurrent(userId, password);
   };
 

@@ -53,6 +53,9 @@ const OPTION_NAMES = Object.fromEntries(Object.entries(USER_OPTIONS).map(([k, v]
 
 const DAY = 86_400_000;
 
+/** Turns a password into the hash stored for it. */
+export type PasswordHasher = (password: string) => Promise<string>;
+
 export class IdentityManager {
   /** Runs one transaction; the service points it at Database.transaction (journey spans). */
   tx: Tx = (fn) => this.db.transaction().execute(fn);
@@ -61,6 +64,9 @@ export class IdentityManager {
     private readonly db: Kysely<KeystoneDB>,
     private readonly conf: IdentityConfig,
   ) {}
+
+  /** How a new password is hashed unless the caller brings its own hasher (bootstrap does). */
+  readonly hasher: PasswordHasher = (password) => hashPassword(password, this.conf.passwordHashRounds);
 
   // ---- users
 
@@ -160,11 +166,11 @@ export class IdentityManager {
     default_project_id?: string | null;
     options?: Record<string, unknown>;
     extra?: Record<string, unknown>;
-  }): Promise<User> {
+  }, opts: { hasher?: PasswordHasher } = {}): Promise<User> {
     const id = u.id ?? newId();
     const now = Date.now();
     if (u.password != null) this.checkPasswordRules(u.password);
-    const hash = u.password != null ? await hashPassword(u.password, this.conf.passwordHashRounds) : null;
+    const hash = u.password != null ? await (opts.hasher ?? this.hasher)(u.password) : null;
     try {
       await this.tx(async (trx) => {
         await trx
@@ -271,7 +277,7 @@ export class IdentityManager {
   }
 
   /** Sets a new password, enforcing history and minimum age for self-service changes. */
-  async setPassword(userId: string, password: string, opts: { selfService: boolean }): Promise<void> {
+  async setPassword(userId: string, password: string, opts: { selfService: boolean; hasher?: PasswordHasher }): Promise<void> {
     this.checkPasswordRules(password);
     const local = await this.db.selectFrom('local_user').selectAll().where('user_id', '=', userId).executeTakeFirst();
     if (!local) throw notFoundError('user', userId);
@@ -302,7 +308,7 @@ export class IdentityManager {
         }
       }
     }
-    const hash = await hashPassword(password, this.conf.passwordHashRounds);
+    const hash = await (opts.hasher ?? this.hasher)(password);
     const expires = !opts.selfService && sec.changePasswordUponFirstUse ? now : this.expiryFrom(now);
     await this.tx(async (trx) => {
       // keep same-millisecond changes ordered

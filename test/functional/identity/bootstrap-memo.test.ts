@@ -95,3 +95,36 @@ test('bootstrap again: known passwords skip the check, changed ones are checked 
     rmSync(stateDir, { recursive: true, force: true });
   }
 });
+
+test('bootstrap hashes each distinct password once; users the API creates get their own salt', async () => {
+  process.env['STRATUS_TEST'] ??= '1';
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'stratus-ks-shared-'));
+  const db = await openDatabase(`sqlite:///${path.join(stateDir, 'keystone.db')}`, { service: 'keystone' });
+  const ks = await createIdentityService({ database: db, stateDir, publicUrl: 'http://ks:5000' });
+  const identity = ks.deps.identity;
+  const hashOf = async (name: string) => identity.currentPasswordHash((await identity.findUserByName(name, 'default'))!.id);
+  const login = async (user: string, pw: string, project: string) =>
+    (await ks.app.inject({ method: 'POST', url: '/v3/auth/tokens', payload: passwordAuth(user, pw, project) })).statusCode;
+  try {
+    const serviceUsers = ['nova', 'neutron', 'glance'].map((name) => ({ name, password: 'svc' }));
+    await ks.bootstrap({ adminPassword: 'adm', demoPassword: 'dem', region: 'RegionOne', services: [], serviceUsers });
+    const [nova, neutron, glance, demo, altDemo, admin] = await Promise.all(['nova', 'neutron', 'glance', 'demo', 'alt_demo', 'admin'].map(hashOf));
+    assert.ok(nova?.startsWith('$2'));
+    assert.equal(neutron, nova);
+    assert.equal(glance, nova);
+    assert.equal(altDemo, demo);
+    assert.notEqual(demo, nova);
+    assert.notEqual(admin, nova);
+    assert.equal(await login('neutron', 'svc', 'service'), 201);
+    assert.equal(await login('alt_demo', 'dem', 'alt_demo'), 201);
+    assert.equal(await login('glance', 'dem', 'service'), 401);
+
+    const u1 = await identity.createUser({ name: 'u1', domain_id: 'default', password: 'same' });
+    const u2 = await identity.createUser({ name: 'u2', domain_id: 'default', password: 'same' });
+    assert.notEqual(await identity.currentPasswordHash(u1.id), await identity.currentPasswordHash(u2.id));
+  } finally {
+    await ks.close();
+    await db.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
