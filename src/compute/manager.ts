@@ -9,7 +9,7 @@ import type { RequestContext } from '../common/context.js';
 import { getLogger, type Logger } from '../common/log.js';
 import type { ComputeTaskAPI } from '../conductor/rpcapi.js';
 import type { SchedulerReportClient } from '../scheduler/client/report.js';
-import type { ComputeDriver, InstanceDiagnostics } from '../virt/driver.js';
+import { NotImplementedError, type ComputeDriver, type InstanceDiagnostics } from '../virt/driver.js';
 import { InstanceInvalidState, InstanceNotFound, UnexpectedDeletingTaskStateError, UnexpectedTaskStateError } from './exception.js';
 import type { GlanceAPI } from './image/glance.js';
 import { hostUptimeLine } from './host-uptime.js';
@@ -356,14 +356,14 @@ export class ComputeManager {
   /** get_diagnostics (call): the driver's free-form statistics, only of a running guest. */
   async get_diagnostics(_ctx: RequestContext, a: { instance: Instance }): Promise<Record<string, number>> {
     this.checkRunningForDiagnostics(a.instance);
-    if (!this.driver.getDiagnostics) throw new Error('NotImplementedError');
+    if (!this.driver.getDiagnostics) throw new NotImplementedError(`${this.driver.constructor.name} has no get_diagnostics`);
     return this.driver.getDiagnostics(a.instance);
   }
 
   /** get_instance_diagnostics (call): the standardized diagnostics (2.48), only of a running guest. */
   async get_instance_diagnostics(_ctx: RequestContext, a: { instance: Instance }): Promise<InstanceDiagnostics> {
     this.checkRunningForDiagnostics(a.instance);
-    if (!this.driver.getInstanceDiagnostics) throw new Error('NotImplementedError');
+    if (!this.driver.getInstanceDiagnostics) throw new NotImplementedError(`${this.driver.constructor.name} has no get_instance_diagnostics`);
     return this.driver.getInstanceDiagnostics(a.instance);
   }
 

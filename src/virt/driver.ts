@@ -122,3 +122,12 @@ export interface ComputeDriver {
 export class InstanceNotFoundInDriver extends Error {
   override name = 'InstanceNotFound';
 }
+
+/**
+ * The driver does not do this (Python's NotImplementedError, raised by ComputeDriver's base
+ * methods). It crosses RPC under that class name, which nova-api turns into 501.
+ */
+export class NotImplementedError extends Error {
+  override name = 'NotImplementedError';
+  readonly remoteModule = 'builtins';
+}

@@ -44,7 +44,8 @@ export function registerDiagnostics(app: FastifyInstance, compute: ComputeApiFac
         if (mv(req, '2.48')) return instanceDiagnosticsView(await rpc.getInstanceDiagnostics(req.ctx, loc.instance));
         return await rpc.getDiagnostics(req.ctx, loc.instance);
       } catch (e) {
-        if ((e as { excType?: string }).excType === 'NotImplementedError' || (e as Error).message === 'NotImplementedError') {
+        // the driver cannot (common.raise_feature_not_supported)
+        if ((e as { excType?: string }).excType === 'NotImplementedError') {
           throw new ApiError(501, 'The requested functionality is not supported.');
         }
         throw e;
