@@ -188,7 +188,9 @@ void describe('neutron routers, floating IPs and agents', () => {
     assert.equal(unreachable.body.NeutronError.type, 'ExternalGatewayForFloatingIPNotFound');
     const assoc = await call(c.app, 'demo', 'PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: lp.id } });
     assert.equal(assoc.status, 404);
-    const badIp = await call(c.app, 'demo', 'PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: p1.id, fixed_ip_address: '10.23.0.250' } });
+    // an address of the subnet that is not p1's (IPAM picks p1's at random)
+    const notP1 = p1.fixed_ips[0].ip_address === '10.23.0.250' ? '10.23.0.251' : '10.23.0.250';
+    const badIp = await call(c.app, 'demo', 'PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: p1.id, fixed_ip_address: notP1 } });
     assert.equal(badIp.status, 400);
     assert.equal((await call(c.app, 'demo', 'PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: null } })).body.floatingip.port_id, null);
     assert.equal((await call(c.app, 'demo', 'DELETE', `/v2.0/floatingips/${fip.id}`)).status, 204);
