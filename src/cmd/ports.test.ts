@@ -16,6 +16,17 @@ test('free ports lie below the ephemeral range, are bindable, and are never hand
   await new Promise((resolve) => srv.close(resolve));
 });
 
+test('never a port fetch() refuses: 10080 is passed over', async () => {
+  await assert.rejects(fetch('http://127.0.0.1:10080/'), (e: Error) => String((e.cause as Error)?.message) === 'bad port');
+  let n = 0;
+  // the first pick lands on 10080, the next on 10081 (if that is free) or later ones
+  const span = ephemeralLow - 10000;
+  const picks = [80 / span, 81.5 / span];
+  const port = await freePort('127.0.0.1', () => picks[n++] ?? Math.random());
+  assert.notEqual(port, 10080);
+  assert.ok(n >= 2, 'a second pick was made');
+});
+
 test('well-known ports unless asked for free ones', async () => {
   assert.equal((await resolvePorts(false)).compute, 8774);
 });

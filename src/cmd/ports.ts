@@ -27,6 +27,15 @@ function readEphemeralLow(): number {
 let ephemeralLow: number | undefined;
 const handedOut = new Set<number>();
 
+/** Where picking starts: above the well-known ports of the services and their databases. */
+const PICK_LOW = 10000;
+
+/**
+ * The Fetch standard's "bad ports" at or above PICK_LOW: `fetch()` (undici) refuses to connect to
+ * them ("bad port"), so an API there is unreachable from the tests' and benches' clients.
+ */
+const FETCH_BAD_PORTS = new Set([10080]);
+
 function canBind(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
@@ -39,15 +48,15 @@ function canBind(port: number, host: string): Promise<boolean> {
 /**
  * A free port for a listener that binds it soon after. Picked below the ephemeral range, so an
  * outgoing connection of this or another process cannot take it between the check and the bind
- * (a port from `listen(0)` is ephemeral and can); never the same one twice in a process.
+ * (a port from `listen(0)` is ephemeral and can); never the same one twice in a process, and
+ * never one that `fetch()` refuses.
  */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
+export async function freePort(host = '127.0.0.1', random: () => number = Math.random): Promise<number> {
   ephemeralLow ??= readEphemeralLow();
-  const low = 10000;
-  const span = ephemeralLow - low;
+  const span = ephemeralLow - PICK_LOW;
   for (let i = 0; i < 200; i++) {
-    const port = low + Math.floor(Math.random() * span);
-    if (handedOut.has(port)) continue;
+    const port = PICK_LOW + Math.floor(random() * span);
+    if (handedOut.has(port) || FETCH_BAD_PORTS.has(port)) continue;
     if (await canBind(port, host)) {
       handedOut.add(port);
       return port;
