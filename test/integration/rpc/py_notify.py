@@ -13,14 +13,24 @@ import threading
 from oslo_config import cfg
 import oslo_messaging
 
+# The threading executor runs endpoints on several threads at once, and print() writes the text
+# and its newline separately: two lines could come out as one ("{...}{...}\n\n").
+_stdout_lock = threading.Lock()
+
+
+def emit(line):
+    with _stdout_lock:
+        sys.stdout.write(line + '\n')
+        sys.stdout.flush()
+
 
 class Endpoint(object):
     def _emit(self, priority, ctxt, publisher_id, event_type, payload, metadata):
-        print(json.dumps({'priority': priority, 'publisher_id': publisher_id,
-                          'event_type': event_type, 'payload': payload,
-                          'metadata': metadata,
-                          'request_id': ctxt.get('request_id'),
-                          'has_token': 'auth_token' in ctxt}), flush=True)
+        emit(json.dumps({'priority': priority, 'publisher_id': publisher_id,
+                         'event_type': event_type, 'payload': payload,
+                         'metadata': metadata,
+                         'request_id': ctxt.get('request_id'),
+                         'has_token': 'auth_token' in ctxt}))
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         self._emit('info', ctxt, publisher_id, event_type, payload, metadata)

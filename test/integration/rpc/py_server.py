@@ -12,6 +12,16 @@ import time
 from oslo_config import cfg
 import oslo_messaging
 
+# The threading executor runs endpoints on several threads at once, and print() writes the text
+# and its newline separately: two lines could come out as one ("{...}{...}\n\n").
+_stdout_lock = threading.Lock()
+
+
+def emit(line):
+    with _stdout_lock:
+        sys.stdout.write(line + '\n')
+        sys.stdout.flush()
+
 
 class InstanceNotFound(Exception):
     pass
@@ -26,7 +36,7 @@ class Endpoint(object):
                 'peer': 'python'}
 
     def note(self, ctxt, **kwargs):
-        print(json.dumps({'cast': kwargs, 'request_id': ctxt.get('request_id')}), flush=True)
+        emit(json.dumps({'cast': kwargs, 'request_id': ctxt.get('request_id')}))
 
     def fail(self, ctxt, **kwargs):
         raise InstanceNotFound('Instance %s could not be found.' % kwargs.get('id'))
