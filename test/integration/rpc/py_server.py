@@ -12,15 +12,7 @@ import time
 from oslo_config import cfg
 import oslo_messaging
 
-# The threading executor runs endpoints on several threads at once, and print() writes the text
-# and its newline separately: two lines could come out as one ("{...}{...}\n\n").
-_stdout_lock = threading.Lock()
-
-
-def emit(line):
-    with _stdout_lock:
-        sys.stdout.write(line + '\n')
-        sys.stdout.flush()
+from py_lines import emit
 
 
 class InstanceNotFound(Exception):
